@@ -1,0 +1,40 @@
+# streambed — the two commands of the quick start, and a few more.
+#   make serve   build, then run the server + simulator on 127.0.0.1:9003
+#   make test    build, then run the whole test suite (release, then ASan+UBSan)
+# Each target installs missing Debian packages first (scripts/setup.sh) and is safe to rerun.
+
+JOBS ?= $(shell nproc)
+SERVE_ARGS ?=
+
+.PHONY: all setup build serve test test-release test-asan test-tsan bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+serve: build
+	./build/streambed serve $(SERVE_ARGS)
+
+test: test-release test-asan
+
+test-release: build
+	ctest --preset release -j $(JOBS) --timeout 300
+
+test-asan: setup
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan -j $(JOBS) --timeout 600
+
+# ThreadSanitizer over the concurrent tests (hub fan-out, subscription churn, shutdown).
+test-tsan: setup
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan -j $(JOBS) --timeout 600 -L concurrency
+
+clean:
+	rm -rf build build-asan build-tsan

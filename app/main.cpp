@@ -1,0 +1,35 @@
+// main.cpp: `streambed COMMAND [OPTIONS]` — parses the command line and runs one command.
+// Bad options get one line naming the problem and exit status 2.
+#include <fmt/format.h>
+#include <spdlog/cfg/env.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "app/serve_command.hpp"
+
+int main(int argc, char** argv) {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("streambed"));
+    spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug for more
+
+    CLI::App app{"streambed: simulation and replay testbed for the portal's WebSocket protocol"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "streambed 0.1.0");
+    auto serve = streambed::app::add_serve_command(app);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        fmt::print(stderr, "streambed: {}\n", e.what());
+        return 2;
+    }
+    if (app.got_subcommand("serve")) return serve();
+    return 2;
+}

@@ -1,0 +1,100 @@
+// serve_command.cpp: options of `serve`, wiring of server and source, the listening line.
+#include "app/serve_command.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "app/options_parse.hpp"
+#include "engine/server.hpp"
+#include "simulator/demo_source.hpp"
+
+namespace streambed::app {
+namespace {
+
+struct ServeArgs {
+    engine::ServerOptions server;
+    simulator::DemoConfig source;
+    std::string heartbeat = "15s";
+    std::string record;
+    std::string config;
+};
+
+CLI::Validator duration_validator() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            return parse_duration(s) ? "" : "'" + s + "' is not a duration (use e.g. 500ms, 2s, 1m)";
+        },
+        "DURATION");
+}
+
+}  // namespace
+
+std::function<int()> add_serve_command(CLI::App& app) {
+    auto args = std::make_shared<ServeArgs>();
+    auto* cmd = app.add_subcommand("serve", "Run the WebSocket server with the simulator feeding it");
+    auto& o = args->server;
+    cmd->add_option("--port", o.port, "TCP port; 0 picks a free one")->capture_default_str();
+    cmd->add_option("--bind", o.bind, "address to listen on")->capture_default_str();
+    cmd->add_option("--threads", o.threads, "I/O threads (0: one per core)")->capture_default_str();
+    cmd->add_option("--max-connections", o.max_connections, "WebSocket connections (0: no limit)")
+        ->capture_default_str();
+    cmd->add_option("--history", o.history, "messages kept per stream for resume and polling")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+        ->capture_default_str();
+    cmd->add_option("--outbound-limit", o.outbound_limit_bytes, "bytes queued per connection before conflation, then close 1013")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 34))
+        ->capture_default_str();
+    cmd->add_option("--inbound-limit", o.inbound_limit_bytes, "largest client message in bytes (close 1009 beyond)")
+        ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 30))
+        ->capture_default_str();
+    cmd->add_option("--heartbeat", args->heartbeat, "ping interval of idle connections; silent twice as long: closed")
+        ->check(duration_validator())
+        ->capture_default_str();
+    cmd->add_flag("--deflate", o.deflate, "offer permessage-deflate");
+    cmd->add_option("--auth-token", o.auth_token, "require ?token=TOKEN or 'Authorization: Bearer TOKEN'");
+    cmd->add_option("--allow-origin", o.allowed_origins, "allowed Origin (repeatable; default any)");
+    auto& s = args->source;
+    cmd->add_option("--seed", s.seed, "simulation seed")->capture_default_str();
+    cmd->add_option("--time-scale", s.time_scale, "simulated ms per wall ms")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    cmd->add_option("--record", args->record, "record every frame to FILE.db (not yet available)");
+    cmd->add_option("--config", args->config, "simulator configuration FILE.json (not yet available)");
+
+    return [args] {
+        if (!args->record.empty()) {
+            fmt::print(stderr, "streambed serve: --record is not available yet (the recorder is issue 4)\n");
+            return 2;
+        }
+        if (!args->config.empty()) {
+            fmt::print(stderr, "streambed serve: --config is not available yet (the simulator is issue 3)\n");
+            return 2;
+        }
+        args->server.heartbeat = *parse_duration(args->heartbeat);
+        if (args->server.heartbeat.count() < 10) {
+            fmt::print(stderr, "streambed serve: --heartbeat must be at least 10ms\n");
+            return 2;
+        }
+        engine::Server server(args->server);
+        try {
+            server.start();
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "streambed serve: {}\n", e.what());
+            return 2;
+        }
+        simulator::DemoSource source(args->source);
+        source.start(server.publisher());
+        fmt::print("listening on {}\n", server.url());
+        std::fflush(stdout);
+        server.wait_for_signal();
+        spdlog::info("shutting down");
+        source.stop();
+        server.shutdown();
+        return 0;
+    };
+}
+
+}  // namespace streambed::app

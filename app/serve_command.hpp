@@ -1,0 +1,12 @@
+// serve_command.hpp: `streambed serve` — the server with the demo source feeding it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace streambed::app {
+
+// Adds the subcommand; the returned function runs it once the command line is parsed.
+std::function<int()> add_serve_command(CLI::App& app);
+
+}  // namespace streambed::app

@@ -1,0 +1,152 @@
+// http_api.cpp: health, metrics, stats and the polling fallback.
+#include "engine/http_api.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/url_view.hpp>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace streambed::engine {
+namespace {
+
+using json = nlohmann::json;
+
+ApiResponse json_error(unsigned status, std::string_view code, std::string_view message) {
+    return {status, "application/json", json{{"error", code}, {"message", message}}.dump(), {}};
+}
+
+ApiResponse health(const ServerContext& ctx, std::string_view which) {
+    const bool up = !ctx.draining.load();
+    const bool ready = up && ctx.hub.stream_count() > 0;
+    json checks = json::array();
+    checks.push_back({{"name", "server"}, {"status", up ? "UP" : "DOWN"}});
+    if (which != "live")
+        checks.push_back({{"name", "source"},
+                          {"status", ready ? "UP" : "DOWN"},
+                          {"data", {{"streams", ctx.hub.stream_count()}, {"published", ctx.hub.published()}}}});
+    const bool ok = which == "live" ? up : ready;
+    return {ok ? 200u : 503u, "application/json",
+            json{{"status", ok ? "UP" : "DOWN"}, {"checks", checks}}.dump(), {}};
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    while (true) {
+        auto pos = s.find(sep);
+        out.push_back(s.substr(0, pos));
+        if (pos == std::string_view::npos) return out;
+        s.remove_prefix(pos + 1);
+    }
+}
+
+std::optional<std::uint64_t> to_u64(std::string_view s) {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+const char* kIndexPage = R"(<!doctype html><html><head><meta charset="utf-8"><title>streambed</title></head>
+<body><h1>streambed</h1><p>WebSocket endpoints: /ws/channels, /ws/transactions, /ws/validators,
+/ws/consensus, /ws/network, /ws/metrics. HTTP: /q/health, /q/metrics, /api/v11/websocket/stats,
+/api/v11/poll/{endpoint}.</p></body></html>
+)";
+
+}  // namespace
+
+ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_view query) {
+    auto endpoint = endpoint_from_name(endpoint_name);
+    if (!endpoint)
+        return json_error(404, "unknown_endpoint",
+                          "no endpoint '" + std::string(endpoint_name) +
+                              "': use channels, transactions, validators, consensus, network or metrics");
+    // Boost.URL 1.81 decodes the last value up to the next NUL, past the end of the view, so the
+    // query is parsed from a terminated copy.
+    const std::string query_copy(query);
+    auto params = boost::urls::parse_query(query_copy);
+    if (!params) return json_error(400, "bad_request", "the query string is malformed");
+
+    std::optional<std::string> channels_param, since_param;
+    for (auto p : *params) {
+        const std::string key = p.key.decode();
+        if (key == "channels") channels_param = p.value.decode();
+        else if (key == "since") since_param = p.value.decode();
+        else return json_error(400, "bad_request", "unknown parameter '" + key +
+                                                       "': use channels and since");
+    }
+
+    std::vector<Stream*> streams;
+    if (!channels_param || *channels_param == "*") {
+        streams = hub.streams_of(*endpoint);
+    } else {
+        for (auto c : split(*channels_param, ',')) {
+            Stream* s = hub.find(*endpoint, c);
+            if (!s) return json_error(400, "unknown_channel", "unknown channel '" + std::string(c) +
+                                                                  "' on " + std::string(info(*endpoint).path));
+            if (std::find(streams.begin(), streams.end(), s) == streams.end()) streams.push_back(s);
+        }
+    }
+
+    std::vector<std::pair<Stream*, std::uint64_t>> since;
+    if (since_param && !since_param->empty()) {
+        for (auto item : split(*since_param, ',')) {
+            auto colon = item.rfind(':');
+            std::optional<std::uint64_t> seq;
+            if (colon != std::string_view::npos) seq = to_u64(item.substr(colon + 1));
+            if (!seq)
+                return json_error(400, "bad_request", "bad 'since' item '" + std::string(item) +
+                                                          "': expected CHANNEL:SEQ");
+            auto channel = item.substr(0, colon);
+            auto it = std::find_if(streams.begin(), streams.end(),
+                                   [&](Stream* s) { return s->channel() == channel; });
+            if (it == streams.end())
+                return json_error(400, "bad_request", "'since' names channel '" + std::string(channel) +
+                                                          "' that is not polled");
+            since.emplace_back(*it, *seq);
+        }
+    }
+
+    // The messages are spliced in as sent on the WebSocket: the same bytes, not re-serialized.
+    std::string body = R"({"messages":[)";
+    json next = json::object();
+    json reset = json::array();
+    bool first = true;
+    for (Stream* s : streams) {
+        std::optional<std::uint64_t> from;
+        for (auto& [st, seq] : since)
+            if (st == s) from = seq;
+        auto c = s->catchup(from);
+        for (auto& m : c.messages) {
+            if (!first) body += ',';
+            body += m->bytes;
+            first = false;
+        }
+        next[s->channel()] = c.last_seq;
+        if (c.reset) reset.push_back(s->channel());
+    }
+    body += R"(],"next":)" + next.dump() + R"(,"reset":)" + reset.dump() + "}";
+    return {200, "application/json", std::move(body), {}};
+}
+
+ApiResponse handle_api_request(ServerContext& ctx, std::string_view method, std::string_view target) {
+    if (method != "GET" && method != "HEAD")
+        return json_error(405, "method_not_allowed", "only GET is served here");
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) return json_error(400, "bad_request", "the request target is malformed");
+    const std::string path = url->path();
+
+    if (path == "/q/health" || path == "/q/health/ready") return health(ctx, "ready");
+    if (path == "/q/health/live") return health(ctx, "live");
+    if (path == "/q/metrics")
+        return {200, "text/plain; version=0.0.4; charset=utf-8", prometheus_text(ctx.snapshot()), {}};
+    if (path == "/api/v11/websocket/stats") return {200, "application/json", stats_json(ctx.snapshot()), {}};
+    constexpr std::string_view kPoll = "/api/v11/poll/";
+    if (path.starts_with(kPoll))
+        return poll(ctx.hub, std::string_view(path).substr(kPoll.size()), url->encoded_query());
+    if (path == "/") return {200, "text/html; charset=utf-8", kIndexPage, {}};
+    return json_error(404, "not_found", "no route for " + path);
+}
+
+}  // namespace streambed::engine

@@ -1,0 +1,27 @@
+// http_api.hpp: the HTTP routes served beside the WebSocket endpoints — health, Prometheus
+// metrics, connection stats and the polling fallback. Beast-free: a request is a method and a
+// target, a response is a status, a content type and a body.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+#include <utility>
+
+#include "engine/server_context.hpp"
+
+namespace streambed::engine {
+
+struct ApiResponse {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
+ApiResponse handle_api_request(ServerContext& ctx, std::string_view method, std::string_view target);
+
+// The polling fallback, exposed for tests: GET /api/v11/poll/{endpoint}?channels=..&since=..
+ApiResponse poll(const Hub& hub, std::string_view endpoint, std::string_view query);
+
+}  // namespace streambed::engine

@@ -1,0 +1,159 @@
+// http_session.cpp: HTTP keep-alive loop, API routing, and the gate of every WebSocket upgrade
+// (unknown path 404, origin or token 403, draining or connection limit 503).
+#include "engine/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "engine/http_api.hpp"
+#include "engine/websocket_session.hpp"
+
+namespace streambed::engine {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// Requests are small: a browser's upgrade or a GET. Anything larger is refused by the parser.
+constexpr std::uint32_t kHeaderLimit = 16 << 10;
+constexpr std::uint64_t kBodyLimit = 64 << 10;
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+public:
+    HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket)
+        : ctx_(ctx), shard_(shard), stream_(std::move(socket)) {}
+
+    void run() {
+        asio::dispatch(stream_.get_executor(),
+                       beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+    }
+
+private:
+    void do_read() {
+        parser_.emplace();
+        parser_->header_limit(kHeaderLimit);
+        parser_->body_limit(kBodyLimit);
+        stream_.expires_after(ctx_.options.handshake_timeout);
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == http::error::end_of_stream) return shutdown();
+        if (ec) {
+            if (ec == http::error::body_limit || ec == http::error::header_limit)
+                return respond(413, json_error("too_large", "request too large"), false);
+            return;  // timeouts, resets, garbage: just drop the connection
+        }
+        auto req = parser_->release();
+        if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
+        shard_.counters().http_requests.add();
+        auto res = handle_api_request(ctx_, std::string_view(req.method_string()),
+                                      std::string_view(req.target()));
+        const bool head = req.method() == http::verb::head;
+        respond(res.status, std::move(res.body), req.keep_alive(), res.content_type, res.headers, head);
+    }
+
+    void upgrade(http::request<http::string_body> req) {
+        // A terminated copy: Boost.URL 1.81 reads the last query value up to the next NUL.
+        const std::string target(req.target());
+        auto url = boost::urls::parse_origin_form(target);
+        if (!url) return refuse(400, json_error("bad_request", "malformed request target"));
+        const std::string path = url->path();
+        auto endpoint = endpoint_from_path(path);
+        if (!endpoint)
+            return refuse(404, json_error("not_found", "no WebSocket endpoint at " + path));
+        if (ctx_.draining) return refuse(503, json_error("draining", "server shutting down"), {{"Retry-After", "1"}});
+
+        const auto& o = ctx_.options;
+        if (!o.allowed_origins.empty()) {
+            auto origin = std::string(req[http::field::origin]);
+            if (std::find(o.allowed_origins.begin(), o.allowed_origins.end(), origin) == o.allowed_origins.end())
+                return refuse(403, json_error("forbidden", "origin '" + origin + "' is not allowed"));
+        }
+        SessionParams params{*endpoint};
+        std::string token;
+        for (auto p : url->params()) {
+            if (p.key == "batch") params.batch = p.value == "1" || p.value == "true";
+            if (p.key == "token") token = p.value;
+        }
+        if (!o.auth_token.empty()) {
+            auto auth = std::string_view(req[http::field::authorization]);
+            if (auth.starts_with("Bearer ")) token = auth.substr(7);
+            if (token != o.auth_token) return refuse(403, json_error("forbidden", "bad or missing auth token"));
+        }
+        const std::size_t n = ctx_.websocket_connections.fetch_add(1) + 1;
+        if (o.max_connections && n > o.max_connections) {
+            ctx_.websocket_connections.fetch_sub(1);
+            return refuse(503, json_error("too_many_connections",
+                                          "connection limit of " + std::to_string(o.max_connections) + " reached"),
+                          {{"Retry-After", "1"}});
+        }
+        // From here the session owns the connection count and the socket.
+        stream_.expires_never();
+        start_websocket_session(ctx_, shard_, stream_.release_socket(), std::move(req), params);
+    }
+
+    static std::string json_error(std::string_view code, std::string_view message) {
+        return nlohmann::json{{"error", code}, {"message", message}}.dump();
+    }
+
+    void refuse(unsigned status, std::string body,
+                std::vector<std::pair<std::string, std::string>> headers = {}) {
+        shard_.counters().upgrades_refused.add();
+        respond(status, std::move(body), false, "application/json", headers);
+    }
+
+    void respond(unsigned status, std::string body, bool keep_alive,
+                 std::string_view content_type = "application/json",
+                 const std::vector<std::pair<std::string, std::string>>& headers = {}, bool head = false) {
+        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+        res->set(http::field::server, "streambed");
+        res->set(http::field::content_type, content_type);
+        res->set(http::field::cache_control, "no-store");
+        res->set(http::field::access_control_allow_origin, "*");
+        for (auto& [k, v] : headers) res->set(k, v);
+        res->keep_alive(keep_alive);
+        res->body() = std::move(body);
+        res->prepare_payload();
+        if (head) res->body().clear();
+        response_ = res;
+        stream_.expires_after(ctx_.options.handshake_timeout);
+        http::async_write(stream_, *res,
+                          [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                              if (ec) return;
+                              if (!keep_alive) return self->shutdown();
+                              self->response_.reset();
+                              self->do_read();
+                          });
+    }
+
+    void shutdown() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+
+    ServerContext& ctx_;
+    Shard& shard_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    std::shared_ptr<void> response_;
+};
+
+}  // namespace
+
+void start_http_session(ServerContext& ctx, Shard& shard, tcp::socket socket) {
+    std::make_shared<HttpSession>(ctx, shard, std::move(socket))->run();
+}
+
+}  // namespace streambed::engine

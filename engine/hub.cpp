@@ -1,0 +1,107 @@
+// hub.cpp: stream registry, publish and hand-off to the fan-out targets.
+#include "engine/hub.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+namespace streambed::engine {
+
+bool valid_channel_id(std::string_view channel) {
+    if (channel.empty() || channel.size() > 64) return false;
+    for (char c : channel) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '_' || c == '.' || c == ':' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::int64_t steady_now_us() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t system_now_us() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Hub::Hub(std::size_t history_limit) : history_limit_(history_limit == 0 ? 1 : history_limit) {
+    clock_.wall_us = system_now_us();
+    clock_.sim_ms = clock_.wall_us / 1000;
+}
+
+void Hub::attach(FanoutTarget* target) { targets_.push_back(target); }
+
+StreamId Hub::declare_stream(Endpoint endpoint, std::string_view channel) {
+    if (!valid_channel_id(channel))
+        throw std::invalid_argument("invalid channel id '" + std::string(channel) + "'");
+    const auto& single = info(endpoint).single_channel;
+    if (!single.empty() && channel != single)
+        throw std::invalid_argument("endpoint " + std::string(info(endpoint).path) +
+                                    " has the single channel '" + std::string(single) + "'");
+    Stream* added = nullptr;
+    {
+        std::unique_lock lock(registry_mu_);
+        for (auto& s : streams_)
+            if (s->endpoint() == endpoint && s->channel() == channel) return s->id();
+        const auto id = static_cast<StreamId>(streams_.size());
+        streams_.push_back(
+            std::make_unique<Stream>(id, endpoint, std::string(channel), history_limit_));
+        added = streams_.back().get();
+        stream_count_.store(streams_.size(), std::memory_order_release);
+    }
+    for (auto* t : targets_) t->on_stream_added(added);
+    return added->id();
+}
+
+MessagePtr Hub::publish(StreamId id, MessageType type, std::int64_t time_ms,
+                        std::string_view data_json) {
+    // The registry grows only on this (the publisher's) thread, so it is read here unlocked.
+    if (id >= streams_.size()) throw std::out_of_range("publish to an undeclared stream");
+    MessagePtr m = streams_[id]->append(type, time_ms, data_json, steady_now_us());
+    published_.fetch_add(1, std::memory_order_relaxed);
+    for (auto* t : targets_) t->on_message(m);
+    return m;
+}
+
+void Hub::set_clock(const ClockAnchor& clock) {
+    std::lock_guard lock(clock_mu_);
+    clock_ = clock;
+}
+
+Stream* Hub::find(Endpoint endpoint, std::string_view channel) const {
+    std::shared_lock lock(registry_mu_);
+    for (auto& s : streams_)
+        if (s->endpoint() == endpoint && s->channel() == channel) return s.get();
+    return nullptr;
+}
+
+Stream* Hub::stream(StreamId id) const {
+    std::shared_lock lock(registry_mu_);
+    if (id >= streams_.size()) throw std::out_of_range("unknown stream id");
+    return streams_[id].get();
+}
+
+std::vector<Stream*> Hub::streams_of(Endpoint endpoint) const {
+    std::vector<Stream*> out;
+    std::shared_lock lock(registry_mu_);
+    for (auto& s : streams_)
+        if (s->endpoint() == endpoint) out.push_back(s.get());
+    return out;
+}
+
+std::size_t Hub::stream_count() const { return stream_count_.load(std::memory_order_acquire); }
+
+ClockAnchor Hub::clock() const {
+    std::lock_guard lock(clock_mu_);
+    return clock_;
+}
+
+std::int64_t Hub::sim_now_ms() const {
+    const ClockAnchor c = clock();
+    const double wall_ms = static_cast<double>(system_now_us() - c.wall_us) / 1000.0;
+    return c.sim_ms + static_cast<std::int64_t>(wall_ms * c.scale);
+}
+
+}  // namespace streambed::engine

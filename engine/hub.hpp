@@ -1,0 +1,66 @@
+// hub.hpp: the registry of streams and the entry of every published message. A message is
+// framed once, stored in its stream's history, and handed to each fan-out target (one per I/O
+// thread), which delivers it to its own subscribers without any lock shared between threads.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/source.hpp"
+#include "engine/stream.hpp"
+
+namespace streambed::engine {
+
+// Receives what the hub publishes, on the publisher's thread; implementations hand it over to
+// their own thread (Shard posts to its io_context).
+class FanoutTarget {
+public:
+    virtual ~FanoutTarget() = default;
+    virtual void on_stream_added(Stream* stream) = 0;
+    virtual void on_message(MessagePtr message) = 0;
+};
+
+class Hub final : public Publisher {
+public:
+    explicit Hub(std::size_t history_limit);
+
+    // Publisher (the source's side)
+    StreamId declare_stream(Endpoint endpoint, std::string_view channel) override;
+    MessagePtr publish(StreamId stream, MessageType type, std::int64_t time_ms,
+                       std::string_view data_json) override;
+    void set_clock(const ClockAnchor& clock) override;
+
+    // The engine's side. Targets are attached before the source starts.
+    void attach(FanoutTarget* target);
+    Stream* find(Endpoint endpoint, std::string_view channel) const;
+    Stream* stream(StreamId id) const;
+    std::vector<Stream*> streams_of(Endpoint endpoint) const;
+    std::size_t stream_count() const;
+    ClockAnchor clock() const;
+    std::int64_t sim_now_ms() const;  // simulated time now, from the clock anchor
+    std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
+
+private:
+    const std::size_t history_limit_;
+    std::vector<FanoutTarget*> targets_;
+
+    // Guards the registry only; publish() reaches its stream through the id, lock-free.
+    mutable std::shared_mutex registry_mu_;
+    std::vector<std::unique_ptr<Stream>> streams_;
+    std::atomic<std::size_t> stream_count_{0};
+
+    mutable std::mutex clock_mu_;
+    ClockAnchor clock_;
+    std::atomic<std::uint64_t> published_{0};
+};
+
+bool valid_channel_id(std::string_view channel);
+std::int64_t steady_now_us();
+std::int64_t system_now_us();
+
+}  // namespace streambed::engine

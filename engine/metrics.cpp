@@ -1,0 +1,101 @@
+// metrics.cpp: summing shard counters; Prometheus text and the stats JSON.
+#include "engine/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace streambed::engine {
+
+void MetricsSnapshot::add(const ShardCounters& c) {
+    for (std::size_t i = 0; i < kEndpointCount; ++i) {
+        by_endpoint[i] += c.connections[i].get();
+        active += c.connections[i].get();
+    }
+    connections_total += c.connections_total.get();
+    subscriptions += c.subscriptions.get();
+    messages_sent += c.messages_sent.get();
+    frames_sent += c.frames_sent.get();
+    bytes_sent += c.bytes_sent.get();
+    conflated += c.conflated.get();
+    slow_consumer_closes += c.slow_consumer_closes.get();
+    errors_sent += c.errors_sent.get();
+    messages_received += c.messages_received.get();
+    http_requests += c.http_requests.get();
+    upgrades_refused += c.upgrades_refused.get();
+    for (std::size_t i = 0; i < latency_buckets.size(); ++i)
+        latency_buckets[i] += c.latency_buckets[i].get();
+    latency_sum_us += c.latency_sum_us.get();
+    latency_count += c.latency_count.get();
+}
+
+std::string prometheus_text(const MetricsSnapshot& m) {
+    std::string out;
+    auto it = std::back_inserter(out);
+    auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                      std::uint64_t value) {
+        fmt::format_to(it, "# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
+    };
+    fmt::format_to(it,
+                   "# HELP streambed_connections Open WebSocket connections.\n"
+                   "# TYPE streambed_connections gauge\n");
+    for (auto e : kEndpoints)
+        fmt::format_to(it, "streambed_connections{{endpoint=\"{}\"}} {}\n", info(e).path,
+                       m.by_endpoint[index(e)]);
+    metric("streambed_connections_opened_total", "counter", "WebSocket connections ever opened.",
+           m.connections_total);
+    metric("streambed_subscriptions", "gauge", "Stream subscriptions held by open connections.",
+           m.subscriptions);
+    metric("streambed_messages_published_total", "counter", "Data messages published by the source.",
+           m.published);
+    metric("streambed_messages_sent_total", "counter", "Data messages sent to clients.",
+           m.messages_sent);
+    metric("streambed_frames_sent_total", "counter", "WebSocket frames sent to clients.",
+           m.frames_sent);
+    metric("streambed_bytes_sent_total", "counter", "Payload bytes sent to clients.", m.bytes_sent);
+    metric("streambed_conflated_total", "counter",
+           "Queued state messages dropped because a newer one replaced them.", m.conflated);
+    metric("streambed_slow_consumer_closes_total", "counter",
+           "Connections closed with 1013 because their outbound bound was exceeded.",
+           m.slow_consumer_closes);
+    metric("streambed_errors_sent_total", "counter", "Protocol error messages sent.", m.errors_sent);
+    metric("streambed_messages_received_total", "counter", "Client messages received.",
+           m.messages_received);
+    metric("streambed_http_requests_total", "counter", "HTTP API requests served.", m.http_requests);
+    metric("streambed_upgrades_refused_total", "counter",
+           "WebSocket upgrades refused (404, 403, 503).", m.upgrades_refused);
+    fmt::format_to(it,
+                   "# HELP streambed_broadcast_latency_seconds From publish to the frame written "
+                   "to the socket.\n# TYPE streambed_broadcast_latency_seconds histogram\n");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kLatencyBucketsUs.size(); ++i) {
+        cumulative += m.latency_buckets[i];
+        fmt::format_to(it, "streambed_broadcast_latency_seconds_bucket{{le=\"{}\"}} {}\n",
+                       static_cast<double>(kLatencyBucketsUs[i]) / 1e6, cumulative);
+    }
+    cumulative += m.latency_buckets.back();
+    fmt::format_to(it, "streambed_broadcast_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+    fmt::format_to(it, "streambed_broadcast_latency_seconds_sum {}\n",
+                   static_cast<double>(m.latency_sum_us) / 1e6);
+    fmt::format_to(it, "streambed_broadcast_latency_seconds_count {}\n", m.latency_count);
+    return out;
+}
+
+std::string stats_json(const MetricsSnapshot& m) {
+    nlohmann::json endpoints = nlohmann::json::object();
+    for (auto e : kEndpoints) endpoints[std::string(info(e).path)] = m.by_endpoint[index(e)];
+    nlohmann::json j = {{"activeConnections", m.active},
+                        {"totalSubscriptions", m.subscriptions},
+                        {"endpoints", endpoints},
+                        {"connectionsOpened", m.connections_total},
+                        {"messagesPublished", m.published},
+                        {"messagesSent", m.messages_sent},
+                        {"framesSent", m.frames_sent},
+                        {"bytesSent", m.bytes_sent},
+                        {"conflated", m.conflated},
+                        {"slowConsumerCloses", m.slow_consumer_closes},
+                        {"errorsSent", m.errors_sent}};
+    return j.dump();
+}
+
+}  // namespace streambed::engine

@@ -1,0 +1,71 @@
+// metrics.hpp: counters of one I/O thread. Only the owning thread writes them (relaxed
+// load+store, no contended atomics on the hot path); readers sum every shard's counters.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/catalog.hpp"
+
+namespace streambed::engine {
+
+class Counter {
+public:
+    void add(std::uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void sub(std::uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+    std::uint64_t get() const { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> v_{0};
+};
+
+// Broadcast latency: publish → the frame handed to the kernel, in microseconds.
+inline constexpr std::array<std::uint64_t, 12> kLatencyBucketsUs = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+
+struct ShardCounters {
+    std::array<Counter, kEndpointCount> connections;  // open WebSocket sessions per endpoint
+    Counter connections_total;                        // ever opened
+    Counter subscriptions;
+    Counter messages_sent;  // data messages written (a batch frame counts each message)
+    Counter frames_sent;
+    Counter bytes_sent;
+    Counter conflated;
+    Counter slow_consumer_closes;
+    Counter errors_sent;
+    Counter messages_received;
+    Counter http_requests;
+    Counter upgrades_refused;
+    std::array<Counter, kLatencyBucketsUs.size() + 1> latency_buckets;  // last: +Inf
+    Counter latency_sum_us;
+    Counter latency_count;
+
+    void observe_latency(std::uint64_t us) {
+        std::size_t i = 0;
+        while (i < kLatencyBucketsUs.size() && us > kLatencyBucketsUs[i]) ++i;
+        latency_buckets[i].add();
+        latency_sum_us.add(us);
+        latency_count.add();
+    }
+};
+
+struct MetricsSnapshot {
+    std::uint64_t active = 0;
+    std::array<std::uint64_t, kEndpointCount> by_endpoint{};
+    std::uint64_t connections_total = 0, subscriptions = 0, messages_sent = 0, frames_sent = 0,
+                  bytes_sent = 0, conflated = 0, slow_consumer_closes = 0, errors_sent = 0,
+                  messages_received = 0, http_requests = 0, upgrades_refused = 0;
+    std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> latency_buckets{};
+    std::uint64_t latency_sum_us = 0, latency_count = 0;
+    std::uint64_t published = 0;
+
+    void add(const ShardCounters& c);
+};
+
+std::string prometheus_text(const MetricsSnapshot& m);
+std::string stats_json(const MetricsSnapshot& m);
+
+}  // namespace streambed::engine

@@ -1,0 +1,47 @@
+// options.hpp: every tunable of the engine, each default next to its reason.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace streambed::engine {
+
+struct ServerOptions {
+    std::string bind = "127.0.0.1";  // the spec's default: local only unless asked
+    std::uint16_t port = 9003;       // the spec's default; 0 picks a free port
+    unsigned threads = 0;            // 0: one I/O thread per core
+
+    // 0 means no limit. The portal targets 1,000+; beyond the limit the upgrade gets 503.
+    std::size_t max_connections = 0;
+    // The spec's default outbound bound per connection: about 8 s of every stream at full rate.
+    std::size_t outbound_limit_bytes = 1 << 20;
+    // The spec's default inbound limit; client messages are small JSON documents.
+    std::size_t inbound_limit_bytes = 64 << 10;
+    // The spec's minimum: enough for a client away for ~30 minutes on a 2 s stream to resume.
+    std::size_t history = 1000;
+    // Subscriptions per connection: every channel of a generous configuration, not unbounded.
+    std::size_t max_subscriptions = 1024;
+    // Client messages per second (token bucket, burst of twice the rate) before `rate_limited`.
+    double client_rate = 50.0;
+    // Errors one connection may cause before it is closed with 1008 ("repeated abuse").
+    std::size_t max_errors = 100;
+
+    // Ping a connection silent for this long (announced as welcome.heartbeatMs) and close it
+    // when it stays silent for twice as long: browsers answer pings by themselves.
+    std::chrono::milliseconds heartbeat{15000};
+    // A client that never finishes its HTTP request or WebSocket handshake.
+    std::chrono::milliseconds handshake_timeout{10000};
+    // How long shutdown waits for clients to answer the 1001 close before dropping them.
+    std::chrono::milliseconds drain_timeout{2000};
+
+    bool deflate = false;  // permessage-deflate: the spec says off unless the server enables it
+    std::vector<std::string> allowed_origins;  // empty: any origin
+    std::string auth_token;                    // empty: no token required
+    std::string tls_cert_file;
+    std::string tls_key_file;
+};
+
+}  // namespace streambed::engine

@@ -1,0 +1,49 @@
+// outbound_queue.hpp: one connection's bounded queue of frames waiting for the socket.
+// Under pressure, queued state messages are conflated (only the newest per stream is kept);
+// if the bound is still exceeded the push reports overflow and the session closes 1013.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "engine/message.hpp"
+
+namespace streambed::engine {
+
+enum class PushResult { queued, conflated, overflow };
+
+class OutboundQueue {
+public:
+    explicit OutboundQueue(std::size_t limit_bytes) : limit_(limit_bytes) {}
+
+    // Errors as values: overflow leaves the queue as it was, without `m`.
+    PushResult push(MessagePtr m);
+
+    bool has_queued() const { return !queue_.empty(); }
+    bool writing() const { return !inflight_.empty(); }
+    // Moves the oldest messages in flight: at least one, then more while both limits allow.
+    std::span<const MessagePtr> begin_write(std::size_t max_messages, std::size_t max_bytes);
+    std::span<const MessagePtr> inflight() const { return inflight_; }
+    // The in-flight messages have been written; forget them.
+    void end_write();
+    // Drops everything queued (not what is in flight).
+    void clear();
+
+    std::size_t bytes() const { return queued_bytes_ + inflight_bytes_; }
+    std::size_t queued() const { return queue_.size(); }
+    std::size_t conflated() const { return conflated_; }
+
+private:
+    std::size_t conflate(const Message* incoming);
+
+    std::size_t limit_;
+    std::deque<MessagePtr> queue_;
+    std::vector<MessagePtr> inflight_;
+    std::size_t queued_bytes_ = 0;
+    std::size_t inflight_bytes_ = 0;
+    std::size_t conflated_ = 0;
+};
+
+}  // namespace streambed::engine

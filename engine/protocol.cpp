@@ -1,0 +1,122 @@
+// protocol.cpp: parsing of client messages and building of control messages (nlohmann/json).
+#include "engine/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace streambed::engine {
+namespace {
+
+using json = nlohmann::json;
+
+ProtocolError bad(std::string message) { return {ErrorCode::bad_request, std::move(message)}; }
+
+std::optional<ProtocolError> read_channels(const json& msg, SubscribeRequest& out) {
+    auto it = msg.find("channels");
+    if (it == msg.end()) return bad("'channels' is required: an array of channel ids");
+    if (!it->is_array()) return bad("'channels' must be an array of channel ids");
+    if (it->empty()) return bad("'channels' must not be empty");
+    for (const auto& c : *it) {
+        if (!c.is_string()) return bad("'channels' must hold strings only");
+        out.channels.push_back(c.get<std::string>());
+    }
+    return std::nullopt;
+}
+
+std::optional<ProtocolError> read_since(const json& msg, SubscribeRequest& out) {
+    auto it = msg.find("since");
+    if (it == msg.end()) return std::nullopt;
+    if (!it->is_object()) return bad("'since' must be an object of channel id to seq");
+    out.has_since = true;
+    for (const auto& [channel, seq] : it->items()) {
+        if (!seq.is_number_unsigned() && !(seq.is_number_integer() && seq.get<std::int64_t>() >= 0))
+            return bad("'since." + channel + "' must be a non-negative integer seq");
+        out.since[channel] = seq.get<std::uint64_t>();
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view name(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::bad_json: return "bad_json";
+        case ErrorCode::bad_request: return "bad_request";
+        case ErrorCode::unknown_action: return "unknown_action";
+        case ErrorCode::unknown_channel: return "unknown_channel";
+        case ErrorCode::too_many_subscriptions: return "too_many_subscriptions";
+        case ErrorCode::rate_limited: return "rate_limited";
+    }
+    return "bad_request";
+}
+
+ClientRequest parse_client_message(std::string_view text) {
+    json msg = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (msg.is_discarded()) return ProtocolError{ErrorCode::bad_json, "message is not valid JSON"};
+    if (!msg.is_object())
+        return bad("message must be a JSON object such as {\"action\":\"subscribe\",...}");
+    auto action = msg.find("action");
+    if (action == msg.end() || !action->is_string())
+        return bad("'action' is required: subscribe, unsubscribe or ping");
+    const auto& a = action->get_ref<const std::string&>();
+    if (a == "subscribe" || a == "unsubscribe") {
+        SubscribeRequest req;
+        req.subscribe = a == "subscribe";
+        if (auto err = read_channels(msg, req)) return *err;
+        if (req.subscribe) {
+            if (auto err = read_since(msg, req)) return *err;
+        }
+        return req;
+    }
+    if (a == "ping") {
+        PingRequest ping;
+        if (auto id = msg.find("id"); id != msg.end()) ping.id_json = id->dump();
+        return ping;
+    }
+    std::string shown = a.size() > 64 ? a.substr(0, 64) + "..." : a;
+    return ProtocolError{ErrorCode::unknown_action,
+                         "unknown action '" + shown + "': use subscribe, unsubscribe or ping"};
+}
+
+std::string welcome_json(Endpoint endpoint, std::string_view session,
+                         const std::vector<std::string>& channels, std::int64_t heartbeat_ms,
+                         const ClockAnchor& clock_now) {
+    json j = {{"type", "welcome"},
+              {"protocol", 1},
+              {"endpoint", info(endpoint).path},
+              {"session", session},
+              {"channels", channels},
+              {"heartbeatMs", heartbeat_ms},
+              {"clock",
+               {{"time", clock_now.sim_ms}, {"wall", clock_now.wall_us}, {"scale", clock_now.scale}}}};
+    return j.dump();
+}
+
+std::string subscribed_json(const std::vector<std::string>& channels,
+                            const std::map<std::string, bool>* recovered) {
+    json j = {{"type", "subscribed"}, {"channels", channels}};
+    if (recovered) j["recovered"] = *recovered;
+    return j.dump();
+}
+
+std::string unsubscribed_json(const std::vector<std::string>& channels) {
+    return json{{"type", "unsubscribed"}, {"channels", channels}}.dump();
+}
+
+std::string pong_json(const PingRequest& ping) {
+    if (ping.id_json.empty()) return R"({"type":"pong"})";
+    return R"({"type":"pong","id":)" + ping.id_json + "}";
+}
+
+std::string reset_json(std::string_view channel, std::uint64_t latest_seq) {
+    return json{{"type", "reset"},
+                {"channel", channel},
+                {"seq", latest_seq},
+                {"reason", "history_exceeded"}}
+        .dump();
+}
+
+std::string error_json(ErrorCode code, std::string_view message) {
+    return json{{"type", "error"}, {"code", name(code)}, {"message", message}}.dump();
+}
+
+}  // namespace streambed::engine

@@ -1,0 +1,58 @@
+// protocol.hpp: the client → server messages, parsed into values, and the control messages the
+// server sends back. Pure functions: no sockets, easy to test and fuzz.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "engine/source.hpp"
+
+namespace streambed::engine {
+
+enum class ErrorCode {
+    bad_json,
+    bad_request,
+    unknown_action,
+    unknown_channel,
+    too_many_subscriptions,
+    rate_limited
+};
+std::string_view name(ErrorCode code);
+
+struct ProtocolError {
+    ErrorCode code;
+    std::string message;
+};
+
+struct SubscribeRequest {
+    bool subscribe = true;  // false: unsubscribe
+    std::vector<std::string> channels;
+    std::map<std::string, std::uint64_t> since;  // present only when the request had `since`
+    bool has_since = false;
+};
+
+struct PingRequest {
+    std::string id_json;  // the ping's id, re-serialized; empty when the ping had none
+};
+
+using ClientRequest = std::variant<SubscribeRequest, PingRequest, ProtocolError>;
+
+ClientRequest parse_client_message(std::string_view text);
+
+// Control messages
+std::string welcome_json(Endpoint endpoint, std::string_view session,
+                         const std::vector<std::string>& channels, std::int64_t heartbeat_ms,
+                         const ClockAnchor& clock_now);
+std::string subscribed_json(const std::vector<std::string>& channels,
+                            const std::map<std::string, bool>* recovered);
+std::string unsubscribed_json(const std::vector<std::string>& channels);
+std::string pong_json(const PingRequest& ping);
+std::string reset_json(std::string_view channel, std::uint64_t latest_seq);
+std::string error_json(ErrorCode code, std::string_view message);
+
+}  // namespace streambed::engine

@@ -1,0 +1,139 @@
+// server.cpp: wiring of shards, listener and signals; the shutdown sequence.
+#include "engine/server.hpp"
+
+#include <fmt/format.h>
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "engine/hub.hpp"
+#include "engine/listener.hpp"
+#include "engine/server_context.hpp"
+
+namespace streambed::engine {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// 10,000 connections need 10,000 descriptors; the soft limit is often 1,024.
+void raise_descriptor_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+std::string random_instance() {
+    std::random_device rd;
+    return fmt::format("{:06x}", rd() & 0xffffff);
+}
+
+}  // namespace
+
+struct Server::Impl {
+    explicit Impl(ServerOptions o) : hub(o.history), ctx(std::move(o), hub) {}
+
+    Hub hub;
+    ServerContext ctx;
+    std::shared_ptr<Listener> listener;
+    std::uint16_t port = 0;
+    std::string address;
+
+    std::mutex mu;
+    std::condition_variable cv;
+    bool stop_requested = false;
+    bool stopped = false;
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+    auto& ctx = impl_->ctx;
+    ctx.instance = random_instance();
+    unsigned n = ctx.options.threads ? ctx.options.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) {
+        ctx.shards.push_back(std::make_unique<Shard>(i, impl_->hub));
+        impl_->hub.attach(ctx.shards.back().get());
+    }
+}
+
+Server::~Server() { shutdown(); }
+
+Publisher& Server::publisher() { return impl_->hub; }
+Hub& Server::hub() { return impl_->hub; }
+std::uint16_t Server::port() const { return impl_->port; }
+std::string Server::url() const { return fmt::format("http://{}:{}", impl_->address, impl_->port); }
+
+void Server::start() {
+    auto& ctx = impl_->ctx;
+    raise_descriptor_limit();
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(ctx.options.bind, ec);
+    if (ec) throw std::runtime_error("bad bind address '" + ctx.options.bind + "'");
+    asio::ip::tcp::endpoint at(addr, ctx.options.port);
+    try {
+        impl_->listener = std::make_shared<Listener>(ctx, ctx.shards.front()->ioc(), at);
+    } catch (const boost::system::system_error& e) {
+        throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", ctx.options.bind,
+                                             ctx.options.port, e.code().message()));
+    }
+    auto local = impl_->listener->local_endpoint();
+    impl_->port = local.port();
+    impl_->address = local.address().is_v6() ? "[" + local.address().to_string() + "]"
+                                             : local.address().to_string();
+    for (auto& s : ctx.shards) s->start_thread();
+    impl_->listener->run();
+}
+
+void Server::wait_for_signal() {
+    asio::io_context signals_ioc;
+    asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+    signals.async_wait([this](boost::system::error_code ec, int) {
+        if (!ec) {
+            std::lock_guard lock(impl_->mu);
+            impl_->stop_requested = true;
+            impl_->cv.notify_all();
+        }
+    });
+    std::thread t([&] { signals_ioc.run(); });
+    {
+        std::unique_lock lock(impl_->mu);
+        impl_->cv.wait(lock, [&] { return impl_->stop_requested; });
+    }
+    signals_ioc.stop();
+    t.join();
+}
+
+void Server::shutdown() {
+    {
+        std::lock_guard lock(impl_->mu);
+        if (impl_->stopped) return;
+        impl_->stopped = true;
+        impl_->stop_requested = true;
+        impl_->cv.notify_all();
+    }
+    auto& ctx = impl_->ctx;
+    ctx.draining = true;
+    if (impl_->listener) {
+        impl_->listener->stop();
+        for (auto& s : ctx.shards) {
+            Shard* shard = s.get();
+            asio::post(shard->ioc(), [shard] { shard->close_all_for_shutdown(); });
+        }
+        // Wait, with a deadline, for every client to complete the closing handshake.
+        const auto deadline = std::chrono::steady_clock::now() + ctx.options.drain_timeout;
+        while (ctx.websocket_connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+            std::unique_lock lock(impl_->mu);
+            impl_->cv.wait_for(lock, std::chrono::milliseconds(5));
+        }
+    }
+    for (auto& s : ctx.shards) s->stop_thread();
+}
+
+}  // namespace streambed::engine

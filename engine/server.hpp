@@ -1,0 +1,42 @@
+// server.hpp: the streaming server — listener, I/O threads, hub — behind a small surface that
+// needs no Asio or Beast header. A Source publishes into publisher().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/options.hpp"
+#include "engine/source.hpp"
+
+namespace streambed::engine {
+
+class Hub;
+
+class Server {
+public:
+    explicit Server(ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    Publisher& publisher();
+    Hub& hub();
+
+    // Binds (throws std::runtime_error naming the address on failure) and starts the threads.
+    void start();
+    std::uint16_t port() const;
+    std::string url() const;  // http://ADDR:PORT
+
+    // Blocks until SIGINT or SIGTERM arrives (or shutdown() is called from elsewhere).
+    void wait_for_signal();
+    // Closes every client with 1001, waits up to drain_timeout for them, stops the threads.
+    // Idempotent and thread-safe.
+    void shutdown();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace streambed::engine

@@ -1,0 +1,39 @@
+// server_context.hpp: what every listener and session of one server shares — options, the hub,
+// the shards, the connection count and the draining flag.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/hub.hpp"
+#include "engine/metrics.hpp"
+#include "engine/options.hpp"
+#include "engine/shard.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace streambed::engine {
+
+struct ServerContext {
+    ServerContext(ServerOptions o, Hub& h) : options(std::move(o)), hub(h) {}
+
+    const ServerOptions options;
+    Hub& hub;
+    std::vector<std::unique_ptr<Shard>> shards;
+    std::atomic<std::size_t> websocket_connections{0};
+    std::atomic<bool> draining{false};
+    std::string instance;  // random per process: makes session ids unique across restarts
+
+    MetricsSnapshot snapshot() const {
+        MetricsSnapshot m;
+        for (auto& s : shards) m.add(s->counters());
+        m.published = hub.published();
+        return m;
+    }
+};
+
+}  // namespace streambed::engine

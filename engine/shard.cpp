@@ -1,0 +1,80 @@
+// shard.cpp: per-thread subscription tables and the delivery loop.
+#include "engine/shard.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace streambed::engine {
+
+namespace asio = boost::asio;
+
+Shard::Shard(unsigned index, Hub& hub) : index_(index), hub_(hub) {}
+
+Shard::~Shard() { stop_thread(); }
+
+void Shard::start_thread() {
+    thread_ = std::thread([this] {
+        auto guard = asio::make_work_guard(ioc_);
+        ioc_.run();
+    });
+}
+
+void Shard::stop_thread() {
+    ioc_.stop();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Shard::on_stream_added(Stream* stream) {
+    asio::post(ioc_, [this, stream] {
+        if (stream->id() >= table_.size()) table_.resize(stream->id() + 1);
+        // Copy: a subscriber may change the wildcard list while it reacts.
+        auto wildcards = wildcard_[engine::index(stream->endpoint())];
+        for (auto* s : wildcards) s->on_stream_added(stream);
+    });
+}
+
+void Shard::on_message(MessagePtr message) {
+    asio::post(ioc_, [this, m = std::move(message)] {
+        if (m->stream >= table_.size()) return;  // no subscriber has seen this stream yet
+        // Subscribers never leave a table during delivery (removal is deferred), so plain
+        // iteration is safe.
+        for (auto* s : table_[m->stream]) s->deliver(m);
+    });
+}
+
+std::uint32_t Shard::table_add(StreamId stream, Subscriber* s) {
+    if (stream >= table_.size()) table_.resize(stream + 1);
+    auto& subs = table_[stream];
+    subs.push_back(s);
+    counters_.subscriptions.add();
+    return static_cast<std::uint32_t>(subs.size() - 1);
+}
+
+void Shard::table_remove(StreamId stream, std::uint32_t slot) {
+    auto& subs = table_[stream];
+    if (slot + 1 != subs.size()) {
+        subs[slot] = subs.back();
+        subs[slot]->moved(stream, slot);
+    }
+    subs.pop_back();
+    counters_.subscriptions.sub();
+}
+
+void Shard::wildcard_add(Endpoint endpoint, Subscriber* s) {
+    auto& w = wildcard_[engine::index(endpoint)];
+    if (std::find(w.begin(), w.end(), s) == w.end()) w.push_back(s);
+}
+
+void Shard::wildcard_remove(Endpoint endpoint, Subscriber* s) {
+    auto& w = wildcard_[engine::index(endpoint)];
+    w.erase(std::remove(w.begin(), w.end(), s), w.end());
+}
+
+void Shard::close_all_for_shutdown() {
+    auto all = std::vector<Subscriber*>(sessions_.begin(), sessions_.end());
+    for (auto* s : all) s->close_for_shutdown();
+}
+
+}  // namespace streambed::engine

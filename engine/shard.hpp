@@ -1,0 +1,71 @@
+// shard.hpp: one I/O thread — its io_context, the sessions it owns and, per stream, the list of
+// its subscribers. The hub posts each message here once; delivery to this shard's subscribers
+// then runs on this thread alone, so the broadcast path takes no lock.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "engine/hub.hpp"
+#include "engine/metrics.hpp"
+
+namespace streambed::engine {
+
+// What a shard needs of a session (implemented by WebSocketSession). Shard thread only.
+class Subscriber {
+public:
+    virtual void deliver(const MessagePtr& message) = 0;
+    // The subscriber's entry for `stream` moved to `slot` in the shard's table.
+    virtual void moved(StreamId stream, std::uint32_t slot) = 0;
+    virtual void on_stream_added(Stream* stream) = 0;
+    virtual void close_for_shutdown() = 0;
+
+protected:
+    ~Subscriber() = default;
+};
+
+class Shard final : public FanoutTarget {
+public:
+    Shard(unsigned index, Hub& hub);
+    ~Shard() override;
+
+    unsigned index() const { return index_; }
+    Hub& hub() { return hub_; }
+    boost::asio::io_context& ioc() { return ioc_; }
+    ShardCounters& counters() { return counters_; }
+
+    void start_thread();
+    void stop_thread();  // stops the io_context and joins
+
+    // FanoutTarget: called on the publisher's thread, handed over to this shard's thread.
+    void on_stream_added(Stream* stream) override;
+    void on_message(MessagePtr message) override;
+
+    // Shard thread only.
+    std::uint32_t table_add(StreamId stream, Subscriber* s);
+    void table_remove(StreamId stream, std::uint32_t slot);
+    void wildcard_add(Endpoint endpoint, Subscriber* s);
+    void wildcard_remove(Endpoint endpoint, Subscriber* s);
+    void session_add(Subscriber* s) { sessions_.insert(s); }
+    void session_remove(Subscriber* s) { sessions_.erase(s); }
+    void close_all_for_shutdown();
+    std::uint64_t next_session_number() { return ++session_counter_; }
+
+private:
+    const unsigned index_;
+    Hub& hub_;
+    ShardCounters counters_;
+    std::vector<std::vector<Subscriber*>> table_;  // by StreamId
+    std::array<std::vector<Subscriber*>, kEndpointCount> wildcard_;
+    std::unordered_set<Subscriber*> sessions_;
+    std::uint64_t session_counter_ = 0;
+    std::thread thread_;
+    // Last member: destroyed first, so handlers it still holds (and the sessions they keep
+    // alive) are released while the tables above still exist.
+    boost::asio::io_context ioc_{1};
+};
+
+}  // namespace streambed::engine

@@ -1,0 +1,43 @@
+// source.hpp: the small interface through which data enters the engine. The simulator and the
+// replayer are Sources; the engine only ever sees a Publisher.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "engine/catalog.hpp"
+#include "engine/message.hpp"
+
+namespace streambed::engine {
+
+// Maps simulated time to wall time: sim(wall) = sim_ms + (wall - wall_us) / 1000 * scale.
+// Sent to every client in `welcome.clock` so it can compute when a message was due.
+struct ClockAnchor {
+    std::int64_t sim_ms = 0;   // simulated Unix ms at the anchor
+    std::int64_t wall_us = 0;  // system-clock Unix µs at the anchor
+    double scale = 1.0;        // simulated ms per wall ms
+};
+
+class Publisher {
+public:
+    virtual ~Publisher() = default;
+    // Declares (or finds) the stream (endpoint, channel). Channel ids are [A-Za-z0-9_.:-]{1,64}.
+    virtual StreamId declare_stream(Endpoint endpoint, std::string_view channel) = 0;
+    // Publishes one data message; the engine assigns `seq` and frames the envelope around
+    // `data_json`, which must be one canonical JSON object.
+    // All Publisher calls of a source come from one thread (the source's).
+    virtual MessagePtr publish(StreamId stream, MessageType type, std::int64_t time_ms,
+                               std::string_view data_json) = 0;
+    virtual void set_clock(const ClockAnchor& clock) = 0;
+};
+
+class Source {
+public:
+    virtual ~Source() = default;
+    // Declares the source's streams and starts publishing from a thread of its own.
+    virtual void start(Publisher& publisher) = 0;
+    // Returns once no further publish call will be made.
+    virtual void stop() = 0;
+};
+
+}  // namespace streambed::engine

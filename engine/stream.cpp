@@ -1,0 +1,59 @@
+// stream.cpp: framing of data messages and the history ring.
+#include "engine/stream.hpp"
+
+#include <fmt/format.h>
+
+namespace streambed::engine {
+
+Stream::Stream(StreamId id, Endpoint endpoint, std::string channel, std::size_t history_limit)
+    : id_(id), endpoint_(endpoint), channel_(std::move(channel)), history_limit_(history_limit) {}
+
+MessagePtr Stream::append(MessageType type, std::int64_t time_ms, std::string_view data_json,
+                          std::int64_t published_us) {
+    auto m = std::make_shared<Message>();
+    m->stream = id_;
+    m->type = type;
+    m->time_ms = time_ms;
+    m->published_us = published_us;
+    // Only the source thread writes last_seq_, so reading it unlocked here is safe.
+    m->seq = last_seq_ + 1;
+    // The envelope's bytes depend on nothing but the stream, seq and the source's data.
+    m->bytes.reserve(data_json.size() + channel_.size() + 80);
+    fmt::format_to(std::back_inserter(m->bytes),
+                   R"({{"type":"{}","channel":"{}","seq":{},"time":{},"data":{}}})", name(type),
+                   channel_, m->seq, time_ms, data_json);
+    MessagePtr shared = std::move(m);
+
+    std::lock_guard lock(mu_);
+    history_.push_back(shared);
+    if (history_.size() > history_limit_) history_.pop_front();
+    if (is_state(type)) latest_state_ = shared;
+    last_seq_ = shared->seq;
+    return shared;
+}
+
+Stream::Catchup Stream::catchup(std::optional<std::uint64_t> since) const {
+    Catchup out;
+    std::lock_guard lock(mu_);
+    out.last_seq = last_seq_;
+    if (since) {
+        if (*since >= last_seq_) return out;  // nothing missed
+        const std::uint64_t oldest = history_.empty() ? last_seq_ + 1 : history_.front()->seq;
+        if (*since + 1 >= oldest) {
+            // history_ holds consecutive seqs, so the first wanted one sits at a known offset.
+            auto first = history_.begin() + static_cast<std::ptrdiff_t>(*since + 1 - oldest);
+            out.messages.assign(first, history_.end());
+            return out;
+        }
+        out.reset = true;
+    }
+    if (latest_state_) out.messages.push_back(latest_state_);
+    return out;
+}
+
+std::uint64_t Stream::last_seq() const {
+    std::lock_guard lock(mu_);
+    return last_seq_;
+}
+
+}  // namespace streambed::engine

@@ -1,0 +1,52 @@
+// stream.hpp: one (endpoint, channel) stream — its seq counter, bounded history and latest state.
+// Written by the source thread; read (for snapshots, resume and polling) from any I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/catalog.hpp"
+#include "engine/message.hpp"
+
+namespace streambed::engine {
+
+class Stream {
+public:
+    Stream(StreamId id, Endpoint endpoint, std::string channel, std::size_t history_limit);
+
+    StreamId id() const { return id_; }
+    Endpoint endpoint() const { return endpoint_; }
+    const std::string& channel() const { return channel_; }
+
+    // Source thread: frames and stores the next message of the stream.
+    MessagePtr append(MessageType type, std::int64_t time_ms, std::string_view data_json,
+                      std::int64_t published_us);
+
+    // What a subscriber or a poll needs, read atomically with respect to append().
+    struct Catchup {
+        std::uint64_t last_seq = 0;     // the newest seq published; live delivery continues after it
+        bool reset = false;             // `since` asked for messages no longer in history
+        std::vector<MessagePtr> messages;  // in seq order: history after `since`, or the snapshot
+    };
+    // since == nullopt: the snapshot (latest state, if any). since == n: every message with
+    // seq > n still in history, or (reset) the snapshot when seq n+1 has left history.
+    Catchup catchup(std::optional<std::uint64_t> since) const;
+    std::uint64_t last_seq() const;
+
+private:
+    const StreamId id_;
+    const Endpoint endpoint_;
+    const std::string channel_;
+    const std::size_t history_limit_;
+
+    mutable std::mutex mu_;  // per stream: no lock is shared by two streams
+    std::deque<MessagePtr> history_;
+    MessagePtr latest_state_;
+    std::uint64_t last_seq_ = 0;
+};
+
+}  // namespace streambed::engine

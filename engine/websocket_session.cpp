@@ -1,0 +1,392 @@
+// websocket_session.cpp: one client connection speaking protocol v1 — welcome, subscriptions
+// with snapshot and resume, the bounded outbound queue with conflation, heartbeat and every
+// refusal of bad input. All of a session's work runs on its shard's thread.
+#include "engine/websocket_session.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "engine/outbound_queue.hpp"
+#include "engine/protocol.hpp"
+
+namespace streambed::engine {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+// A batch frame gathers at most this much: large enough to amortize a write over many
+// messages, small enough to keep the latency of the first one low.
+constexpr std::size_t kBatchMaxMessages = 256;
+constexpr std::size_t kBatchMaxBytes = 64 << 10;
+
+bool expected_error(beast::error_code ec) {
+    return ec == asio::error::operation_aborted || ec == websocket::error::closed ||
+           ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::error::broken_pipe || ec == beast::error::timeout ||
+           ec == asio::error::not_connected;
+}
+
+class WebSocketSession final : public Subscriber,
+                               public std::enable_shared_from_this<WebSocketSession> {
+public:
+    WebSocketSession(ServerContext& ctx, Shard& shard, tcp::socket socket, SessionParams params)
+        : ctx_(ctx),
+          shard_(shard),
+          ws_(std::move(socket)),
+          params_(params),
+          queue_(ctx.options.outbound_limit_bytes),
+          tokens_(ctx.options.client_rate * 2) {}
+
+    ~WebSocketSession() {
+        detach();
+        ctx_.websocket_connections.fetch_sub(1);
+    }
+
+    void run(http::request<http::string_body> req) {
+        const auto& o = ctx_.options;
+        websocket::stream_base::timeout timeout;
+        timeout.handshake_timeout = o.handshake_timeout;
+        timeout.idle_timeout = o.heartbeat * 2;  // Beast pings after half of it: heartbeatMs
+        timeout.keep_alive_pings = true;
+        ws_.set_option(timeout);
+        ws_.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& res) { res.set(http::field::server, "streambed"); }));
+        ws_.read_message_max(o.inbound_limit_bytes);
+        ws_.auto_fragment(false);
+        ws_.text(true);
+        if (o.deflate) {
+            websocket::permessage_deflate pmd;
+            pmd.server_enable = true;
+            ws_.set_option(pmd);
+        }
+        ws_.async_accept(req, beast::bind_front_handler(&WebSocketSession::on_accept,
+                                                        shared_from_this()));
+    }
+
+    // Subscriber
+    void deliver(const MessagePtr& m) override {
+        if (closing_) return;
+        Sub* sub = find_sub(m->stream);
+        if (!sub || m->seq <= sub->last_seq) return;  // already sent by a snapshot or resume
+        sub->last_seq = m->seq;
+        send(m);
+    }
+
+    void moved(StreamId stream, std::uint32_t slot) override { find_sub(stream)->slot = slot; }
+
+    void on_stream_added(Stream* stream) override {
+        // A stream born after a "*" subscription: every one of its messages is still to come.
+        if (closing_ || !wildcard_ || find_sub(stream->id())) return;
+        add_sub(stream, 0);
+    }
+
+    void close_for_shutdown() override { close(websocket::close_code::going_away, "server shutting down"); }
+
+private:
+    struct Sub {
+        Stream* stream;
+        std::uint64_t last_seq;  // the newest seq sent (or skipped by conflation) to this client
+        std::uint32_t slot;      // position in the shard's table for the stream
+    };
+
+    void on_accept(beast::error_code ec) {
+        if (ec) return fail(ec, "accept");
+        attached_ = true;
+        shard_.session_add(this);
+        shard_.counters().connections[index(params_.endpoint)].add();
+        shard_.counters().connections_total.add();
+
+        std::vector<std::string> channels;
+        for (auto* s : ctx_.hub.streams_of(params_.endpoint)) channels.push_back(s->channel());
+        ClockAnchor now = ctx_.hub.clock();
+        const std::int64_t wall = system_now_us();
+        now.sim_ms += static_cast<std::int64_t>(static_cast<double>(wall - now.wall_us) / 1000.0 * now.scale);
+        now.wall_us = wall;
+        const auto id = fmt::format("{}-{}-{}", ctx_.instance, shard_.index(), shard_.next_session_number());
+        send_control(welcome_json(params_.endpoint, id, channels, ctx_.options.heartbeat.count(), now));
+
+        if (auto single = info(params_.endpoint).single_channel; !single.empty()) {
+            if (Stream* s = ctx_.hub.find(params_.endpoint, single)) subscribe_one(s, std::nullopt);
+        }
+        do_read();
+    }
+
+    // ---- reading -----------------------------------------------------------------------
+    void do_read() {
+        ws_.async_read(buffer_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec) return fail(ec, "read");  // message_too_big: Beast has already closed with 1009
+        if (closing_) return;
+        if (ws_.got_binary()) {
+            return close(websocket::close_code::unknown_data, "binary frames are not accepted");
+        }
+        shard_.counters().messages_received.add();
+        const auto data = buffer_.cdata();
+        handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+        buffer_.consume(buffer_.size());
+        if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();  // keep idle connections small
+        if (!closing_) do_read();
+    }
+
+    void handle(std::string_view text) {
+        if (!take_token()) return send_error(ErrorCode::rate_limited, "too many messages: slow down");
+        auto req = parse_client_message(text);
+        if (auto* err = std::get_if<ProtocolError>(&req)) return send_error(err->code, err->message);
+        if (auto* ping = std::get_if<PingRequest>(&req)) return send_control(pong_json(*ping));
+        auto& sub = std::get<SubscribeRequest>(req);
+        if (sub.subscribe) handle_subscribe(sub);
+        else handle_unsubscribe(sub);
+    }
+
+    bool take_token() {
+        const double rate = ctx_.options.client_rate;
+        const auto now = std::chrono::steady_clock::now();
+        const double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+        last_refill_ = now;
+        tokens_ = std::min(rate * 2, tokens_ + elapsed * rate);
+        if (tokens_ < 1.0) return false;
+        tokens_ -= 1.0;
+        return true;
+    }
+
+    // ---- subscriptions ---------------------------------------------------------------------
+    void handle_subscribe(const SubscribeRequest& req) {
+        std::vector<Stream*> targets;
+        std::vector<std::string> known, unknown;
+        bool star = false;
+        auto add_target = [&](Stream* s) {
+            if (std::find(targets.begin(), targets.end(), s) == targets.end()) targets.push_back(s);
+        };
+        for (const auto& name : req.channels) {
+            if (name == "*") {
+                star = true;
+                for (auto* s : ctx_.hub.streams_of(params_.endpoint)) add_target(s);
+            } else if (Stream* s = ctx_.hub.find(params_.endpoint, name)) {
+                add_target(s);
+            } else {
+                unknown.push_back(name);
+                continue;
+            }
+            if (std::find(known.begin(), known.end(), name) == known.end()) known.push_back(name);
+        }
+        if (!unknown.empty()) {
+            send_error(ErrorCode::unknown_channel,
+                       fmt::format("unknown channel{} on {}: {}", unknown.size() > 1 ? "s" : "",
+                                   info(params_.endpoint).path, fmt::join(unknown, ", ")));
+        }
+        if (known.empty()) return;
+        const auto fresh = std::count_if(targets.begin(), targets.end(),
+                                         [&](Stream* s) { return !find_sub(s->id()); });
+        if (subs_.size() + static_cast<std::size_t>(fresh) > ctx_.options.max_subscriptions) {
+            return send_error(ErrorCode::too_many_subscriptions,
+                              fmt::format("at most {} subscriptions per connection",
+                                          ctx_.options.max_subscriptions));
+        }
+        if (star && !wildcard_) {
+            wildcard_ = true;
+            shard_.wildcard_add(params_.endpoint, this);
+        }
+
+        struct Plan {
+            Stream* stream;
+            std::optional<std::uint64_t> since;
+            Stream::Catchup catchup;
+        };
+        std::vector<Plan> plans;
+        std::map<std::string, bool> recovered;
+        for (Stream* s : targets) {
+            std::optional<std::uint64_t> since;
+            if (auto it = req.since.find(s->channel()); it != req.since.end()) since = it->second;
+            if (find_sub(s->id()) && !since) continue;  // already subscribed: nothing to send
+            Plan p{s, since, s->catchup(since)};
+            if (since) recovered[s->channel()] = !p.catchup.reset;
+            plans.push_back(std::move(p));
+        }
+        send_control(subscribed_json(known, req.has_since ? &recovered : nullptr));
+        for (auto& p : plans) {
+            if (p.catchup.reset) send_control(reset_json(p.stream->channel(), p.catchup.last_seq));
+            for (auto& m : p.catchup.messages) send(m);
+            if (Sub* sub = find_sub(p.stream->id()))
+                sub->last_seq = std::max(sub->last_seq, p.catchup.last_seq);
+            else
+                add_sub(p.stream, p.catchup.last_seq);
+        }
+    }
+
+    void subscribe_one(Stream* s, std::optional<std::uint64_t> since) {
+        auto c = s->catchup(since);
+        for (auto& m : c.messages) send(m);
+        add_sub(s, c.last_seq);
+    }
+
+    void handle_unsubscribe(const SubscribeRequest& req) {
+        std::vector<std::string> known, unknown;
+        for (const auto& name : req.channels) {
+            if (name == "*") {
+                if (wildcard_) shard_.wildcard_remove(params_.endpoint, this);
+                wildcard_ = false;
+                while (!subs_.empty()) remove_sub(subs_.size() - 1);
+            } else if (Stream* s = ctx_.hub.find(params_.endpoint, name)) {
+                for (std::size_t i = 0; i < subs_.size(); ++i)
+                    if (subs_[i].stream == s) remove_sub(i);
+            } else {
+                unknown.push_back(name);
+                continue;
+            }
+            known.push_back(name);
+        }
+        if (!unknown.empty())
+            send_error(ErrorCode::unknown_channel,
+                       fmt::format("unknown channel{} on {}: {}", unknown.size() > 1 ? "s" : "",
+                                   info(params_.endpoint).path, fmt::join(unknown, ", ")));
+        if (!known.empty()) send_control(unsubscribed_json(known));
+    }
+
+    Sub* find_sub(StreamId id) {
+        for (auto& s : subs_)
+            if (s.stream->id() == id) return &s;
+        return nullptr;
+    }
+
+    void add_sub(Stream* s, std::uint64_t last_seq) {
+        subs_.push_back({s, last_seq, shard_.table_add(s->id(), this)});
+    }
+
+    void remove_sub(std::size_t i) {
+        shard_.table_remove(subs_[i].stream->id(), subs_[i].slot);
+        subs_[i] = subs_.back();
+        subs_.pop_back();
+    }
+
+    // Leaves every table of the shard. Never called while the shard iterates a table.
+    void detach() {
+        if (detached_) return;
+        detached_ = true;
+        while (!subs_.empty()) remove_sub(subs_.size() - 1);
+        if (wildcard_) shard_.wildcard_remove(params_.endpoint, this);
+        if (attached_) {
+            shard_.session_remove(this);
+            shard_.counters().connections[index(params_.endpoint)].sub();
+        }
+    }
+
+    // ---- writing -----------------------------------------------------------------------
+    void send_control(std::string json) { send(make_control(std::move(json))); }
+
+    void send_error(ErrorCode code, std::string_view message) {
+        shard_.counters().errors_sent.add();
+        send_control(error_json(code, message));
+        if (++errors_ > ctx_.options.max_errors)
+            close(websocket::close_code::policy_error, "too many errors");
+    }
+
+    void send(const MessagePtr& m) {
+        if (closing_) return;
+        const auto before = queue_.conflated();
+        switch (queue_.push(m)) {
+            case PushResult::overflow:
+                shard_.counters().slow_consumer_closes.add();
+                return close(websocket::close_code::try_again_later, "slow consumer");
+            case PushResult::conflated:
+                shard_.counters().conflated.add(queue_.conflated() - before);
+                break;
+            case PushResult::queued: break;
+        }
+        do_write();
+    }
+
+    void do_write() {
+        if (queue_.writing() || !queue_.has_queued() || closing_) return;
+        auto batch = queue_.begin_write(params_.batch ? kBatchMaxMessages : 1, kBatchMaxBytes);
+        if (batch.size() == 1) {
+            ws_.async_write(asio::buffer(batch[0]->bytes),
+                            beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+            return;
+        }
+        batch_buffer_.clear();
+        batch_buffer_ += '[';
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (i) batch_buffer_ += ',';
+            batch_buffer_ += batch[i]->bytes;
+        }
+        batch_buffer_ += ']';
+        ws_.async_write(asio::buffer(batch_buffer_),
+                        beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+    }
+
+    void on_write(beast::error_code ec, std::size_t bytes) {
+        if (ec) return fail(ec, "write");
+        auto& c = shard_.counters();
+        c.frames_sent.add();
+        c.bytes_sent.add(bytes);
+        const std::int64_t now = steady_now_us();
+        for (const auto& m : queue_.inflight()) {
+            if (m->stream == kNoStream) continue;
+            c.messages_sent.add();
+            c.observe_latency(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->published_us)));
+        }
+        queue_.end_write();
+        if (batch_buffer_.capacity() > kBatchMaxBytes * 2) std::string().swap(batch_buffer_);
+        do_write();
+    }
+
+    // ---- closing -------------------------------------------------------------------------
+    void close(websocket::close_code code, std::string_view reason) {
+        if (closing_) return;
+        closing_ = true;
+        queue_.clear();
+        // Leave the shard's tables later: we may be inside the shard's delivery loop right now.
+        asio::post(ws_.get_executor(), [self = shared_from_this()] { self->detach(); });
+        ws_.async_close(websocket::close_reason(code, reason),
+                        [self = shared_from_this()](beast::error_code ec) {
+                            if (ec) self->fail(ec, "close");
+                        });
+    }
+
+    void fail(beast::error_code ec, const char* what) {
+        if (!closing_) {
+            closing_ = true;
+            queue_.clear();
+            asio::post(ws_.get_executor(), [self = shared_from_this()] { self->detach(); });
+        }
+        if (!expected_error(ec) && ec != websocket::error::message_too_big)
+            spdlog::debug("session on {}: {}: {}", info(params_.endpoint).path, what, ec.message());
+    }
+
+    ServerContext& ctx_;
+    Shard& shard_;
+    websocket::stream<tcp::socket> ws_;
+    SessionParams params_;
+    beast::flat_buffer buffer_;
+    OutboundQueue queue_;
+    std::string batch_buffer_;
+    std::vector<Sub> subs_;
+    bool wildcard_ = false;
+    bool attached_ = false;
+    bool detached_ = false;
+    bool closing_ = false;
+    std::size_t errors_ = 0;
+    double tokens_;
+    std::chrono::steady_clock::time_point last_refill_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+void start_websocket_session(ServerContext& ctx, Shard& shard, tcp::socket socket,
+                             http::request<http::string_body> request, SessionParams params) {
+    std::make_shared<WebSocketSession>(ctx, shard, std::move(socket), params)->run(std::move(request));
+}
+
+}  // namespace streambed::engine

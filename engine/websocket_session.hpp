@@ -1,0 +1,25 @@
+// websocket_session.hpp: starts one protocol session on an upgraded connection. The session
+// itself (welcome, subscriptions, outbound queue, heartbeat) lives in websocket_session.cpp, the
+// only translation unit that instantiates Beast's WebSocket stream.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "engine/catalog.hpp"
+#include "engine/server_context.hpp"
+
+namespace streambed::engine {
+
+struct SessionParams {
+    Endpoint endpoint;
+    bool batch = false;  // ?batch=1: frames may carry a JSON array of messages
+};
+
+// Takes over `socket` (already on `shard`'s io_context) and answers the upgrade `request`.
+void start_websocket_session(ServerContext& ctx, Shard& shard, boost::asio::ip::tcp::socket socket,
+                             boost::beast::http::request<boost::beast::http::string_body> request,
+                             SessionParams params);
+
+}  // namespace streambed::engine

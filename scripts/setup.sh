@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# setup.sh: installs the Debian packages streambed builds and tests with, only those missing.
+# Safe to run again; does nothing (and needs no network) when everything is present.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build ccache make
+  libboost1.81-dev      # Asio + Beast (header-only, compiled once in engine/asio_impl.cpp)
+  libssl-dev            # TLS for wss:// and https://
+  zlib1g-dev
+  libsqlite3-dev        # the recorder
+  nlohmann-json3-dev    # JSON parsing of client messages, configs
+  libcli11-dev          # command-line parsing
+  libspdlog-dev libfmt-dev  # logging and formatting
+  libxxhash-dev         # block and transaction hashes
+  libgtest-dev libgmock-dev googletest
+  libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,115 @@
+// server_test.cpp: a real server on loopback — welcome, auto-subscription with snapshot, live
+// delivery, ping/pong, and shutdown with 1001.
+#include <gtest/gtest.h>
+
+#include "tests/support/test_server.hpp"
+#include "tests/support/ws_client.hpp"
+
+namespace streambed::testing {
+namespace {
+
+using engine::Endpoint;
+using engine::MessageType;
+
+TEST(Server, WelcomeComesFirstWithClockAndChannels) {
+    TestServer srv;
+    srv.declare(Endpoint::channels, "ch-1");
+    srv.declare(Endpoint::channels, "ch-2");
+    WsClient c(srv.port(), "/ws/channels");
+    auto w = c.read_json();
+    EXPECT_EQ(w["type"], "welcome");
+    EXPECT_EQ(w["protocol"], 1);
+    EXPECT_EQ(w["endpoint"], "/ws/channels");
+    EXPECT_TRUE(w["session"].is_string());
+    EXPECT_EQ(w["channels"], json::parse(R"(["ch-1","ch-2"])"));
+    EXPECT_EQ(w["heartbeatMs"], 15000);
+    ASSERT_TRUE(w["clock"].is_object());
+    EXPECT_TRUE(w["clock"]["time"].is_number_integer());
+    EXPECT_TRUE(w["clock"]["wall"].is_number_integer());
+    EXPECT_TRUE(w["clock"]["scale"].is_number());
+}
+
+TEST(Server, SessionIdsAreUnique) {
+    TestServer srv;
+    WsClient a(srv.port(), "/ws/metrics"), b(srv.port(), "/ws/metrics");
+    EXPECT_NE(a.read_json()["session"], b.read_json()["session"]);
+}
+
+TEST(Server, EverySixEndpointsWelcomes) {
+    TestServer srv;
+    for (auto e : engine::kEndpoints) {
+        WsClient c(srv.port(), std::string(engine::info(e).path));
+        auto w = c.read_json();
+        EXPECT_EQ(w["type"], "welcome");
+        EXPECT_EQ(w["endpoint"], engine::info(e).path);
+    }
+}
+
+TEST(Server, SingleChannelEndpointsSubscribeOnOpenWithSnapshot) {
+    TestServer srv;
+    auto m = srv.declare(Endpoint::metrics, "metrics");
+    srv.publish_n(m, MessageType::metrics, 1);
+    auto latest = srv.publish_n(m, MessageType::metrics, 2);
+    WsClient c(srv.port(), "/ws/metrics");
+    EXPECT_EQ(c.read_json()["type"], "welcome");
+    // The snapshot: the latest state, with its original seq and bytes.
+    EXPECT_EQ(c.read_text(), latest->bytes);
+    auto next = srv.publish_n(m, MessageType::metrics, 3);
+    EXPECT_EQ(c.read_text(), next->bytes);
+}
+
+TEST(Server, LiveDeliveryIsInOrderWithoutGapsAcrossThreads) {
+    auto o = test_options();
+    o.threads = 2;
+    TestServer srv(o);
+    auto m = srv.declare(Endpoint::metrics, "metrics");
+    std::vector<WsClient> clients;
+    for (int i = 0; i < 8; ++i) {  // spread over both I/O threads
+        clients.emplace_back(srv.port(), "/ws/metrics");
+        clients.back().read_json();
+    }
+    for (std::uint64_t n = 1; n <= 200; ++n) srv.publish_n(m, MessageType::metrics, n);
+    for (auto& c : clients) {
+        for (std::uint64_t seq = 1; seq <= 200; ++seq) {
+            auto j = c.read_json();
+            ASSERT_EQ(j["seq"], seq);
+            ASSERT_EQ(j["data"]["n"], seq);
+        }
+    }
+}
+
+TEST(Server, PingIsAnsweredWithTheSameId) {
+    TestServer srv;
+    WsClient c(srv.port(), "/ws/network");
+    c.read_json();
+    c.send(R"({"action":"ping","id":7})");
+    EXPECT_EQ(c.read_text(), R"({"type":"pong","id":7})");
+    c.send(R"({"action":"ping","id":"abc"})");
+    EXPECT_EQ(c.read_text(), R"({"type":"pong","id":"abc"})");
+    c.send(R"({"action":"ping"})");
+    EXPECT_EQ(c.read_text(), R"({"type":"pong"})");
+}
+
+TEST(Server, ShutdownClosesEveryClientWith1001) {
+    TestServer srv;
+    WsClient a(srv.port(), "/ws/metrics"), b(srv.port(), "/ws/channels");
+    a.read_json();
+    b.read_json();
+    // Shutdown waits for the clients' close replies: read them while it runs.
+    std::thread stopper([&] { srv.server().shutdown(); });
+    EXPECT_FALSE(a.read());
+    EXPECT_EQ(a.close_code(), 1001);
+    EXPECT_FALSE(b.read());
+    EXPECT_EQ(b.close_code(), 1001);
+    stopper.join();
+}
+
+TEST(Server, ShutdownWithoutClientsIsQuickAndIdempotent) {
+    TestServer srv;
+    srv.server().shutdown();
+    srv.server().shutdown();
+    SUCCEED();
+}
+
+}  // namespace
+}  // namespace streambed::testing
