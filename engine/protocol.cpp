@@ -6,7 +6,7 @@
 namespace streambed::engine {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;  // "type" first, as in the spec
 
 ProtocolError bad(std::string message) { return {ErrorCode::bad_request, std::move(message)}; }
 
