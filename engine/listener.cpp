@@ -48,6 +48,8 @@ void Listener::do_accept() {
         }
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        if (auto size = self->ctx_.options.socket_send_buffer)
+            socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(size)), ignored);
         start_http_session(self->ctx_, shard, std::move(socket));
         self->do_accept();
     });

@@ -18,6 +18,7 @@ void MetricsSnapshot::add(const ShardCounters& c) {
     frames_sent += c.frames_sent.get();
     bytes_sent += c.bytes_sent.get();
     conflated += c.conflated.get();
+    queued_bytes += c.queued_bytes.get();
     slow_consumer_closes += c.slow_consumer_closes.get();
     errors_sent += c.errors_sent.get();
     messages_received += c.messages_received.get();
@@ -55,6 +56,8 @@ std::string prometheus_text(const MetricsSnapshot& m) {
     metric("streambed_bytes_sent_total", "counter", "Payload bytes sent to clients.", m.bytes_sent);
     metric("streambed_conflated_total", "counter",
            "Queued state messages dropped because a newer one replaced them.", m.conflated);
+    metric("streambed_outbound_queued_bytes", "gauge",
+           "Bytes waiting in the outbound queues of open connections.", m.queued_bytes);
     metric("streambed_slow_consumer_closes_total", "counter",
            "Connections closed with 1013 because their outbound bound was exceeded.",
            m.slow_consumer_closes);
@@ -93,6 +96,7 @@ std::string stats_json(const MetricsSnapshot& m) {
                         {"framesSent", m.frames_sent},
                         {"bytesSent", m.bytes_sent},
                         {"conflated", m.conflated},
+                        {"queuedBytes", m.queued_bytes},
                         {"slowConsumerCloses", m.slow_consumer_closes},
                         {"errorsSent", m.errors_sent}};
     return j.dump();

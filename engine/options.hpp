@@ -18,6 +18,10 @@ struct ServerOptions {
     std::size_t max_connections = 0;
     // The spec's default outbound bound per connection: about 8 s of every stream at full rate.
     std::size_t outbound_limit_bytes = 1 << 20;
+    // SO_SNDBUF of accepted sockets; 0 keeps the kernel's autotuning (up to tcp_wmem's maximum,
+    // often 4 MiB). A fixed size bounds kernel memory per connection and makes back-pressure
+    // reach the outbound queue sooner.
+    std::size_t socket_send_buffer = 0;
     // The spec's default inbound limit; client messages are small JSON documents.
     std::size_t inbound_limit_bytes = 64 << 10;
     // The spec's minimum: enough for a client away for ~30 minutes on a 2 s stream to resume.

@@ -121,7 +121,7 @@ void Server::shutdown() {
     auto& ctx = impl_->ctx;
     ctx.draining = true;
     if (impl_->listener) {
-        impl_->listener->stop();
+        // While draining, the listener stays open: health answers DOWN and upgrades get 503.
         for (auto& s : ctx.shards) {
             Shard* shard = s.get();
             asio::post(shard->ioc(), [shard] { shard->close_all_for_shutdown(); });
@@ -132,6 +132,7 @@ void Server::shutdown() {
             std::unique_lock lock(impl_->mu);
             impl_->cv.wait_for(lock, std::chrono::milliseconds(5));
         }
+        impl_->listener->stop();
     }
     for (auto& s : ctx.shards) s->stop_thread();
 }

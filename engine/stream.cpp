@@ -32,17 +32,18 @@ MessagePtr Stream::append(MessageType type, std::int64_t time_ms, std::string_vi
     return shared;
 }
 
-Stream::Catchup Stream::catchup(std::optional<std::uint64_t> since) const {
+Stream::Catchup Stream::catchup(std::optional<std::uint64_t> since, std::size_t max_messages) const {
     Catchup out;
     std::lock_guard lock(mu_);
     out.last_seq = last_seq_;
     if (since) {
-        if (*since >= last_seq_) return out;  // nothing missed
+        if (*since == last_seq_) return out;  // nothing missed
         const std::uint64_t oldest = history_.empty() ? last_seq_ + 1 : history_.front()->seq;
-        if (*since + 1 >= oldest) {
+        if (*since < last_seq_ && *since + 1 >= oldest) {
             // history_ holds consecutive seqs, so the first wanted one sits at a known offset.
             auto first = history_.begin() + static_cast<std::ptrdiff_t>(*since + 1 - oldest);
-            out.messages.assign(first, history_.end());
+            const auto available = static_cast<std::size_t>(history_.end() - first);
+            out.messages.assign(first, first + static_cast<std::ptrdiff_t>(std::min(available, max_messages)));
             return out;
         }
         out.reset = true;

@@ -32,9 +32,11 @@ public:
         bool reset = false;             // `since` asked for messages no longer in history
         std::vector<MessagePtr> messages;  // in seq order: history after `since`, or the snapshot
     };
-    // since == nullopt: the snapshot (latest state, if any). since == n: every message with
-    // seq > n still in history, or (reset) the snapshot when seq n+1 has left history.
-    Catchup catchup(std::optional<std::uint64_t> since) const;
+    // since == nullopt: the snapshot (latest state, if any). since == n: the messages with
+    // seq > n still in history (at most max_messages of them, oldest first), or (reset) the
+    // snapshot when seq n+1 has left history or n is beyond the newest seq (a restarted server).
+    Catchup catchup(std::optional<std::uint64_t> since,
+                    std::size_t max_messages = static_cast<std::size_t>(-1)) const;
     std::uint64_t last_seq() const;
 
 private:

@@ -28,6 +28,8 @@ using tcp = asio::ip::tcp;
 // messages, small enough to keep the latency of the first one low.
 constexpr std::size_t kBatchMaxMessages = 256;
 constexpr std::size_t kBatchMaxBytes = 64 << 10;
+// History is read for a resume this many messages at a time (one lock of the stream each).
+constexpr std::size_t kCatchupChunk = 64;
 
 bool expected_error(beast::error_code ec) {
     return ec == asio::error::operation_aborted || ec == websocket::error::closed ||
@@ -48,6 +50,9 @@ public:
           tokens_(ctx.options.client_rate * 2) {}
 
     ~WebSocketSession() {
+        queue_.clear();
+        queue_.end_write();
+        report_queued();
         detach();
         ctx_.websocket_connections.fetch_sub(1);
     }
@@ -77,7 +82,8 @@ public:
     void deliver(const MessagePtr& m) override {
         if (closing_) return;
         Sub* sub = find_sub(m->stream);
-        if (!sub || m->seq <= sub->last_seq) return;  // already sent by a snapshot or resume
+        // Skipped: already sent by a snapshot or resume, or to be sent by a resume under way.
+        if (!sub || sub->catching_up || m->seq <= sub->last_seq) return;
         sub->last_seq = m->seq;
         send(m);
     }
@@ -97,6 +103,7 @@ private:
         Stream* stream;
         std::uint64_t last_seq;  // the newest seq sent (or skipped by conflation) to this client
         std::uint32_t slot;      // position in the shard's table for the stream
+        bool catching_up = false;  // a resume is still sending history (refill())
     };
 
     void on_accept(beast::error_code ec) {
@@ -116,7 +123,7 @@ private:
         send_control(welcome_json(params_.endpoint, id, channels, ctx_.options.heartbeat.count(), now));
 
         if (auto single = info(params_.endpoint).single_channel; !single.empty()) {
-            if (Stream* s = ctx_.hub.find(params_.endpoint, single)) subscribe_one(s, std::nullopt);
+            if (Stream* s = ctx_.hub.find(params_.endpoint, single)) subscribe_snapshot(s);
         }
         do_read();
     }
@@ -202,7 +209,7 @@ private:
         struct Plan {
             Stream* stream;
             std::optional<std::uint64_t> since;
-            Stream::Catchup catchup;
+            Stream::Catchup first;  // the snapshot, or the first chunk of a resume
         };
         std::vector<Plan> plans;
         std::map<std::string, bool> recovered;
@@ -210,23 +217,66 @@ private:
             std::optional<std::uint64_t> since;
             if (auto it = req.since.find(s->channel()); it != req.since.end()) since = it->second;
             if (find_sub(s->id()) && !since) continue;  // already subscribed: nothing to send
-            Plan p{s, since, s->catchup(since)};
-            if (since) recovered[s->channel()] = !p.catchup.reset;
+            Plan p{s, since, s->catchup(since, kCatchupChunk)};
+            if (since) recovered[s->channel()] = !p.first.reset;
             plans.push_back(std::move(p));
         }
         send_control(subscribed_json(known, req.has_since ? &recovered : nullptr));
         for (auto& p : plans) {
-            if (p.catchup.reset) send_control(reset_json(p.stream->channel(), p.catchup.last_seq));
-            for (auto& m : p.catchup.messages) send(m);
-            if (Sub* sub = find_sub(p.stream->id()))
-                sub->last_seq = std::max(sub->last_seq, p.catchup.last_seq);
-            else
-                add_sub(p.stream, p.catchup.last_seq);
+            if (!find_sub(p.stream->id())) add_sub(p.stream, 0);
+            Sub& sub = *find_sub(p.stream->id());
+            if (p.first.reset) send_control(reset_json(p.stream->channel(), p.first.last_seq));
+            if (p.since && !p.first.reset) {
+                // A resume: history is sent in order, paced by the queue (see refill()); live
+                // messages of the stream wait in history until the resume has caught up.
+                sub.last_seq = *p.since;
+                set_catching_up(sub, *p.since < p.first.last_seq);
+                continue;
+            }
+            for (auto& m : p.first.messages) send(m);
+            sub.last_seq = std::max(sub.last_seq, p.first.last_seq);
+            set_catching_up(sub, false);
+        }
+        refill();
+    }
+
+    // Moves history into the queue for every resuming subscription, up to half the outbound
+    // bound, so that a resume longer than the bound never overflows it.
+    void refill() {
+        const std::size_t budget = ctx_.options.outbound_limit_bytes / 2;
+        for (std::size_t i = 0; i < subs_.size() && catching_up_ > 0; ++i) {
+            Sub& sub = subs_[i];
+            while (sub.catching_up && !closing_ && queue_.bytes() < budget) {
+                auto c = sub.stream->catchup(sub.last_seq, kCatchupChunk);
+                if (c.reset) {  // the resume fell out of history while the client was slow
+                    send_control(reset_json(sub.stream->channel(), c.last_seq));
+                    for (auto& m : c.messages) send(m);
+                    sub.last_seq = c.last_seq;
+                    set_catching_up(sub, false);
+                    break;
+                }
+                bool full = false;
+                for (auto& m : c.messages) {
+                    full = queue_.bytes() > 0 && queue_.bytes() + m->bytes.size() > budget;
+                    if (full) break;
+                    send(m);
+                    sub.last_seq = m->seq;
+                }
+                if (sub.last_seq >= c.last_seq) set_catching_up(sub, false);
+                if (full) break;  // the next write completion refills
+            }
         }
     }
 
-    void subscribe_one(Stream* s, std::optional<std::uint64_t> since) {
-        auto c = s->catchup(since);
+    void set_catching_up(Sub& sub, bool on) {
+        if (sub.catching_up == on) return;
+        sub.catching_up = on;
+        if (on) ++catching_up_;
+        else --catching_up_;
+    }
+
+    void subscribe_snapshot(Stream* s) {
+        auto c = s->catchup(std::nullopt);
         for (auto& m : c.messages) send(m);
         add_sub(s, c.last_seq);
     }
@@ -261,10 +311,11 @@ private:
     }
 
     void add_sub(Stream* s, std::uint64_t last_seq) {
-        subs_.push_back({s, last_seq, shard_.table_add(s->id(), this)});
+        subs_.push_back({s, last_seq, shard_.table_add(s->id(), this), false});
     }
 
     void remove_sub(std::size_t i) {
+        set_catching_up(subs_[i], false);
         shard_.table_remove(subs_[i].stream->id(), subs_[i].slot);
         subs_[i] = subs_.back();
         subs_.pop_back();
@@ -304,7 +355,16 @@ private:
                 break;
             case PushResult::queued: break;
         }
+        report_queued();
         do_write();
+    }
+
+    // Keeps the shard's queued-bytes gauge equal to the sum of its sessions' queues.
+    void report_queued() {
+        const std::size_t now = queue_.bytes();
+        if (now > reported_queued_) shard_.counters().queued_bytes.add(now - reported_queued_);
+        else shard_.counters().queued_bytes.sub(reported_queued_ - now);
+        reported_queued_ = now;
     }
 
     void do_write() {
@@ -338,6 +398,8 @@ private:
             c.observe_latency(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->published_us)));
         }
         queue_.end_write();
+        report_queued();
+        refill();
         if (batch_buffer_.capacity() > kBatchMaxBytes * 2) std::string().swap(batch_buffer_);
         do_write();
     }
@@ -347,6 +409,7 @@ private:
         if (closing_) return;
         closing_ = true;
         queue_.clear();
+        report_queued();
         // Leave the shard's tables later: we may be inside the shard's delivery loop right now.
         asio::post(ws_.get_executor(), [self = shared_from_this()] { self->detach(); });
         ws_.async_close(websocket::close_reason(code, reason),
@@ -359,6 +422,7 @@ private:
         if (!closing_) {
             closing_ = true;
             queue_.clear();
+            report_queued();
             asio::post(ws_.get_executor(), [self = shared_from_this()] { self->detach(); });
         }
         if (!expected_error(ec) && ec != websocket::error::message_too_big)
@@ -378,6 +442,8 @@ private:
     bool detached_ = false;
     bool closing_ = false;
     std::size_t errors_ = 0;
+    std::size_t reported_queued_ = 0;
+    std::size_t catching_up_ = 0;  // subscriptions with a resume under way
     double tokens_;
     std::chrono::steady_clock::time_point last_refill_ = std::chrono::steady_clock::now();
 };

@@ -160,6 +160,19 @@ TEST(Resume, ResetWhenTheResumePointLeftHistory) {
     EXPECT_EQ(c.read_json()["seq"], 21);
 }
 
+TEST(Resume, SinceBeyondTheNewestSeqIsAReset) {
+    // A client resuming against a restarted server holds a seq the server never reached.
+    TestServer srv;
+    auto ch1 = srv.declare(Endpoint::channels, "ch-1");
+    srv.publish_n(ch1, MessageType::channel_update, 1);
+    WsClient c(srv.port(), "/ws/channels");
+    c.read_json();
+    c.send(R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":500}})");
+    EXPECT_EQ(c.read_json()["recovered"]["ch-1"], false);
+    EXPECT_EQ(c.read_json(), json::parse(R"({"type":"reset","channel":"ch-1","seq":1,"reason":"history_exceeded"})"));
+    EXPECT_EQ(c.read_json()["seq"], 1);
+}
+
 TEST(Resume, SinceWithinHistoryOnAnAutoSubscribedEndpointReplays) {
     TestServer srv;
     auto m = srv.declare(Endpoint::metrics, "metrics");
