@@ -54,6 +54,9 @@ std::function<int()> add_serve_command(CLI::App& app) {
         ->check(duration_validator())
         ->capture_default_str();
     cmd->add_flag("--deflate", o.deflate, "offer permessage-deflate");
+    cmd->add_option("--tls-cert", o.tls_cert_file, "PEM certificate chain: serve https:// and wss://")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--tls-key", o.tls_key_file, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
     cmd->add_option("--auth-token", o.auth_token, "require ?token=TOKEN or 'Authorization: Bearer TOKEN'");
     cmd->add_option("--allow-origin", o.allowed_origins, "allowed Origin (repeatable; default any)");
     auto& s = args->source;

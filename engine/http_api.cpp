@@ -1,5 +1,6 @@
 // http_api.cpp: health, metrics, stats and the polling fallback.
 #include "engine/http_api.hpp"
+#include "engine/json_text.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
@@ -14,7 +15,7 @@ namespace {
 using json = nlohmann::json;
 
 ApiResponse json_error(unsigned status, std::string_view code, std::string_view message) {
-    return {status, "application/json", json{{"error", code}, {"message", message}}.dump(), {}};
+    return {status, "application/json", json_text(json{{"error", code}, {"message", message}}), {}};
 }
 
 ApiResponse health(const ServerContext& ctx, std::string_view which) {
@@ -28,7 +29,7 @@ ApiResponse health(const ServerContext& ctx, std::string_view which) {
                           {"data", {{"streams", ctx.hub.stream_count()}, {"published", ctx.hub.published()}}}});
     const bool ok = which == "live" ? up : ready;
     return {ok ? 200u : 503u, "application/json",
-            json{{"status", ok ? "UP" : "DOWN"}, {"checks", checks}}.dump(), {}};
+            json_text(json{{"status", ok ? "UP" : "DOWN"}, {"checks", checks}}), {}};
 }
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -126,7 +127,7 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
         next[s->channel()] = c.last_seq;
         if (c.reset) reset.push_back(s->channel());
     }
-    body += R"(],"next":)" + next.dump() + R"(,"reset":)" + reset.dump() + "}";
+    body += R"(],"next":)" + json_text(next) + R"(,"reset":)" + json_text(reset) + "}";
     return {200, "application/json", std::move(body), {}};
 }
 

@@ -1,12 +1,14 @@
 // http_session.cpp: HTTP keep-alive loop, API routing, and the gate of every WebSocket upgrade
 // (unknown path 404, origin or token 403, draining or connection limit 503).
 #include "engine/http_session.hpp"
+#include "engine/json_text.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
@@ -27,24 +29,40 @@ using tcp = asio::ip::tcp;
 constexpr std::uint32_t kHeaderLimit = 16 << 10;
 constexpr std::uint64_t kBodyLimit = 64 << 10;
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// Stream: beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> for https:// and wss://.
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
+    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
 public:
-    HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket)
+    HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket) requires(!kTls)
         : ctx_(ctx), shard_(shard), stream_(std::move(socket)) {}
+    HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket, asio::ssl::context& tls) requires kTls
+        : ctx_(ctx), shard_(shard), stream_(std::move(socket), tls) {}
 
     void run() {
-        asio::dispatch(stream_.get_executor(),
-                       beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+        asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+            if constexpr (kTls) {
+                self->tcp().expires_after(self->ctx_.options.handshake_timeout);
+                self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+                    if (!ec) self->do_read();
+                });
+            } else {
+                self->do_read();
+            }
+        });
     }
 
 private:
+    beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
     void do_read() {
         parser_.emplace();
         parser_->header_limit(kHeaderLimit);
         parser_->body_limit(kBodyLimit);
-        stream_.expires_after(ctx_.options.handshake_timeout);
+        tcp().expires_after(ctx_.options.handshake_timeout);
         http::async_read(stream_, buffer_, *parser_,
-                         beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+                         beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -98,13 +116,14 @@ private:
                                           "connection limit of " + std::to_string(o.max_connections) + " reached"),
                           {{"Retry-After", "1"}});
         }
-        // From here the session owns the connection count and the socket.
-        stream_.expires_never();
-        start_websocket_session(ctx_, shard_, stream_.release_socket(), std::move(req), params);
+        // From here the session owns the connection count and the connection.
+        tcp().expires_never();
+        if constexpr (kTls) start_websocket_session(ctx_, shard_, std::move(stream_), std::move(req), params);
+        else start_websocket_session(ctx_, shard_, tcp().release_socket(), std::move(req), params);
     }
 
     static std::string json_error(std::string_view code, std::string_view message) {
-        return nlohmann::json{{"error", code}, {"message", message}}.dump();
+        return json_text(nlohmann::json{{"error", code}, {"message", message}});
     }
 
     void refuse(unsigned status, std::string body,
@@ -127,9 +146,9 @@ private:
         res->prepare_payload();
         if (head) res->body().clear();
         response_ = res;
-        stream_.expires_after(ctx_.options.handshake_timeout);
+        tcp().expires_after(ctx_.options.handshake_timeout);
         http::async_write(stream_, *res,
-                          [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                          [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                               if (ec) return;
                               if (!keep_alive) return self->shutdown();
                               self->response_.reset();
@@ -138,13 +157,18 @@ private:
     }
 
     void shutdown() {
-        beast::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if constexpr (kTls) {
+            tcp().expires_after(std::chrono::seconds(1));
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+        } else {
+            beast::error_code ec;
+            tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+        }
     }
 
     ServerContext& ctx_;
     Shard& shard_;
-    beast::tcp_stream stream_;
+    Stream stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<void> response_;
@@ -153,7 +177,12 @@ private:
 }  // namespace
 
 void start_http_session(ServerContext& ctx, Shard& shard, tcp::socket socket) {
-    std::make_shared<HttpSession>(ctx, shard, std::move(socket))->run();
+    if (ctx.tls) {
+        std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(ctx, shard, std::move(socket), *ctx.tls)
+            ->run();
+    } else {
+        std::make_shared<HttpSession<beast::tcp_stream>>(ctx, shard, std::move(socket))->run();
+    }
 }
 
 }  // namespace streambed::engine

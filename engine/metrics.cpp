@@ -1,5 +1,6 @@
 // metrics.cpp: summing shard counters; Prometheus text and the stats JSON.
 #include "engine/metrics.hpp"
+#include "engine/json_text.hpp"
 
 #include <fmt/format.h>
 
@@ -99,7 +100,7 @@ std::string stats_json(const MetricsSnapshot& m) {
                         {"queuedBytes", m.queued_bytes},
                         {"slowConsumerCloses", m.slow_consumer_closes},
                         {"errorsSent", m.errors_sent}};
-    return j.dump();
+    return json_text(j);
 }
 
 }  // namespace streambed::engine

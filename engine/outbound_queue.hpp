@@ -18,12 +18,14 @@ class OutboundQueue {
 public:
     explicit OutboundQueue(std::size_t limit_bytes) : limit_(limit_bytes) {}
 
-    // Errors as values: overflow leaves the queue as it was, without `m`.
+    // Errors as values: on overflow `m` is not queued (older states may have been conflated
+    // while trying to make room); the caller closes the connection with 1013.
     PushResult push(MessagePtr m);
 
     bool has_queued() const { return !queue_.empty(); }
     bool writing() const { return !inflight_.empty(); }
-    // Moves the oldest messages in flight: at least one, then more while both limits allow.
+    // Moves the oldest messages in flight: at least one (max_messages >= 1), then more while
+    // both limits allow.
     std::span<const MessagePtr> begin_write(std::size_t max_messages, std::size_t max_bytes);
     std::span<const MessagePtr> inflight() const { return inflight_; }
     // The in-flight messages have been written; forget them.

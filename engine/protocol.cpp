@@ -1,5 +1,6 @@
 // protocol.cpp: parsing of client messages and building of control messages (nlohmann/json).
 #include "engine/protocol.hpp"
+#include "engine/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -69,10 +70,13 @@ ClientRequest parse_client_message(std::string_view text) {
     }
     if (a == "ping") {
         PingRequest ping;
-        if (auto id = msg.find("id"); id != msg.end()) ping.id_json = id->dump();
+        if (auto id = msg.find("id"); id != msg.end()) ping.id_json = json_text(*id);
         return ping;
     }
-    std::string shown = a.size() > 64 ? a.substr(0, 64) + "..." : a;
+    // Shown up to 64 bytes, cut on a UTF-8 character boundary.
+    std::size_t cut = std::min<std::size_t>(a.size(), 64);
+    while (cut > 0 && cut < a.size() && (static_cast<unsigned char>(a[cut]) & 0xC0) == 0x80) --cut;
+    const std::string shown = cut < a.size() ? a.substr(0, cut) + "..." : a;
     return ProtocolError{ErrorCode::unknown_action,
                          "unknown action '" + shown + "': use subscribe, unsubscribe or ping"};
 }
@@ -88,18 +92,18 @@ std::string welcome_json(Endpoint endpoint, std::string_view session,
               {"heartbeatMs", heartbeat_ms},
               {"clock",
                {{"time", clock_now.sim_ms}, {"wall", clock_now.wall_us}, {"scale", clock_now.scale}}}};
-    return j.dump();
+    return json_text(j);
 }
 
 std::string subscribed_json(const std::vector<std::string>& channels,
                             const std::map<std::string, bool>* recovered) {
     json j = {{"type", "subscribed"}, {"channels", channels}};
     if (recovered) j["recovered"] = *recovered;
-    return j.dump();
+    return json_text(j);
 }
 
 std::string unsubscribed_json(const std::vector<std::string>& channels) {
-    return json{{"type", "unsubscribed"}, {"channels", channels}}.dump();
+    return json_text(json{{"type", "unsubscribed"}, {"channels", channels}});
 }
 
 std::string pong_json(const PingRequest& ping) {
@@ -108,15 +112,14 @@ std::string pong_json(const PingRequest& ping) {
 }
 
 std::string reset_json(std::string_view channel, std::uint64_t latest_seq) {
-    return json{{"type", "reset"},
-                {"channel", channel},
-                {"seq", latest_seq},
-                {"reason", "history_exceeded"}}
-        .dump();
+    return json_text(json{{"type", "reset"},
+                          {"channel", channel},
+                          {"seq", latest_seq},
+                          {"reason", "history_exceeded"}});
 }
 
 std::string error_json(ErrorCode code, std::string_view message) {
-    return json{{"type", "error"}, {"code", name(code)}, {"message", message}}.dump();
+    return json_text(json{{"type", "error"}, {"code", name(code)}, {"message", message}});
 }
 
 }  // namespace streambed::engine

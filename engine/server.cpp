@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -68,11 +69,33 @@ Server::~Server() { shutdown(); }
 Publisher& Server::publisher() { return impl_->hub; }
 Hub& Server::hub() { return impl_->hub; }
 std::uint16_t Server::port() const { return impl_->port; }
-std::string Server::url() const { return fmt::format("http://{}:{}", impl_->address, impl_->port); }
+std::string Server::url() const {
+    return fmt::format("{}://{}:{}", impl_->ctx.tls ? "https" : "http", impl_->address, impl_->port);
+}
 
 void Server::start() {
     auto& ctx = impl_->ctx;
     raise_descriptor_limit();
+    const auto& o = ctx.options;
+    if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+        throw std::runtime_error("TLS needs both a certificate (--tls-cert) and a key (--tls-key)");
+    if (!o.tls_cert_file.empty()) {
+        auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+        tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
+        try {
+            tls->use_certificate_chain_file(o.tls_cert_file);
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("cannot use TLS certificate '" + o.tls_cert_file + "': " + e.code().message());
+        }
+        try {
+            tls->use_private_key_file(o.tls_key_file, asio::ssl::context::pem);
+        } catch (const boost::system::system_error& e) {
+            throw std::runtime_error("cannot use TLS key '" + o.tls_key_file + "': " + e.code().message());
+        }
+        ctx.tls = std::move(tls);
+    }
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(ctx.options.bind, ec);
     if (ec) throw std::runtime_error("bad bind address '" + ctx.options.bind + "'");

@@ -4,6 +4,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace streambed::engine {
@@ -17,7 +19,15 @@ Shard::~Shard() { stop_thread(); }
 void Shard::start_thread() {
     thread_ = std::thread([this] {
         auto guard = asio::make_work_guard(ioc_);
-        ioc_.run();
+        // A handler that throws is a bug; it must not take every other connection down with it.
+        while (true) {
+            try {
+                ioc_.run();
+                return;
+            } catch (const std::exception& e) {
+                spdlog::error("I/O thread {}: unexpected exception: {}", index_, e.what());
+            }
+        }
     });
 }
 

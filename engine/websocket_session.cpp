@@ -10,7 +10,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "engine/outbound_queue.hpp"
 #include "engine/protocol.hpp"
@@ -38,13 +40,15 @@ bool expected_error(beast::error_code ec) {
            ec == asio::error::not_connected;
 }
 
+// NextLayer: tcp::socket, or beast::ssl_stream<beast::tcp_stream> for wss://.
+template <class NextLayer>
 class WebSocketSession final : public Subscriber,
-                               public std::enable_shared_from_this<WebSocketSession> {
+                               public std::enable_shared_from_this<WebSocketSession<NextLayer>> {
 public:
-    WebSocketSession(ServerContext& ctx, Shard& shard, tcp::socket socket, SessionParams params)
+    WebSocketSession(ServerContext& ctx, Shard& shard, NextLayer next, SessionParams params)
         : ctx_(ctx),
           shard_(shard),
-          ws_(std::move(socket)),
+          ws_(std::move(next)),
           params_(params),
           queue_(ctx.options.outbound_limit_bytes),
           tokens_(ctx.options.client_rate * 2) {}
@@ -75,7 +79,7 @@ public:
             ws_.set_option(pmd);
         }
         ws_.async_accept(req, beast::bind_front_handler(&WebSocketSession::on_accept,
-                                                        shared_from_this()));
+                                                        this->shared_from_this()));
     }
 
     // Subscriber
@@ -130,7 +134,7 @@ private:
 
     // ---- reading -----------------------------------------------------------------------
     void do_read() {
-        ws_.async_read(buffer_, beast::bind_front_handler(&WebSocketSession::on_read, shared_from_this()));
+        ws_.async_read(buffer_, beast::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -372,7 +376,7 @@ private:
         auto batch = queue_.begin_write(params_.batch ? kBatchMaxMessages : 1, kBatchMaxBytes);
         if (batch.size() == 1) {
             ws_.async_write(asio::buffer(batch[0]->bytes),
-                            beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+                            beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
             return;
         }
         batch_buffer_.clear();
@@ -383,7 +387,7 @@ private:
         }
         batch_buffer_ += ']';
         ws_.async_write(asio::buffer(batch_buffer_),
-                        beast::bind_front_handler(&WebSocketSession::on_write, shared_from_this()));
+                        beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
     }
 
     void on_write(beast::error_code ec, std::size_t bytes) {
@@ -411,9 +415,9 @@ private:
         queue_.clear();
         report_queued();
         // Leave the shard's tables later: we may be inside the shard's delivery loop right now.
-        asio::post(ws_.get_executor(), [self = shared_from_this()] { self->detach(); });
+        asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->detach(); });
         ws_.async_close(websocket::close_reason(code, reason),
-                        [self = shared_from_this()](beast::error_code ec) {
+                        [self = this->shared_from_this()](beast::error_code ec) {
                             if (ec) self->fail(ec, "close");
                         });
     }
@@ -423,7 +427,7 @@ private:
             closing_ = true;
             queue_.clear();
             report_queued();
-            asio::post(ws_.get_executor(), [self = shared_from_this()] { self->detach(); });
+            asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->detach(); });
         }
         if (!expected_error(ec) && ec != websocket::error::message_too_big)
             spdlog::debug("session on {}: {}: {}", info(params_.endpoint).path, what, ec.message());
@@ -431,7 +435,7 @@ private:
 
     ServerContext& ctx_;
     Shard& shard_;
-    websocket::stream<tcp::socket> ws_;
+    websocket::stream<NextLayer> ws_;
     SessionParams params_;
     beast::flat_buffer buffer_;
     OutboundQueue queue_;
@@ -452,7 +456,14 @@ private:
 
 void start_websocket_session(ServerContext& ctx, Shard& shard, tcp::socket socket,
                              http::request<http::string_body> request, SessionParams params) {
-    std::make_shared<WebSocketSession>(ctx, shard, std::move(socket), params)->run(std::move(request));
+    std::make_shared<WebSocketSession<tcp::socket>>(ctx, shard, std::move(socket), params)
+        ->run(std::move(request));
+}
+
+void start_websocket_session(ServerContext& ctx, Shard& shard, beast::ssl_stream<beast::tcp_stream> stream,
+                             http::request<http::string_body> request, SessionParams params) {
+    using Tls = beast::ssl_stream<beast::tcp_stream>;
+    std::make_shared<WebSocketSession<Tls>>(ctx, shard, std::move(stream), params)->run(std::move(request));
 }
 
 }  // namespace streambed::engine

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "engine/catalog.hpp"
 #include "engine/server_context.hpp"
@@ -17,8 +19,12 @@ struct SessionParams {
     bool batch = false;  // ?batch=1: frames may carry a JSON array of messages
 };
 
-// Takes over `socket` (already on `shard`'s io_context) and answers the upgrade `request`.
+// Takes over the connection (already on `shard`'s io_context) and answers the upgrade `request`.
 void start_websocket_session(ServerContext& ctx, Shard& shard, boost::asio::ip::tcp::socket socket,
+                             boost::beast::http::request<boost::beast::http::string_body> request,
+                             SessionParams params);
+void start_websocket_session(ServerContext& ctx, Shard& shard,
+                             boost::beast::ssl_stream<boost::beast::tcp_stream> stream,
                              boost::beast::http::request<boost::beast::http::string_body> request,
                              SessionParams params);
 

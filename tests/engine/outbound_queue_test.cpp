@@ -1,5 +1,4 @@
-// outbound_queue_test.cpp: a connection's bounded queue — byte accounting, write batches,
-// conflation of state messages under pressure, and overflow.
+// outbound_queue_test.cpp: OutboundQueue byte accounting, write batches, conflation, overflow.
 #include "engine/outbound_queue.hpp"
 
 #include <gtest/gtest.h>

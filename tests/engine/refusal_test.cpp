@@ -61,6 +61,24 @@ TEST_F(Refusals, ProtocolErrorsAreNamedAndTheConnectionStaysOpen) {
     still_alive(c);
 }
 
+TEST_F(Refusals, LongMultibyteActionNameIsAnErrorNotACrash) {
+    auto c = connect();
+    std::string action = "a";
+    for (int i = 0; i < 60; ++i) action += "\xc3\xa9";  // é: a 64-byte cut falls inside one
+    c.send(R"({"action":")" + action + R"("})");
+    auto e = c.read_json();
+    EXPECT_EQ(e["code"], "unknown_action");
+    still_alive(c);
+}
+
+TEST_F(Refusals, InvalidUtf8InAnHttpPathIsA404NotACrash) {
+    EXPECT_EQ(http_get(srv.port(), "/api/v11/poll/%FF%FE").status, 404);
+    EXPECT_EQ(http_get(srv.port(), "/%C3").status, 404);
+    EXPECT_EQ(try_upgrade(srv.port(), "/ws/%FF").status, 404);
+    auto c = connect();
+    still_alive(c);
+}
+
 TEST_F(Refusals, OversizedMessageClosesWith1009AndOthersCarryOn) {
     auto bystander = connect();
     bystander.send(R"({"action":"subscribe","channels":["ch-1"]})");

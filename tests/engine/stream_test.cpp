@@ -1,5 +1,4 @@
-// stream_test.cpp: one stream — seq numbering, the framed envelope, bounded history, snapshots
-// and resume (catchup).
+// stream_test.cpp: Stream seq numbering, envelope bytes, bounded history, snapshots, catchup.
 #include "engine/stream.hpp"
 
 #include <gtest/gtest.h>

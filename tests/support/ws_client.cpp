@@ -109,10 +109,11 @@ struct WsClient::Impl {
     std::chrono::milliseconds read_timeout;
     bool is_closed = false;
     std::size_t pings = 0;
+    websocket::response_type handshake_response;
 };
 
 WsClient::WsClient(std::uint16_t port, const std::string& target, std::chrono::milliseconds read_timeout,
-                   const std::map<std::string, std::string>& headers)
+                   const std::map<std::string, std::string>& headers, bool offer_deflate)
     : impl_(std::make_unique<Impl>()) {
     impl_->read_timeout = read_timeout;
     impl_->ws.next_layer() = connect_socket(impl_->ioc, port);
@@ -120,12 +121,17 @@ WsClient::WsClient(std::uint16_t port, const std::string& target, std::chrono::m
         for (auto& [k, v] : headers) req.set(k, v);
     }));
     impl_->ws.read_message_max(64 << 20);
+    if (offer_deflate) {
+        websocket::permessage_deflate pmd;
+        pmd.client_enable = true;
+        impl_->ws.set_option(pmd);
+    }
     impl_->ws.control_callback([impl = impl_.get()](websocket::frame_type kind, beast::string_view) {
         if (kind == websocket::frame_type::ping) ++impl->pings;
     });
     bool done = false;
     beast::error_code result;
-    impl_->ws.async_handshake("127.0.0.1", target, [&](beast::error_code ec) {
+    impl_->ws.async_handshake(impl_->handshake_response, "127.0.0.1", target, [&](beast::error_code ec) {
         result = ec;
         done = true;
     });
@@ -206,5 +212,9 @@ void WsClient::shrink_receive_buffer(int bytes) {
 }
 
 std::size_t WsClient::pings_received() const { return impl_->pings; }
+
+std::string WsClient::extensions() const {
+    return std::string(impl_->handshake_response[http::field::sec_websocket_extensions]);
+}
 
 }  // namespace streambed::testing

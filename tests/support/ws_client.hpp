@@ -34,7 +34,7 @@ public:
     // Connects and completes the handshake; throws on refusal.
     WsClient(std::uint16_t port, const std::string& target,
              std::chrono::milliseconds read_timeout = std::chrono::seconds(5),
-             const std::map<std::string, std::string>& headers = {});
+             const std::map<std::string, std::string>& headers = {}, bool offer_deflate = false);
     ~WsClient();
     WsClient(WsClient&&) noexcept;
 
@@ -59,6 +59,8 @@ public:
     // Stops reading: the socket's receive buffer is shrunk so back-pressure reaches the server.
     void shrink_receive_buffer(int bytes);
     std::size_t pings_received() const;
+    // The Sec-WebSocket-Extensions the server accepted ("" when none).
+    std::string extensions() const;
 
 private:
     struct Impl;
