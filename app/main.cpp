@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/bench_command.hpp"
 #include "app/serve_command.hpp"
 
 int main(int argc, char** argv) {
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "streambed 0.1.0");
     auto serve = streambed::app::add_serve_command(app);
+    auto bench = streambed::app::add_bench_command(app);
 
     try {
         app.parse(argc, argv);
@@ -31,5 +33,6 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (app.got_subcommand("serve")) return serve();
+    if (app.got_subcommand("bench")) return bench();
     return 2;
 }

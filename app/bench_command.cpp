@@ -1,0 +1,159 @@
+// bench_command.cpp: starts (or targets) a server, runs the load clients, prints the figures:
+// delivered messages per second, lateness percentiles, server CPU per million deliveries,
+// server memory per connection, and the load client's own CPU.
+#include "app/bench_command.hpp"
+
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "app/options_parse.hpp"
+#include "bench/load_client.hpp"
+#include "bench/server_process.hpp"
+
+namespace streambed::app {
+namespace {
+
+struct BenchArgs {
+    bench::LoadOptions load;
+    std::string duration = "10s";
+    std::string target;
+    std::string time_scale = "1";
+    unsigned server_threads = 0;
+    std::uint64_t seed = 42;
+    bool json = false;
+};
+
+std::string self_path() {
+    char buf[4096];
+    const auto n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "streambed";
+}
+
+}  // namespace
+
+std::function<int()> add_bench_command(CLI::App& app) {
+    auto a = std::make_shared<BenchArgs>();
+    auto* cmd = app.add_subcommand("bench", "End-to-end fan-out load test on loopback");
+    cmd->add_option("--clients", a->load.clients, "WebSocket clients")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{60000}))
+        ->capture_default_str();
+    cmd->add_option("--duration", a->duration, "measured window, after all clients connected")
+        ->check(CLI::Validator(
+            [](std::string& s) { return parse_duration(s) ? "" : "'" + s + "' is not a duration"; }, "DURATION"))
+        ->capture_default_str();
+    cmd->add_option("--endpoint", a->load.endpoint, "endpoint path")->capture_default_str();
+    cmd->add_option("--subscribe", a->load.subscribe, "channels to subscribe on open (e.g. '*'); none: idle clients");
+    cmd->add_flag("--batch", a->load.batch, "connect with ?batch=1");
+    cmd->add_flag("--deflate", a->load.deflate, "offer permessage-deflate (the server gets --deflate too)");
+    cmd->add_option("--target", a->target, "ws://HOST:PORT of a running server instead of starting one");
+    cmd->add_option("--time-scale", a->time_scale, "of the started server: simulated ms per wall ms")
+        ->capture_default_str();
+    cmd->add_option("--server-threads", a->server_threads, "I/O threads of the started server (0: cores)");
+    cmd->add_option("--seed", a->seed, "seed of the started server")->capture_default_str();
+    cmd->add_option("--client-threads", a->load.threads, "load client threads")
+        ->check(CLI::Range(1u, 64u))
+        ->capture_default_str();
+    cmd->add_flag("--json", a->json, "print one JSON object");
+
+    return [a] {
+        a->load.duration = *parse_duration(a->duration);
+        rlimit rl{};  // every client is a descriptor: lift the soft limit to the hard one
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        std::unique_ptr<bench::ServerProcess> server;
+        if (!a->target.empty()) {
+            const std::string prefix = "ws://";
+            const auto colon = a->target.rfind(':');
+            if (a->target.rfind(prefix, 0) != 0 || colon == std::string::npos || colon < prefix.size()) {
+                fmt::print(stderr, "streambed bench: --target must look like ws://HOST:PORT\n");
+                return 2;
+            }
+            a->load.host = a->target.substr(prefix.size(), colon - prefix.size());
+            a->load.port = static_cast<std::uint16_t>(std::stoi(a->target.substr(colon + 1)));
+        } else {
+            std::vector<std::string> args = {"--time-scale", a->time_scale, "--seed", std::to_string(a->seed),
+                                             "--threads", std::to_string(a->server_threads),
+                                             "--max-connections", "0"};
+            if (a->load.deflate) args.push_back("--deflate");
+            try {
+                server = std::make_unique<bench::ServerProcess>(self_path(), args);
+            } catch (const std::exception& e) {
+                fmt::print(stderr, "streambed bench: {}\n", e.what());
+                return 1;
+            }
+            a->load.port = server->port();
+        }
+        const pid_t pid = server ? server->pid() : 0;
+        std::uint64_t rss_before = pid ? bench::resident_bytes(pid) : 0, rss_connected = 0, rss_end = 0;
+        double cpu_start = 0, cpu_end = 0;
+        auto result = bench::run_load(a->load, [&](bench::Phase phase) {
+            if (!pid) return;
+            if (phase == bench::Phase::connected) {
+                rss_connected = bench::resident_bytes(pid);
+                cpu_start = bench::cpu_seconds(pid);
+            } else {
+                rss_end = bench::resident_bytes(pid);
+                cpu_end = bench::cpu_seconds(pid);
+            }
+        });
+        const double rate = result.window_s > 0 ? static_cast<double>(result.messages) / result.window_s : 0;
+        const double n = static_cast<double>(std::max<std::size_t>(1, result.connected));
+        const double expected = static_cast<double>(result.messages + result.gaps);
+        nlohmann::ordered_json j = {
+            {"endpoint", a->load.endpoint},
+            {"clients", a->load.clients},
+            {"connected", result.connected},
+            {"failed", result.failed},
+            {"windowSeconds", result.window_s},
+            {"messages", result.messages},
+            {"frames", result.frames},
+            {"deliveredPerSecond", rate},
+            {"gaps", result.gaps},
+            {"deliveryRatio", expected > 0 ? static_cast<double>(result.messages) / expected : 1.0},
+            {"closedEarly", result.closed_early},
+            {"latenessMs", {{"p50", result.lateness.percentile_ms(50)},
+                            {"p99", result.lateness.percentile_ms(99)},
+                            {"p999", result.lateness.percentile_ms(99.9)},
+                            {"max", result.lateness.percentile_ms(100)}}},
+            {"clientCpuSeconds", result.client_cpu_s},
+        };
+        if (pid) {
+            const double cpu = cpu_end - cpu_start;
+            j["serverCpuSeconds"] = cpu;
+            j["serverCpuSecondsPerMillion"] = result.messages ? cpu / (static_cast<double>(result.messages) / 1e6) : 0.0;
+            j["serverRssBytes"] = {{"beforeClients", rss_before}, {"connected", rss_connected}, {"end", rss_end}};
+            j["serverBytesPerConnection"] = {
+                {"connected", (static_cast<double>(rss_connected) - static_cast<double>(rss_before)) / n},
+                {"end", (static_cast<double>(rss_end) - static_cast<double>(rss_before)) / n}};
+        }
+        if (a->json) {
+            fmt::print("{}\n", j.dump(2));
+        } else {
+            fmt::print("clients            {} connected, {} failed ({})\n", result.connected, result.failed, a->load.endpoint);
+            fmt::print("window             {:.1f} s\n", result.window_s);
+            fmt::print("delivered          {} messages, {:.0f}/s, {} frames; gaps {}; closed early {}\n",
+                       result.messages, rate, result.frames, result.gaps, result.closed_early);
+            fmt::print("lateness ms        p50 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}\n",
+                       j["latenessMs"]["p50"].get<double>(), j["latenessMs"]["p99"].get<double>(),
+                       j["latenessMs"]["p999"].get<double>(), j["latenessMs"]["max"].get<double>());
+            if (pid) {
+                fmt::print("server CPU         {:.2f} s in the window, {:.2f} s per million deliveries\n",
+                           j["serverCpuSeconds"].get<double>(), j["serverCpuSecondsPerMillion"].get<double>());
+                fmt::print("server memory      {:.0f} B/connection connected, {:.0f} B/connection at the end\n",
+                           j["serverBytesPerConnection"]["connected"].get<double>(),
+                           j["serverBytesPerConnection"]["end"].get<double>());
+            }
+            fmt::print("load client CPU    {:.2f} s in the window\n", result.client_cpu_s);
+        }
+        return result.failed == 0 ? 0 : 1;
+    };
+}
+
+}  // namespace streambed::app

@@ -1,0 +1,38 @@
+// server_process.hpp: a `streambed serve` child process for benchmarks — started on port 0,
+// its port read from the listening line, sampled through /proc, stopped with SIGTERM.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace streambed::bench {
+
+class ServerProcess {
+public:
+    // Runs `program serve --port 0 ARGS...`; throws std::runtime_error when it does not listen
+    // within the deadline.
+    ServerProcess(const std::string& program, const std::vector<std::string>& args,
+                  std::chrono::milliseconds deadline = std::chrono::seconds(20));
+    ~ServerProcess();  // SIGTERM, then SIGKILL after 5 s
+    ServerProcess(const ServerProcess&) = delete;
+    ServerProcess& operator=(const ServerProcess&) = delete;
+
+    std::uint16_t port() const { return port_; }
+    pid_t pid() const { return pid_; }
+    int stop();  // SIGTERM and wait; returns the exit status
+
+private:
+    pid_t pid_ = -1;
+    int stdout_fd_ = -1;
+    std::uint16_t port_ = 0;
+};
+
+// From /proc/PID: resident memory in bytes, and user+system CPU seconds.
+std::uint64_t resident_bytes(pid_t pid);
+double cpu_seconds(pid_t pid);
+
+}  // namespace streambed::bench
