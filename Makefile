@@ -36,5 +36,10 @@ test-tsan: setup
 	@cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan -j $(JOBS) --timeout 600 -L concurrency
 
+# Micro-benchmarks of the hot paths, then the end-to-end fan-out figures (docs/benchmarks.md).
+bench: build
+	./build/bench/engine_bench
+	./build/streambed bench --clients 1000 --duration 20s
+
 clean:
 	rm -rf build build-asan build-tsan
