@@ -123,12 +123,18 @@ private:
         const std::int64_t wall = system_now_us();
         now.sim_ms += static_cast<std::int64_t>(static_cast<double>(wall - now.wall_us) / 1000.0 * now.scale);
         now.wall_us = wall;
+        // Subscribe before the welcome is written: a client holding the welcome is sure to get
+        // every message published after it.
+        Stream::Catchup snapshot;
+        if (auto single = info(params_.endpoint).single_channel; !single.empty()) {
+            if (Stream* s = ctx_.hub.find(params_.endpoint, single)) {
+                snapshot = s->catchup(std::nullopt);
+                add_sub(s, snapshot.last_seq);
+            }
+        }
         const auto id = fmt::format("{}-{}-{}", ctx_.instance, shard_.index(), shard_.next_session_number());
         send_control(welcome_json(params_.endpoint, id, channels, ctx_.options.heartbeat.count(), now));
-
-        if (auto single = info(params_.endpoint).single_channel; !single.empty()) {
-            if (Stream* s = ctx_.hub.find(params_.endpoint, single)) subscribe_snapshot(s);
-        }
+        for (auto& m : snapshot.messages) send(m);
         do_read();
     }
 
@@ -279,11 +285,6 @@ private:
         else --catching_up_;
     }
 
-    void subscribe_snapshot(Stream* s) {
-        auto c = s->catchup(std::nullopt);
-        for (auto& m : c.messages) send(m);
-        add_sub(s, c.last_seq);
-    }
 
     void handle_unsubscribe(const SubscribeRequest& req) {
         std::vector<std::string> known, unknown;
