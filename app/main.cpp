@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
     spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug for more
 
     CLI::App app{"streambed: simulation and replay testbed for the portal's WebSocket protocol"};
-    app.require_subcommand(1);
+    // At most one command; a missing one is reported below, so that an unknown command or
+    // option is named by CLI11 rather than hidden behind "a command is required".
+    app.require_subcommand(0, 1);
     app.set_version_flag("--version", "streambed 0.1.0");
     auto serve = streambed::app::add_serve_command(app);
     auto bench = streambed::app::add_bench_command(app);
@@ -34,5 +36,6 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("serve")) return serve();
     if (app.got_subcommand("bench")) return bench();
+    fmt::print(stderr, "streambed: a command is required: serve or bench (see --help)\n");
     return 2;
 }

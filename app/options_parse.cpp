@@ -20,4 +20,14 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return std::chrono::milliseconds(static_cast<long long>(std::llround(ms)));
 }
 
+std::optional<double> parse_time_scale(std::string_view text) {
+    if (text == "max") return 0.0;
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !(value > 0) || !std::isfinite(value) ||
+        value > 1e9)
+        return std::nullopt;
+    return value;
+}
+
 }  // namespace streambed::app

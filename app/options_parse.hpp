@@ -10,4 +10,7 @@ namespace streambed::app {
 // "250ms", "2s", "1m", "1.5s"; a bare number is milliseconds. nullopt when malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+// "max" (as fast as possible: 0) or a positive, finite number of simulated ms per wall ms.
+std::optional<double> parse_time_scale(std::string_view text);
+
 }  // namespace streambed::app

@@ -6,17 +6,20 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "app/options_parse.hpp"
 #include "engine/server.hpp"
-#include "simulator/demo_source.hpp"
+#include "engine/signals.hpp"
+#include "simulator/simulator_source.hpp"
 
 namespace streambed::app {
 namespace {
 
 struct ServeArgs {
     engine::ServerOptions server;
-    simulator::DemoConfig source;
+    std::optional<std::uint64_t> seed;
+    std::string time_scale = "1";
     std::string heartbeat = "15s";
     std::string record;
     std::string config;
@@ -59,28 +62,38 @@ std::function<int()> add_serve_command(CLI::App& app) {
     cmd->add_option("--tls-key", o.tls_key_file, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
     cmd->add_option("--auth-token", o.auth_token, "require ?token=TOKEN or 'Authorization: Bearer TOKEN'");
     cmd->add_option("--allow-origin", o.allowed_origins, "allowed Origin (repeatable; default any)");
-    auto& s = args->source;
-    cmd->add_option("--seed", s.seed, "simulation seed")->capture_default_str();
-    cmd->add_option("--time-scale", s.time_scale, "simulated ms per wall ms")
-        ->check(CLI::PositiveNumber)
+    cmd->add_option("--seed", args->seed, "simulation seed (default 42, or the configuration's)");
+    cmd->add_option("--time-scale", args->time_scale, "simulated ms per wall ms, or 'max' for as fast as possible")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                return parse_time_scale(v) ? "" : "'" + v + "' is not a time scale: use a positive number or 'max'";
+            },
+            "X|max"))
         ->capture_default_str();
+    cmd->add_option("--config", args->config, "simulator configuration FILE.json (see docs/simulator.md)");
     cmd->add_option("--record", args->record, "record every frame to FILE.db (not yet available)");
-    cmd->add_option("--config", args->config, "simulator configuration FILE.json (not yet available)");
 
     return [args] {
         if (!args->record.empty()) {
             fmt::print(stderr, "streambed serve: --record is not available yet (the recorder is issue 4)\n");
             return 2;
         }
-        if (!args->config.empty()) {
-            fmt::print(stderr, "streambed serve: --config is not available yet (the simulator is issue 3)\n");
+        simulator::SimConfig sim;
+        try {
+            if (!args->config.empty()) sim = simulator::load_config(args->config);
+        } catch (const simulator::ConfigError& e) {
+            fmt::print(stderr, "streambed serve: {}\n", e.what());
             return 2;
         }
+        if (args->seed) sim.seed = *args->seed;
+        sim.time_scale = *parse_time_scale(args->time_scale);
         args->server.heartbeat = *parse_duration(args->heartbeat);
         if (args->server.heartbeat.count() < 10) {
             fmt::print(stderr, "streambed serve: --heartbeat must be at least 10ms\n");
             return 2;
         }
+        // Signals are caught before the listening line: a signal right after it is never fatal.
+        engine::SignalWatcher signals;
         engine::Server server(args->server);
         try {
             server.start();
@@ -88,11 +101,11 @@ std::function<int()> add_serve_command(CLI::App& app) {
             fmt::print(stderr, "streambed serve: {}\n", e.what());
             return 2;
         }
-        simulator::DemoSource source(args->source);
-        source.start(server.publisher());
+        simulator::SimulatorSource source(sim);
+        source.start(server.publisher());  // every stream is declared when this returns
         fmt::print("listening on {}\n", server.url());
         std::fflush(stdout);
-        server.wait_for_signal();
+        signals.wait();
         spdlog::info("shutting down");
         source.stop();
         server.shutdown();

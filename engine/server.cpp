@@ -6,7 +6,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -50,7 +49,6 @@ struct Server::Impl {
 
     std::mutex mu;
     std::condition_variable cv;
-    bool stop_requested = false;
     bool stopped = false;
 };
 
@@ -114,32 +112,11 @@ void Server::start() {
     impl_->listener->run();
 }
 
-void Server::wait_for_signal() {
-    asio::io_context signals_ioc;
-    asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
-    signals.async_wait([this](boost::system::error_code ec, int) {
-        if (!ec) {
-            std::lock_guard lock(impl_->mu);
-            impl_->stop_requested = true;
-            impl_->cv.notify_all();
-        }
-    });
-    std::thread t([&] { signals_ioc.run(); });
-    {
-        std::unique_lock lock(impl_->mu);
-        impl_->cv.wait(lock, [&] { return impl_->stop_requested; });
-    }
-    signals_ioc.stop();
-    t.join();
-}
-
 void Server::shutdown() {
     {
         std::lock_guard lock(impl_->mu);
         if (impl_->stopped) return;
         impl_->stopped = true;
-        impl_->stop_requested = true;
-        impl_->cv.notify_all();
     }
     auto& ctx = impl_->ctx;
     ctx.draining = true;

@@ -28,8 +28,6 @@ public:
     std::uint16_t port() const;
     std::string url() const;  // http://ADDR:PORT
 
-    // Blocks until SIGINT or SIGTERM arrives (or shutdown() is called from elsewhere).
-    void wait_for_signal();
     // Closes every client with 1001, waits up to drain_timeout for them, stops the threads.
     // Idempotent and thread-safe.
     void shutdown();

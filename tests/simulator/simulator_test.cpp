@@ -1,5 +1,5 @@
-// demo_source_test.cpp: DemoSource determinism, and the spec's consistency rules and cadences.
-#include "simulator/demo_source.hpp"
+// simulator_test.cpp: SimulatorSource determinism, and the spec's consistency rules and cadences.
+#include "simulator/simulator_source.hpp"
 
 #include <gtest/gtest.h>
 
@@ -88,8 +88,8 @@ bool wait_for(const std::function<bool()>& done, std::chrono::seconds limit) {
     return true;
 }
 
-DemoConfig fast(std::uint64_t seed, std::int64_t duration_ms) {
-    DemoConfig c;
+SimConfig fast(std::uint64_t seed, std::int64_t duration_ms) {
+    SimConfig c;
     c.seed = seed;
     c.time_scale = 0;  // as fast as possible
     c.stop_after_ms = duration_ms;
@@ -97,8 +97,8 @@ DemoConfig fast(std::uint64_t seed, std::int64_t duration_ms) {
 }
 
 // Runs the source to the end of its configured duration; the recorder is complete afterwards.
-void run_to_end(const DemoConfig& config, Recorder& rec) {
-    DemoSource source(config);
+void run_to_end(const SimConfig& config, Recorder& rec) {
+    SimulatorSource source(config);
     source.start(rec);
     const bool finished = wait_for([&] { return source.finished(); }, std::chrono::seconds(60));
     source.stop();  // joins the source thread
@@ -110,7 +110,7 @@ void run_to_end(const DemoConfig& config, Recorder& rec) {
 
 // ---- the world's shape --------------------------------------------------------------------
 
-TEST(DemoSource, DeclaresTheSpecStreams) {
+TEST(SimulatorSource, DeclaresTheSpecStreams) {
     Recorder rec;
     ASSERT_NO_FATAL_FAILURE(run_to_end(fast(42, 10'000), rec));
     std::set<std::pair<Endpoint, std::string>> got, want;
@@ -127,9 +127,9 @@ TEST(DemoSource, DeclaresTheSpecStreams) {
     EXPECT_EQ(rec.streams().size(), want.size());
 }
 
-TEST(DemoSource, AnnouncesItsClock) {
+TEST(SimulatorSource, AnnouncesItsClock) {
     Recorder rec;
-    DemoConfig c = fast(42, 4000);
+    SimConfig c = fast(42, 4000);
     c.epoch_ms = 1'600'000'000'000;
     ASSERT_NO_FATAL_FAILURE(run_to_end(c, rec));
     EXPECT_EQ(rec.clock_sets(), 1);
@@ -141,9 +141,9 @@ TEST(DemoSource, AnnouncesItsClock) {
     }
 }
 
-TEST(DemoSource, ConfiguredSizesAreHonoured) {
+TEST(SimulatorSource, ConfiguredSizesAreHonoured) {
     Recorder rec;
-    DemoConfig c = fast(5, 4000);
+    SimConfig c = fast(5, 4000);
     c.channels = 3;
     c.validators = 4;
     ASSERT_NO_FATAL_FAILURE(run_to_end(c, rec));
@@ -155,11 +155,11 @@ TEST(DemoSource, ConfiguredSizesAreHonoured) {
               (std::set<std::string>{"val-1", "val-2", "val-3", "val-4"}));
 }
 
-TEST(DemoSource, StopEndsAPacedRunPromptly) {
+TEST(SimulatorSource, StopEndsAPacedRunPromptly) {
     Recorder rec;
-    DemoConfig c;
+    SimConfig c;
     c.time_scale = 1.0;  // real time, no end: only stop() ends it
-    DemoSource source(c);
+    SimulatorSource source(c);
     source.start(rec);
     const auto before = std::chrono::steady_clock::now();
     source.stop();
@@ -171,7 +171,7 @@ TEST(DemoSource, StopEndsAPacedRunPromptly) {
 
 // ---- determinism --------------------------------------------------------------------------
 
-TEST(DemoSource, SameSeedGivesByteIdenticalStreams) {
+TEST(SimulatorSource, SameSeedGivesByteIdenticalStreams) {
     Recorder a, b;
     ASSERT_NO_FATAL_FAILURE(run_to_end(fast(42, 120'000), a));
     ASSERT_NO_FATAL_FAILURE(run_to_end(fast(42, 120'000), b));
@@ -190,17 +190,17 @@ TEST(DemoSource, SameSeedGivesByteIdenticalStreams) {
         ASSERT_EQ(a.all()[i]->bytes, b.all()[i]->bytes) << "message " << i;
 }
 
-TEST(DemoSource, PacingDoesNotChangeTheBytes) {
+TEST(SimulatorSource, PacingDoesNotChangeTheBytes) {
     Recorder fast_rec, paced_rec;
     ASSERT_NO_FATAL_FAILURE(run_to_end(fast(7, 20'000), fast_rec));
-    DemoConfig paced = fast(7, 20'000);
+    SimConfig paced = fast(7, 20'000);
     paced.time_scale = 400;  // 20 simulated seconds in 50 wall ms
     ASSERT_NO_FATAL_FAILURE(run_to_end(paced, paced_rec));
     EXPECT_EQ(fast_rec.bytes_by_stream(), paced_rec.bytes_by_stream());
     EXPECT_EQ(paced_rec.clock().scale, 400);
 }
 
-TEST(DemoSource, AnotherSeedGivesADifferentWorld) {
+TEST(SimulatorSource, AnotherSeedGivesADifferentWorld) {
     Recorder a, b;
     ASSERT_NO_FATAL_FAILURE(run_to_end(fast(42, 60'000), a));
     ASSERT_NO_FATAL_FAILURE(run_to_end(fast(43, 60'000), b));
@@ -284,7 +284,7 @@ std::vector<std::int64_t> cadence(std::int64_t first, std::int64_t every, std::i
     return out;
 }
 
-class DemoConsistency : public ::testing::TestWithParam<std::uint64_t> {
+class Consistency : public ::testing::TestWithParam<std::uint64_t> {
   protected:
     void SetUp() override {
         ASSERT_NO_FATAL_FAILURE(run_to_end(fast(GetParam(), kTenMinutes), rec_));
@@ -321,7 +321,7 @@ class DemoConsistency : public ::testing::TestWithParam<std::uint64_t> {
     std::map<std::pair<Endpoint, std::string>, std::vector<Parsed>> parsed_;
 };
 
-TEST_P(DemoConsistency, SeqIsGaplessAndTimeNeverGoesBack) {
+TEST_P(Consistency, SeqIsGaplessAndTimeNeverGoesBack) {
     ASSERT_EQ(parsed_.size(), 26u);
     for (auto& [key, ms] : parsed_) {
         SCOPED_TRACE(key.second);
@@ -337,7 +337,7 @@ TEST_P(DemoConsistency, SeqIsGaplessAndTimeNeverGoesBack) {
     }
 }
 
-TEST_P(DemoConsistency, EveryMessageHasItsRequiredFields) {
+TEST_P(Consistency, EveryMessageHasItsRequiredFields) {
     const std::map<Endpoint, std::set<std::string>> types = {
         {Endpoint::channels, {"channel_update", "block"}},
         {Endpoint::transactions, {"transaction"}},
@@ -355,7 +355,7 @@ TEST_P(DemoConsistency, EveryMessageHasItsRequiredFields) {
     }
 }
 
-TEST_P(DemoConsistency, BlocksChainPerChannel) {
+TEST_P(Consistency, BlocksChainPerChannel) {
     for (int c = 1; c <= 8; ++c) {
         SCOPED_TRACE(ch(c));
         std::uint64_t height = 0;
@@ -374,7 +374,7 @@ TEST_P(DemoConsistency, BlocksChainPerChannel) {
     }
 }
 
-TEST_P(DemoConsistency, TransactionsNamingABlockNumberItsTxCount) {
+TEST_P(Consistency, TransactionsNamingABlockNumberItsTxCount) {
     for (int c = 1; c <= 8; ++c) {
         SCOPED_TRACE(ch(c));
         std::map<std::uint64_t, std::uint64_t> named;         // blockHeight -> transactions
@@ -410,7 +410,7 @@ TEST_P(DemoConsistency, TransactionsNamingABlockNumberItsTxCount) {
     }
 }
 
-TEST_P(DemoConsistency, ChannelUpdatesAgreeWithTheBlocks) {
+TEST_P(Consistency, ChannelUpdatesAgreeWithTheBlocks) {
     for (int c = 1; c <= 8; ++c) {
         SCOPED_TRACE(ch(c));
         const auto& ms = stream(Endpoint::channels, ch(c));
@@ -440,7 +440,7 @@ TEST_P(DemoConsistency, ChannelUpdatesAgreeWithTheBlocks) {
     }
 }
 
-TEST_P(DemoConsistency, MetricsTotalsAreTheSumOverChannels) {
+TEST_P(Consistency, MetricsTotalsAreTheSumOverChannels) {
     const auto& metrics = stream(Endpoint::metrics, "metrics");
     ASSERT_FALSE(metrics.empty());
     for (auto& m : metrics) {
@@ -458,7 +458,7 @@ TEST_P(DemoConsistency, MetricsTotalsAreTheSumOverChannels) {
     }
 }
 
-TEST_P(DemoConsistency, EveryValidatorIdIsKnown) {
+TEST_P(Consistency, EveryValidatorIdIsKnown) {
     std::size_t refs = 0;
     std::set<std::string> proposers, leaders;
     for (auto& [key, ms] : parsed_) {
@@ -488,7 +488,7 @@ TEST_P(DemoConsistency, EveryValidatorIdIsKnown) {
     EXPECT_FALSE(leaders.empty());
 }
 
-TEST_P(DemoConsistency, StatesEveryTwoSecondsBlocksEveryFiveFromThree) {
+TEST_P(Consistency, StatesEveryTwoSecondsBlocksEveryFiveFromThree) {
     const auto every_2s = cadence(kEpoch + 2000, 2000, kEpoch + kTenMinutes);
     const auto blocks = cadence(kEpoch + 3000, 5000, kEpoch + kTenMinutes);
     ASSERT_EQ(every_2s.size(), 300u);
@@ -507,7 +507,7 @@ TEST_P(DemoConsistency, StatesEveryTwoSecondsBlocksEveryFiveFromThree) {
     EXPECT_EQ(times_of(stream(Endpoint::metrics, "metrics"), "metrics"), every_2s);
 }
 
-TEST_P(DemoConsistency, TransactionsArriveAtAboutTheConfiguredRate) {
+TEST_P(Consistency, TransactionsArriveAtAboutTheConfiguredRate) {
     // 4 per second per channel (Poisson): about 2,400 in ten minutes; +-10% is over 4 sigma.
     for (int c = 1; c <= 8; ++c) {
         const auto& txs = stream(Endpoint::transactions, ch(c));
@@ -519,7 +519,7 @@ TEST_P(DemoConsistency, TransactionsArriveAtAboutTheConfiguredRate) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, DemoConsistency, ::testing::Values(1u, 7u, 42u),
+INSTANTIATE_TEST_SUITE_P(Seeds, Consistency, ::testing::Values(1u, 7u, 42u),
                          [](const auto& seed) { return "seed" + std::to_string(seed.param); });
 
 }  // namespace

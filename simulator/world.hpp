@@ -1,0 +1,35 @@
+// world.hpp: the simulated blockchain network — channels, blocks, transactions, validators,
+// consensus, peers — advanced event by event in simulated time. It publishes each event's
+// message through a Publisher; it never reads a clock, so the same seed and configuration
+// always produce the same bytes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "engine/source.hpp"
+#include "simulator/config.hpp"
+
+namespace streambed::simulator {
+
+class World {
+public:
+    // Declares every stream of the configuration on `publisher`.
+    World(const SimConfig& config, engine::Publisher& publisher);
+    ~World();
+    World(const World&) = delete;
+    World& operator=(const World&) = delete;
+
+    // Simulated time of the next event.
+    std::int64_t next_event_ms() const;
+    // Publishes every event due at next_event_ms(), in a fixed order: transactions (by
+    // channel), blocks (by channel), then the states of the tick.
+    void advance();
+    std::uint64_t messages_published() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> s_;
+};
+
+}  // namespace streambed::simulator
