@@ -1,6 +1,7 @@
 // stream.cpp: framing of data messages and the history ring.
 #include "engine/stream.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace streambed::engine {
@@ -20,7 +21,7 @@ MessagePtr Stream::append(MessageType type, std::int64_t time_ms, std::string_vi
     // The envelope's bytes depend on nothing but the stream, seq and the source's data.
     m->bytes.reserve(data_json.size() + channel_.size() + 80);
     fmt::format_to(std::back_inserter(m->bytes),
-                   R"({{"type":"{}","channel":"{}","seq":{},"time":{},"data":{}}})", name(type),
+                   FMT_COMPILE(R"({{"type":"{}","channel":"{}","seq":{},"time":{},"data":{}}})"), name(type),
                    channel_, m->seq, time_ms, data_json);
     MessagePtr shared = std::move(m);
 

@@ -14,6 +14,7 @@
 // Metrics: derived — tps and totals over channels, CPU from throughput, memory from backlog.
 #include "simulator/world.hpp"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <xxhash.h>
 
@@ -88,13 +89,14 @@ struct World::State {
     int episode_ticks = 0;
     std::int64_t peers = 24;
     std::uint64_t published = 0;
-    std::string data;  // reused for every message's data
+    fmt::memory_buffer data;  // reused for every message's data
 
-    template <class... Args>
-    void publish(StreamId stream, MessageType type, std::int64_t t, fmt::format_string<Args...> f, Args&&... args) {
+    // Formats with a compiled format string (FMT_COMPILE): parsed once, at build time.
+    template <class Format, class... Args>
+    void publish(StreamId stream, MessageType type, std::int64_t t, const Format& f, Args&&... args) {
         data.clear();
-        fmt::format_to(std::back_inserter(data), f, std::forward<Args>(args)...);
-        pub.publish(stream, type, t, data);
+        fmt::format_to(fmt::appender(data), f, std::forward<Args>(args)...);
+        pub.publish(stream, type, t, std::string_view(data.data(), data.size()));
         ++published;
     }
 
@@ -129,7 +131,7 @@ struct World::State {
         const double amount = static_cast<double>(1 + rng.below(5'000'000)) / 100.0;
         const double fee = 0.01 + static_cast<double>(rng.below(100)) / 1000.0;
         publish(ch.txs, MessageType::transaction, t,
-                R"({{"id":"0x{:016x}","from":"0x{:016x}{:08x}","to":"0x{:016x}{:08x}","amount":{:.2f},"fee":{:.3f},"blockHeight":{}}})",
+                FMT_COMPILE(R"({{"id":"0x{:016x}","from":"0x{:016x}{:08x}","to":"0x{:016x}{:08x}","amount":{:.2f},"fee":{:.3f},"blockHeight":{}}})"),
                 id, from_hi, from_lo, to_hi, to_lo, amount, fee, ch.height + 1);
         ch.next_tx_ms = t + arrival_gap_ms();
     }
@@ -146,7 +148,7 @@ struct World::State {
         for (std::uint64_t i = 0; i < 4; ++i) h[i] = XXH3_64bits_withSeed(key, sizeof key, parent + i);
         std::string hash = fmt::format("{:016x}{:016x}{:016x}{:016x}", h[0], h[1], h[2], h[3]);
         publish(ch.updates, MessageType::block, t,
-                R"({{"height":{},"hash":"{}","parentHash":"{}","txCount":{},"proposer":"{}"}})", ch.height, hash,
+                FMT_COMPILE(R"({{"height":{},"hash":"{}","parentHash":"{}","txCount":{},"proposer":"{}"}})"), ch.height, hash,
                 ch.last_hash, txs, proposer(ch.height + ch.index).id);
         ch.last_hash = std::move(hash);
         for (auto& v : validators) {
@@ -168,7 +170,7 @@ struct World::State {
                                  : (health == Health::degraded || ch.latency_ms > 250) ? "degraded"
                                                                                         : "active";
             publish(ch.updates, MessageType::channel_update, t,
-                    R"({{"blockHeight":{},"txCount":{},"tps":{:.2f},"pendingTx":{},"avgLatencyMs":{:.1f},"status":"{}"}})",
+                    FMT_COMPILE(R"({{"blockHeight":{},"txCount":{},"tps":{:.2f},"pendingTx":{},"avgLatencyMs":{:.1f},"status":"{}"}})"),
                     ch.height, ch.confirmed, tps, ch.pending, ch.latency_ms, status);
             tx_total += ch.confirmed;
             height_sum += ch.height;
@@ -178,12 +180,12 @@ struct World::State {
         validators_tick(t);
         consensus_tick(t);
         publish(network, MessageType::network_status, t,
-                R"({{"peers":{},"avgLatencyMs":{:.1f},"inboundKbps":{:.1f},"outboundKbps":{:.1f},"health":"{}"}})",
+                FMT_COMPILE(R"({{"peers":{},"avgLatencyMs":{:.1f},"inboundKbps":{:.1f},"outboundKbps":{:.1f},"health":"{}"}})"),
                 peers, network_latency_, inbound_, outbound_, name(health));
         const double cpu = std::min(99.0, 8 + tps_sum * 0.4 + rng.uniform(0, 6));
         const double memory = 480 + static_cast<double>(pending_sum) * 0.05 + rng.uniform(0, 16);
         publish(metrics, MessageType::metrics, t,
-                R"({{"tps":{:.2f},"txTotal":{},"blockHeight":{},"cpuPercent":{:.1f},"memoryMb":{:.1f}}})", tps_sum,
+                FMT_COMPILE(R"({{"tps":{:.2f},"txTotal":{},"blockHeight":{},"cpuPercent":{:.1f},"memoryMb":{:.1f}}})"), tps_sum,
                 tx_total, height_sum, cpu, memory);
     }
 
@@ -230,7 +232,7 @@ struct World::State {
             const double uptime = blocks ? 100.0 * static_cast<double>(v.signed_blocks) / static_cast<double>(blocks) : 100.0;
             const double power = v.status == Status::active ? static_cast<double>(v.stake) / static_cast<double>(total_stake) : 0.0;
             publish(v.stream, MessageType::validator_update, t,
-                    R"({{"id":"{}","status":"{}","stake":{},"votingPower":{:.4f},"uptime":{:.2f},"missedBlocks":{}}})",
+                    FMT_COMPILE(R"({{"id":"{}","status":"{}","stake":{},"votingPower":{:.4f},"uptime":{:.2f},"missedBlocks":{}}})"),
                     v.id, name(v.status), v.stake, power, uptime, v.missed);
         }
     }
@@ -245,7 +247,7 @@ struct World::State {
         const auto& leader = proposer(consensus_height + round);
         const std::size_t votes = phase == 0 ? 0 : active;
         publish(consensus, MessageType::consensus_update, t,
-                R"({{"height":{},"round":{},"phase":"{}","leader":"{}","votes":{},"quorum":{}}})", consensus_height,
+                FMT_COMPILE(R"({{"height":{},"round":{},"phase":"{}","leader":"{}","votes":{},"quorum":{}}})"), consensus_height,
                 round, kPhases[phase], leader.id, votes, quorum);
         if (phase == 0 && (active < quorum || rng.chance(cfg.episodes.failed_round))) {
             round_failed_ = true;  // no proposal accepted: stay at propose, next round
