@@ -1,5 +1,6 @@
 # streambed — the two commands of the quick start, and a few more.
-#   make serve   build, then run the server + simulator on 127.0.0.1:9003
+#   make serve   build, then run the server + simulator on 127.0.0.1:9003, recording every
+#                frame to recordings/latest.db
 #   make test    build, then run the whole test suite (release, then ASan+UBSan)
 # Each target installs missing Debian packages first (scripts/setup.sh) and is safe to rerun.
 
@@ -17,8 +18,11 @@ build: setup
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
 
+# The previous recording is kept as recordings/previous.db.
 serve: build
-	./build/streambed serve $(SERVE_ARGS)
+	@mkdir -p recordings
+	@if [ -f recordings/latest.db ]; then mv -f recordings/latest.db recordings/previous.db; rm -f recordings/latest.db-wal recordings/latest.db-shm; fi
+	./build/streambed serve --record recordings/latest.db $(SERVE_ARGS)
 
 test: test-release test-asan
 

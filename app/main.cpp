@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/bench_command.hpp"
+#include "app/recording_commands.hpp"
 #include "app/serve_command.hpp"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "streambed 0.1.0");
     auto serve = streambed::app::add_serve_command(app);
     auto bench = streambed::app::add_bench_command(app);
+    auto inspect = streambed::app::add_inspect_command(app);
+    auto export_frames = streambed::app::add_export_command(app);
 
     try {
         app.parse(argc, argv);
@@ -36,6 +39,8 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("serve")) return serve();
     if (app.got_subcommand("bench")) return bench();
-    fmt::print(stderr, "streambed: a command is required: serve or bench (see --help)\n");
+    if (app.got_subcommand("inspect")) return inspect();
+    if (app.got_subcommand("export")) return export_frames();
+    fmt::print(stderr, "streambed: a command is required: serve, bench, inspect or export (see --help)\n");
     return 2;
 }

@@ -11,6 +11,7 @@
 #include "app/options_parse.hpp"
 #include "engine/server.hpp"
 #include "engine/signals.hpp"
+#include "recorder/recorder.hpp"
 #include "simulator/simulator_source.hpp"
 
 namespace streambed::app {
@@ -71,13 +72,9 @@ std::function<int()> add_serve_command(CLI::App& app) {
             "X|max"))
         ->capture_default_str();
     cmd->add_option("--config", args->config, "simulator configuration FILE.json (see docs/simulator.md)");
-    cmd->add_option("--record", args->record, "record every frame to FILE.db (not yet available)");
+    cmd->add_option("--record", args->record, "record every frame to FILE.db (a new run is appended)");
 
     return [args] {
-        if (!args->record.empty()) {
-            fmt::print(stderr, "streambed serve: --record is not available yet (the recorder is issue 4)\n");
-            return 2;
-        }
         simulator::SimConfig sim;
         try {
             if (!args->config.empty()) sim = simulator::load_config(args->config);
@@ -94,7 +91,18 @@ std::function<int()> add_serve_command(CLI::App& app) {
         }
         // Signals are caught before the listening line: a signal right after it is never fatal.
         engine::SignalWatcher signals;
+        std::unique_ptr<recorder::Recorder> recording;
+        if (!args->record.empty()) {
+            try {
+                recording = std::make_unique<recorder::Recorder>(
+                    args->record, recorder::RunInfo{"streambed 0.1.0", sim.seed, simulator::to_json(sim)});
+            } catch (const recorder::RecordingError& e) {
+                fmt::print(stderr, "streambed serve: {}\n", e.what());
+                return 2;
+            }
+        }
         engine::Server server(args->server);
+        if (recording) server.set_tap(recording.get());
         try {
             server.start();
         } catch (const std::exception& e) {
@@ -109,6 +117,7 @@ std::function<int()> add_serve_command(CLI::App& app) {
         spdlog::info("shutting down");
         source.stop();
         server.shutdown();
+        if (recording) recording->finish();  // flushes everything still queued
         return 0;
     };
 }

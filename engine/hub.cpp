@@ -51,6 +51,7 @@ StreamId Hub::declare_stream(Endpoint endpoint, std::string_view channel) {
         added = streams_.back().get();
         stream_count_.store(streams_.size(), std::memory_order_release);
     }
+    if (tap_) tap_->stream_declared(added->id(), endpoint, added->channel());
     for (auto* t : targets_) t->on_stream_added(added);
     return added->id();
 }
@@ -61,6 +62,7 @@ MessagePtr Hub::publish(StreamId id, MessageType type, std::int64_t time_ms,
     if (id >= streams_.size()) throw std::out_of_range("publish to an undeclared stream");
     MessagePtr m = streams_[id]->append(type, time_ms, data_json, steady_now_us());
     published_.fetch_add(1, std::memory_order_relaxed);
+    if (tap_) tap_->published(m);
     for (auto* t : targets_) t->on_message(m);
     return m;
 }

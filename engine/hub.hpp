@@ -13,6 +13,7 @@
 
 #include "engine/source.hpp"
 #include "engine/stream.hpp"
+#include "engine/tap.hpp"
 
 namespace streambed::engine {
 
@@ -37,6 +38,9 @@ public:
 
     // The engine's side. Targets are attached before the source starts.
     void attach(FanoutTarget* target);
+    // The observer of every published message (the recorder); set before the source starts.
+    void set_tap(Tap* tap) { tap_ = tap; }
+    Tap* tap() const { return tap_; }
     Stream* find(Endpoint endpoint, std::string_view channel) const;
     Stream* stream(StreamId id) const;
     std::vector<Stream*> streams_of(Endpoint endpoint) const;
@@ -48,6 +52,7 @@ public:
 private:
     const std::size_t history_limit_;
     std::vector<FanoutTarget*> targets_;
+    Tap* tap_ = nullptr;
 
     // Guards the registry only; publish() reaches its stream through the id, lock-free.
     mutable std::shared_mutex registry_mu_;

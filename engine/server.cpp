@@ -65,6 +65,11 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
 Server::~Server() { shutdown(); }
 
 Publisher& Server::publisher() { return impl_->hub; }
+
+void Server::set_tap(Tap* tap) {
+    impl_->hub.set_tap(tap);
+    impl_->ctx.tap = tap;
+}
 Hub& Server::hub() { return impl_->hub; }
 std::uint16_t Server::port() const { return impl_->port; }
 std::string Server::url() const {

@@ -12,6 +12,7 @@
 namespace streambed::engine {
 
 class Hub;
+class Tap;
 
 class Server {
 public:
@@ -22,6 +23,10 @@ public:
 
     Publisher& publisher();
     Hub& hub();
+
+    // Every frame, session and published message is reported to `tap` (the recorder), which
+    // must outlive the server. Set before start().
+    void set_tap(Tap* tap);
 
     // Binds (throws std::runtime_error naming the address on failure) and starts the threads.
     void start();

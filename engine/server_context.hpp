@@ -27,7 +27,9 @@ struct ServerContext {
     std::atomic<std::size_t> websocket_connections{0};
     std::atomic<bool> draining{false};
     std::string instance;  // random per process: makes session ids unique across restarts
-    std::shared_ptr<boost::asio::ssl::context> tls;  // set when a certificate and key are given
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    Tap* tap = nullptr;  // the recorder, when recording
+    std::atomic<std::uint64_t> next_session_id{1};  // set when a certificate and key are given
 
     MetricsSnapshot snapshot() const {
         MetricsSnapshot m;

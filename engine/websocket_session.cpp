@@ -54,6 +54,16 @@ public:
           tokens_(ctx.options.client_rate * 2) {}
 
     ~WebSocketSession() {
+        if (tap_id_) {
+            // Our close, the peer's, or none at all (1006: the connection just dropped).
+            int code = close_code_;
+            std::string reason = close_reason_;
+            if (!code && ws_.reason().code) {
+                code = ws_.reason().code;
+                reason = ws_.reason().reason.c_str();
+            }
+            ctx_.tap->session_closed(tap_id_, code ? code : 1006, reason, system_now_us());
+        }
         queue_.clear();
         queue_.end_write();
         report_queued();
@@ -62,6 +72,7 @@ public:
     }
 
     void run(http::request<http::string_body> req) {
+        if (ctx_.tap) target_ = std::string(req.target());
         const auto& o = ctx_.options;
         websocket::stream_base::timeout timeout;
         timeout.handshake_timeout = o.handshake_timeout;
@@ -133,9 +144,22 @@ private:
             }
         }
         const auto id = fmt::format("{}-{}-{}", ctx_.instance, shard_.index(), shard_.next_session_number());
+        if (ctx_.tap) {
+            tap_id_ = ctx_.next_session_id.fetch_add(1);
+            beast::error_code ec_peer;
+            const auto peer = socket().remote_endpoint(ec_peer);
+            ctx_.tap->session_opened({tap_id_, id, params_.endpoint,
+                                      ec_peer ? std::string() : fmt::format("{}:{}", peer.address().to_string(), peer.port()),
+                                      std::move(target_), system_now_us()});
+        }
         send_control(welcome_json(params_.endpoint, id, channels, ctx_.options.heartbeat.count(), now));
         for (auto& m : snapshot.messages) send(m);
         do_read();
+    }
+
+    tcp::socket& socket() {
+        if constexpr (std::is_same_v<NextLayer, tcp::socket>) return ws_.next_layer();
+        else return beast::get_lowest_layer(ws_).socket();
     }
 
     // ---- reading -----------------------------------------------------------------------
@@ -151,7 +175,9 @@ private:
         }
         shard_.counters().messages_received.add();
         const auto data = buffer_.cdata();
-        handle(std::string_view(static_cast<const char*>(data.data()), data.size()));
+        const std::string_view text(static_cast<const char*>(data.data()), data.size());
+        if (tap_id_) ctx_.tap->frame_in(tap_id_, text, system_now_us());
+        handle(text);
         buffer_.consume(buffer_.size());
         if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();  // keep idle connections small
         if (!closing_) do_read();
@@ -397,6 +423,10 @@ private:
         c.frames_sent.add();
         c.bytes_sent.add(bytes);
         const std::int64_t now = steady_now_us();
+        if (tap_id_) {
+            const auto sent = queue_.inflight();
+            ctx_.tap->frame_out(tap_id_, sent.data(), sent.size(), system_now_us());
+        }
         for (const auto& m : queue_.inflight()) {
             if (m->stream == kNoStream) continue;
             c.messages_sent.add();
@@ -413,6 +443,8 @@ private:
     void close(websocket::close_code code, std::string_view reason) {
         if (closing_) return;
         closing_ = true;
+        close_code_ = static_cast<int>(code);
+        close_reason_ = reason;
         queue_.clear();
         report_queued();
         // Leave the shard's tables later: we may be inside the shard's delivery loop right now.
@@ -449,6 +481,12 @@ private:
     std::size_t errors_ = 0;
     std::size_t reported_queued_ = 0;
     std::size_t catching_up_ = 0;  // subscriptions with a resume under way
+    // Recording (only when the server has a tap): the tap's session id, the upgrade target
+    // until the welcome, and the close code this side chose.
+    std::uint64_t tap_id_ = 0;
+    std::string target_;
+    int close_code_ = 0;
+    std::string close_reason_;
     double tokens_;
     std::chrono::steady_clock::time_point last_refill_ = std::chrono::steady_clock::now();
 };

@@ -1,0 +1,272 @@
+// recorder.cpp: the queue, the writer thread and its prepared statements.
+#include "recorder/recorder.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <unordered_map>
+#include <variant>
+
+#include "engine/hub.hpp"
+
+namespace streambed::recorder {
+
+struct Recorder::Event {
+    enum class Kind : std::uint8_t { stream, message, open, out, in, close } kind = Kind::message;
+    std::uint64_t session = 0;  // or the stream id for Kind::stream
+    std::int64_t wall_us = 0;
+    engine::MessagePtr message;  // message, out
+    std::uint32_t part = 0;      // out: index within the frame
+    bool last_part = true;       // out: the frame's last message
+    int code = 0;                // close
+    std::string text;            // in, close reason, stream channel, open: name
+    std::string extra;           // open: endpoint path \n peer \n target
+};
+
+namespace {
+
+using Kind = Recorder::Event::Kind;
+
+struct Stmt {
+    sqlite3_stmt* st = nullptr;
+    Stmt(sqlite3* db, const char* sql) {
+        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) throw RecordingError(sqlite3_errmsg(db));
+    }
+    ~Stmt() { sqlite3_finalize(st); }
+    Stmt& i(int col, std::int64_t v) {
+        sqlite3_bind_int64(st, col, v);
+        return *this;
+    }
+    Stmt& t(int col, std::string_view v) {
+        sqlite3_bind_text(st, col, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& b(int col, std::string_view v) {
+        sqlite3_bind_blob(st, col, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Stmt& null(int col) {
+        sqlite3_bind_null(st, col);
+        return *this;
+    }
+    int step() {
+        const int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return rc;
+    }
+};
+
+std::string_view split_next(std::string_view& s) {
+    const auto pos = s.find('\n');
+    auto head = s.substr(0, pos);
+    s = pos == std::string_view::npos ? std::string_view() : s.substr(pos + 1);
+    return head;
+}
+
+}  // namespace
+
+Recorder::Recorder(const std::string& path, const RunInfo& run, RecorderOptions options)
+    : path_(path), options_(options), db_(open_for_writing(path)) {
+    try {
+        Stmt insert(db_.get(), "INSERT INTO run (started_us, version, seed, config) VALUES (?, ?, ?, ?)");
+        insert.i(1, engine::system_now_us()).t(2, run.version).i(3, static_cast<std::int64_t>(run.seed)).t(4, run.config);
+        if (insert.step() != SQLITE_DONE) throw RecordingError(sqlite3_errmsg(db_.get()));
+        run_id_ = sqlite3_last_insert_rowid(db_.get());
+    } catch (const RecordingError& e) {
+        throw RecordingError(fmt::format("{}: cannot start a run: {}", path, e.what()));
+    }
+    writer_ = std::thread([this] { run_writer(); });
+}
+
+Recorder::~Recorder() { finish(); }
+
+void Recorder::enqueue(Event&& e, bool may_wait) {
+    std::unique_lock lock(mu_);
+    if (finished_) return;
+    if (queue_.size() >= options_.queue_limit) {
+        if (!may_wait) {
+            dropped_.fetch_add(1);
+            return;
+        }
+        room_.wait(lock, [&] { return queue_.size() < options_.queue_limit || stopping_; });
+    }
+    queue_.push_back(std::move(e));
+    if (queue_.size() == 4096) wake_writer_.notify_one();  // a big batch is ready: no need to wait
+}
+
+void Recorder::published(const engine::MessagePtr& m) {
+    Event e;
+    e.kind = Kind::message;
+    e.message = m;
+    e.wall_us = engine::system_now_us();
+    enqueue(std::move(e), /*may_wait=*/true);  // slows the source, never an I/O thread
+}
+
+void Recorder::stream_declared(engine::StreamId id, engine::Endpoint endpoint, std::string_view channel) {
+    Event e;
+    e.kind = Kind::stream;
+    e.session = id;
+    e.text = channel;
+    e.extra = engine::info(endpoint).path;
+    enqueue(std::move(e), true);
+}
+
+void Recorder::session_opened(const engine::SessionOpened& s) {
+    Event e;
+    e.kind = Kind::open;
+    e.session = s.id;
+    e.wall_us = s.wall_us;
+    e.text = s.name;
+    e.extra = fmt::format("{}\n{}\n{}", engine::info(s.endpoint).path, s.peer, s.target);
+    enqueue(std::move(e), false);
+}
+
+void Recorder::frame_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
+                         std::int64_t wall_us) {
+    for (std::size_t i = 0; i < count; ++i) {
+        Event e;
+    e.kind = Kind::out;
+        e.session = session;
+        e.wall_us = wall_us;
+        e.message = messages[i];
+        e.part = static_cast<std::uint32_t>(i);
+        e.last_part = i + 1 == count;
+        enqueue(std::move(e), false);
+    }
+}
+
+void Recorder::frame_in(std::uint64_t session, std::string_view text, std::int64_t wall_us) {
+    Event e;
+    e.kind = Kind::in;
+    e.session = session;
+    e.wall_us = wall_us;
+    e.text = text;
+    enqueue(std::move(e), false);
+}
+
+void Recorder::session_closed(std::uint64_t session, int code, std::string_view reason, std::int64_t wall_us) {
+    Event e;
+    e.kind = Kind::close;
+    e.session = session;
+    e.wall_us = wall_us;
+    e.code = code;
+    e.text = reason;
+    enqueue(std::move(e), false);
+}
+
+void Recorder::run_writer() {
+    std::deque<Event> batch;
+    while (true) {
+        bool stopping;
+        {
+            std::unique_lock lock(mu_);
+            wake_writer_.wait_for(lock, options_.commit_interval, [&] { return stopping_ || queue_.size() >= 4096; });
+            batch.swap(queue_);
+            stopping = stopping_;
+        }
+        room_.notify_all();
+        if (!batch.empty()) write_batch(batch);
+        batch.clear();
+        if (stopping) {
+            std::lock_guard lock(mu_);
+            if (queue_.empty()) return;
+        }
+    }
+}
+
+void Recorder::write_batch(std::deque<Event>& batch) {
+    sqlite3* db = db_.get();
+    // Frame numbers per session, in the order the session produced them.
+    static thread_local std::unordered_map<std::uint64_t, std::int64_t> next_frame;
+    try {
+        exec(db, "BEGIN");
+        Stmt stream(db, "INSERT OR IGNORE INTO stream (run, id, endpoint, channel) VALUES (?, ?, ?, ?)");
+        Stmt message(db, "INSERT OR IGNORE INTO message (run, stream, seq, type, sim_ms, wall_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Stmt open(db, "INSERT OR IGNORE INTO session (run, id, name, endpoint, peer, target, opened_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Stmt frame(db, "INSERT INTO frame (run, session, n, part, dir, wall_us, stream, seq, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        Stmt close(db, "UPDATE session SET closed_us = ?, close_code = ?, close_reason = ? WHERE run = ? AND id = ?");
+        auto check = [&](int rc) {
+            if (rc != SQLITE_DONE) throw RecordingError(sqlite3_errmsg(db));
+        };
+        for (auto& e : batch) {
+            switch (e.kind) {
+                case Kind::stream:
+                    check(stream.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, e.extra).t(4, e.text).step());
+                    break;
+                case Kind::message: {
+                    const auto& m = *e.message;
+                    check(message.i(1, run_id_).i(2, m.stream).i(3, static_cast<std::int64_t>(m.seq))
+                              .t(4, engine::name(m.type)).i(5, m.time_ms).i(6, e.wall_us).b(7, m.bytes).step());
+                    break;
+                }
+                case Kind::open: {
+                    std::string_view rest = e.extra;
+                    const auto endpoint = split_next(rest);
+                    const auto peer = split_next(rest);
+                    check(open.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, e.text).t(4, endpoint)
+                              .t(5, peer).t(6, rest).i(7, e.wall_us).step());
+                    next_frame[e.session] = 0;
+                    break;
+                }
+                case Kind::out: {
+                    auto& n = next_frame[e.session];
+                    frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n).i(4, e.part).t(5, "out").i(6, e.wall_us);
+                    const auto& m = *e.message;
+                    if (m.stream == engine::kNoStream) frame.null(7).null(8).b(9, m.bytes);
+                    else frame.i(7, m.stream).i(8, static_cast<std::int64_t>(m.seq)).null(9);
+                    check(frame.step());
+                    if (e.last_part) ++n;
+                    break;
+                }
+                case Kind::in: {
+                    auto& n = next_frame[e.session];
+                    check(frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n++).i(4, 0).t(5, "in")
+                              .i(6, e.wall_us).null(7).null(8).b(9, e.text).step());
+                    break;
+                }
+                case Kind::close:
+                    check(close.i(1, e.wall_us).i(2, e.code).t(3, e.text).i(4, run_id_)
+                              .i(5, static_cast<std::int64_t>(e.session)).step());
+                    next_frame.erase(e.session);
+                    break;
+            }
+        }
+        exec(db, "COMMIT");
+        written_.fetch_add(batch.size());
+    } catch (const RecordingError& e) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        dropped_.fetch_add(batch.size());
+        if (!failed_.exchange(true)) {
+            error_ = e.what();
+            spdlog::error("recording {}: {} — the server keeps serving; the run is marked incomplete", path_, e.what());
+        }
+    }
+}
+
+void Recorder::finish() {
+    {
+        std::lock_guard lock(mu_);
+        if (finished_) return;
+        finished_ = true;
+        stopping_ = true;
+    }
+    wake_writer_.notify_all();
+    room_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    try {
+        Stmt end(db_.get(), "UPDATE run SET ended_us = ?, complete = ?, dropped_frames = ?, error = ? WHERE id = ?");
+        end.i(1, engine::system_now_us()).i(2, (dropped_ == 0 && !failed_) ? 1 : 0)
+            .i(3, static_cast<std::int64_t>(dropped_.load()));
+        if (error_.empty()) end.null(4);
+        else end.t(4, error_);
+        end.i(5, run_id_);
+        if (end.step() != SQLITE_DONE) throw RecordingError(sqlite3_errmsg(db_.get()));
+        sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    } catch (const RecordingError& e) {
+        spdlog::error("recording {}: cannot close the run: {}", path_, e.what());
+    }
+}
+
+}  // namespace streambed::recorder

@@ -1,0 +1,156 @@
+// schema.cpp: DDL of version 1 and the checks made on opening.
+#include "recorder/schema.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+namespace streambed::recorder {
+namespace {
+
+// Version 1. `message` holds each published data message once (its exact bytes); an outbound
+// frame that carried it refers to it by (stream, seq), so a payload delivered to a thousand
+// sessions is stored once. Control and inbound frames keep their own text.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE run (
+  id             INTEGER PRIMARY KEY,
+  started_us     INTEGER NOT NULL,           -- wall clock, Unix µs
+  ended_us       INTEGER,                    -- NULL: still recording, or the process died
+  version        TEXT NOT NULL,              -- streambed version that recorded it
+  seed           INTEGER,
+  config         TEXT,                       -- the source's configuration, canonical JSON
+  complete       INTEGER NOT NULL DEFAULT 0, -- 1: flushed at a clean end with nothing dropped
+  dropped_frames INTEGER NOT NULL DEFAULT 0, -- events not recorded (queue full, write errors)
+  error          TEXT                        -- the first write error, if any
+);
+CREATE TABLE stream (
+  run      INTEGER NOT NULL REFERENCES run(id),
+  id       INTEGER NOT NULL,
+  endpoint TEXT NOT NULL,
+  channel  TEXT NOT NULL,
+  PRIMARY KEY (run, id)
+) WITHOUT ROWID;
+CREATE TABLE message (
+  run     INTEGER NOT NULL,
+  stream  INTEGER NOT NULL,
+  seq     INTEGER NOT NULL,
+  type    TEXT NOT NULL,
+  sim_ms  INTEGER NOT NULL,
+  wall_us INTEGER NOT NULL,
+  payload BLOB NOT NULL,                     -- the frame text exactly as sent
+  PRIMARY KEY (run, stream, seq)
+) WITHOUT ROWID;
+CREATE TABLE session (
+  run          INTEGER NOT NULL,
+  id           INTEGER NOT NULL,
+  name         TEXT NOT NULL,                -- welcome.session
+  endpoint     TEXT NOT NULL,
+  peer         TEXT,
+  target       TEXT,
+  opened_us    INTEGER NOT NULL,
+  closed_us    INTEGER,
+  close_code   INTEGER,                      -- 1006: dropped without a close frame
+  close_reason TEXT,
+  PRIMARY KEY (run, id)
+) WITHOUT ROWID;
+CREATE TABLE frame (
+  run     INTEGER NOT NULL,
+  session INTEGER NOT NULL,
+  n       INTEGER NOT NULL,                  -- frame number within the session, both directions
+  part    INTEGER NOT NULL,                  -- message index within a ?batch=1 array frame
+  dir     TEXT NOT NULL CHECK (dir IN ('in', 'out')),
+  wall_us INTEGER NOT NULL,
+  stream  INTEGER,                           -- with seq: a data message, see `message`
+  seq     INTEGER,
+  text    BLOB,                              -- otherwise: the frame text itself
+  PRIMARY KEY (run, session, n, part)
+) WITHOUT ROWID;
+)sql";
+
+int pragma_int(sqlite3* db, const char* pragma) {
+    sqlite3_stmt* st = nullptr;
+    int value = -1;
+    if (sqlite3_prepare_v2(db, pragma, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        value = sqlite3_column_int(st, 0);
+    const int rc = sqlite3_finalize(st);
+    if (rc != SQLITE_OK) return -2;  // e.g. SQLITE_NOTADB
+    return value;
+}
+
+int table_count(sqlite3* db) {
+    return pragma_int(db, "SELECT count(*) FROM sqlite_schema");
+}
+
+// Refuses what is not a version-1 streambed recording.
+void check(sqlite3* db, const std::string& path) {
+    const int tables = table_count(db);
+    if (tables < 0) throw RecordingError(fmt::format("{}: not a streambed recording (not a SQLite database, or corrupt)", path));
+    const int app = pragma_int(db, "PRAGMA application_id");
+    const int version = pragma_int(db, "PRAGMA user_version");
+    if (app != kApplicationId)
+        throw RecordingError(fmt::format("{}: not a streambed recording (a SQLite database of another application)", path));
+    if (version > kSchemaVersion)
+        throw RecordingError(fmt::format("{}: recording schema version {} is newer than this streambed reads ({}); "
+                                         "use a newer streambed", path, version, kSchemaVersion));
+    if (version < kSchemaVersion)
+        throw RecordingError(fmt::format("{}: recording schema version {} is older than {} and cannot be migrated",
+                                         path, version, kSchemaVersion));
+}
+
+Db open(const std::string& path, int flags) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    Db db(raw);
+    if (rc != SQLITE_OK)
+        throw RecordingError(fmt::format("{}: cannot open: {}", path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    sqlite3_busy_timeout(db.get(), 2000);
+    sqlite3_extended_result_codes(db.get(), 1);
+    return db;
+}
+
+}  // namespace
+
+void exec(sqlite3* db, const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string message = err ? err : sqlite3_errmsg(db);
+        sqlite3_free(err);
+        throw RecordingError(message);
+    }
+}
+
+Db open_for_writing(const std::string& path) {
+    struct stat st {};
+    const bool exists = ::stat(path.c_str(), &st) == 0;
+    Db db = open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    try {
+        if (exists && table_count(db.get()) != 0) {
+            check(db.get(), path);
+        } else {
+            if (table_count(db.get()) < 0)
+                throw RecordingError(fmt::format("{}: not a streambed recording (not a SQLite database)", path));
+            exec(db.get(), "BEGIN");
+            exec(db.get(), kSchemaV1);
+            exec(db.get(), fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};", kApplicationId,
+                                       kSchemaVersion).c_str());
+            exec(db.get(), "COMMIT");
+        }
+        exec(db.get(), "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    } catch (const RecordingError& e) {
+        const std::string what = e.what();
+        if (what.rfind(path, 0) == 0) throw;
+        throw RecordingError(fmt::format("{}: cannot write: {}", path, what));
+    }
+    return db;
+}
+
+Db open_for_reading(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw RecordingError(fmt::format("{}: no such recording", path));
+    Db db = open(path, SQLITE_OPEN_READONLY);
+    check(db.get(), path);
+    if (pragma_int(db.get(), "SELECT count(*) FROM run") < 0)
+        throw RecordingError(fmt::format("{}: the recording is damaged (cannot read its runs)", path));
+    return db;
+}
+
+}  // namespace streambed::recorder
