@@ -86,6 +86,7 @@ void Recorder::enqueue(Event&& e, bool may_wait) {
     std::unique_lock lock(mu_);
     if (finished_) return;
     if (queue_.size() >= options_.queue_limit) {
+        wake_writer_.notify_one();  // full: the writer should not wait out its interval
         if (!may_wait) {
             dropped_.fetch_add(1);
             return;
@@ -93,7 +94,7 @@ void Recorder::enqueue(Event&& e, bool may_wait) {
         room_.wait(lock, [&] { return queue_.size() < options_.queue_limit || stopping_; });
     }
     queue_.push_back(std::move(e));
-    if (queue_.size() == 4096) wake_writer_.notify_one();  // a big batch is ready: no need to wait
+    if (queue_.size() == batch_ready()) wake_writer_.notify_one();  // a big batch: no need to wait
 }
 
 void Recorder::published(const engine::MessagePtr& m) {
@@ -162,7 +163,8 @@ void Recorder::run_writer() {
         bool stopping;
         {
             std::unique_lock lock(mu_);
-            wake_writer_.wait_for(lock, options_.commit_interval, [&] { return stopping_ || queue_.size() >= 4096; });
+            wake_writer_.wait_for(lock, options_.commit_interval,
+                                  [&] { return stopping_ || queue_.size() >= batch_ready(); });
             batch.swap(queue_);
             stopping = stopping_;
         }

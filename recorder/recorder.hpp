@@ -63,6 +63,8 @@ private:
     void enqueue(Event&& e, bool may_wait);
     void run_writer();
     void write_batch(std::deque<Event>& batch);
+    // Enough queued events to commit without waiting for the interval.
+    std::size_t batch_ready() const { return std::min<std::size_t>(4096, options_.queue_limit); }
 
     std::string path_;
     RecorderOptions options_;

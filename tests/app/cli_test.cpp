@@ -451,7 +451,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadOptions{"TlsKeyWithoutCertificate",
                    {"serve", "--port", "0", "--tls-key", (tls_fixtures() / "key.pem").string()},
                    {"--tls-cert"}},
-        BadOptions{"RecordNotYetAvailable", {"serve", "--port", "0", "--record", "x.db"}, {"--record"}}),
+        BadOptions{"RecordIntoAnUnwritablePlace",
+                   {"serve", "--port", "0", "--record", "/proc/self/cannot-write-here.db"},
+                   {"/proc/self/cannot-write-here.db"}}),
     [](const ::testing::TestParamInfo<BadOptions>& p) { return p.param.name; });
 
 TEST(CliHelp, HelpExitsZero) {

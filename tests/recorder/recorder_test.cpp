@@ -1,0 +1,276 @@
+// recorder_test.cpp: recording with real SQLite files — round trip of every frame, payloads
+// stored once, close codes, the full-queue policy, and refusal of missing, foreign, corrupt and
+// other-version files.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "recorder/reader.hpp"
+#include "recorder/recorder.hpp"
+#include "tests/support/test_server.hpp"
+#include "tests/support/ws_client.hpp"
+
+namespace streambed::testing {
+namespace {
+
+using engine::Endpoint;
+using engine::MessageType;
+using recorder::Recorder;
+using recorder::RecordingError;
+
+struct TempFile {
+    std::string path;
+    explicit TempFile(const std::string& name)
+        : path(::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid()) + ".db") {
+        remove_all();
+    }
+    ~TempFile() { remove_all(); }
+    void remove_all() const {
+        for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+    }
+    bool exists() const { return ::access(path.c_str(), F_OK) == 0; }
+};
+
+std::int64_t scalar(const std::string& path, const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    std::int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+std::vector<json> exported(const std::string& path) {
+    std::stringstream out;
+    recorder::export_jsonl(path, std::nullopt, out);
+    std::vector<json> lines;
+    std::string line;
+    while (std::getline(out, line)) lines.push_back(json::parse(line));
+    return lines;
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const RecordingError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(Recording, EveryFrameInAndOutRoundTripsExactly) {
+    TempFile file("roundtrip");
+    std::vector<std::string> a_seen, b_seen;
+    std::vector<std::string> a_sent = {R"({"action":"subscribe","channels":["ch-1"]})", R"({"action":"ping","id":3})"};
+    {
+        Recorder rec(file.path, {"test", 42, R"({"seed":42})"});
+        TestServer srv;
+        srv.server().set_tap(&rec);
+        auto ch1 = srv.declare(Endpoint::channels, "ch-1");
+        auto m = srv.declare(Endpoint::metrics, "metrics");
+        WsClient a(srv.port(), "/ws/channels"), b(srv.port(), "/ws/metrics?batch=1");
+        a_seen.push_back(a.read_text());
+        b_seen.push_back(b.read_text());
+        for (auto& text : a_sent) a.send(text);
+        a_seen.push_back(a.read_text());  // subscribed
+        a_seen.push_back(a.read_text());  // pong
+        for (std::uint64_t n = 1; n <= 5; ++n) {
+            srv.publish_n(ch1, MessageType::block, n);
+            srv.publish_n(m, MessageType::metrics, n);
+        }
+        for (int i = 0; i < 5; ++i) a_seen.push_back(a.read_text());
+        std::size_t b_messages = 0;
+        while (b_messages < 5) {
+            b_seen.push_back(b.read_text());
+            auto j = json::parse(b_seen.back());
+            b_messages += j.is_array() ? j.size() : 1;
+        }
+        a.close();
+        b.close();
+        srv.server().shutdown();
+        rec.finish();
+        EXPECT_EQ(rec.dropped(), 0u);
+    }
+    auto lines = exported(file.path);
+    std::map<std::string, std::vector<json>> by_endpoint;
+    for (auto& l : lines) by_endpoint[l["endpoint"]].push_back(l);
+
+    // Session a: out frames are exactly what the client read, in order; in frames what it sent.
+    std::vector<std::string> out_a, in_a;
+    for (auto& l : by_endpoint["/ws/channels"]) (l["dir"] == "out" ? out_a : in_a).push_back(l["payload"]);
+    EXPECT_EQ(out_a, a_seen);
+    EXPECT_EQ(in_a, a_sent);
+    // Session b (batched): the parts of each frame rebuild the frame text.
+    std::map<std::int64_t, std::vector<std::string>> frames;
+    for (auto& l : by_endpoint["/ws/metrics"]) frames[l["frame"]].push_back(l["payload"]);
+    std::vector<std::string> rebuilt;
+    for (auto& [n, parts] : frames) {
+        if (parts.size() == 1) rebuilt.push_back(parts[0]);
+        else {
+            std::string joined = "[";
+            for (std::size_t i = 0; i < parts.size(); ++i) joined += (i ? "," : "") + parts[i];
+            rebuilt.push_back(joined + "]");
+        }
+    }
+    EXPECT_EQ(rebuilt, b_seen);
+
+    EXPECT_EQ(scalar(file.path, "SELECT complete FROM run"), 1);
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM session WHERE close_code = 1000"), 2);
+    EXPECT_EQ(scalar(file.path, "PRAGMA user_version"), recorder::kSchemaVersion);
+    auto summary = recorder::inspect(file.path);
+    EXPECT_EQ(summary["runs"].size(), 1u);
+    EXPECT_EQ(summary["runs"][0]["seed"], 42);
+    EXPECT_EQ(summary["runs"][0]["sessions"]["total"], 2);
+}
+
+TEST(Recording, APayloadDeliveredToManySessionsIsStoredOnce) {
+    TempFile file("once");
+    constexpr int kClients = 20;
+    {
+        Recorder rec(file.path, {"test", 1, "{}"});
+        TestServer srv;
+        srv.server().set_tap(&rec);
+        auto m = srv.declare(Endpoint::metrics, "metrics");
+        std::vector<WsClient> clients;
+        for (int i = 0; i < kClients; ++i) {
+            clients.emplace_back(srv.port(), "/ws/metrics");
+            clients.back().read_json();
+        }
+        for (std::uint64_t n = 1; n <= 10; ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n),
+                                                            R"({"pad":")" + std::string(2000, 'x') + R"("})");
+        for (auto& c : clients) {
+            for (int i = 0; i < 10; ++i) c.read_json();
+            c.close();
+        }
+        srv.server().shutdown();
+        rec.finish();
+    }
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM message"), 10);
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame WHERE seq IS NOT NULL"), 10 * kClients);
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame WHERE seq IS NOT NULL AND text IS NOT NULL"), 0);
+    // ~2 KB payloads to 20 sessions: far less than 20 copies.
+    EXPECT_LT(scalar(file.path, "SELECT sum(length(payload)) FROM message"), 10 * 2100);
+}
+
+TEST(Recording, ServerSideClosesAreRecordedWithTheirCode) {
+    TempFile file("close");
+    {
+        Recorder rec(file.path, {"test", 1, "{}"});
+        TestServer srv;
+        srv.server().set_tap(&rec);
+        WsClient c(srv.port(), "/ws/network");
+        c.read_json();
+        c.send_binary("\x01");
+        EXPECT_FALSE(c.read());
+        srv.server().shutdown();
+        rec.finish();
+    }
+    EXPECT_EQ(scalar(file.path, "SELECT close_code FROM session"), 1003);
+}
+
+TEST(Recording, AFullQueueSlowsTheSourceButCountsDroppedFrames) {
+    TempFile file("full");
+    recorder::RecorderOptions tiny;
+    tiny.queue_limit = 8;
+    std::uint64_t dropped = 0;
+    {
+        Recorder rec(file.path, {"test", 1, "{}"}, tiny);
+        engine::Hub hub(100);
+        hub.set_tap(&rec);
+        auto id = hub.declare_stream(Endpoint::metrics, "metrics");
+        rec.session_opened({1, "s", Endpoint::metrics, "peer", "/ws/metrics", 1});
+        std::thread io([&] {  // an I/O thread: never waits
+            for (int i = 0; i < 20000; ++i) rec.frame_in(1, R"({"action":"ping"})", i);
+        });
+        for (int n = 0; n < 2000; ++n) hub.publish(id, MessageType::metrics, n, "{}");  // the source: may wait
+        io.join();
+        rec.finish();
+        dropped = rec.dropped();
+        EXPECT_EQ(rec.written() + rec.dropped(), 1u + 1u + 2000u + 20000u);
+    }
+    EXPECT_GT(dropped, 0u);
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM message"), 2000);  // the source lost nothing
+    EXPECT_EQ(scalar(file.path, "SELECT complete FROM run"), 0);
+    EXPECT_EQ(scalar(file.path, "SELECT dropped_frames FROM run"), static_cast<std::int64_t>(dropped));
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame") + static_cast<std::int64_t>(dropped), 20000);
+}
+
+TEST(Recording, RunsAppendToAnExistingRecording) {
+    TempFile file("append");
+    { Recorder(file.path, {"test", 1, "{}"}).finish(); }
+    { Recorder(file.path, {"test", 2, "{}"}).finish(); }
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM run"), 2);
+    EXPECT_EQ(scalar(file.path, "SELECT seed FROM run WHERE id = 2"), 2);
+}
+
+TEST(RecordingFiles, MissingFileIsRefusedAndNotCreated) {
+    TempFile file("missing");
+    EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("no such recording"), std::string::npos);
+    EXPECT_FALSE(file.exists());
+}
+
+TEST(RecordingFiles, GarbageIsNotARecording) {
+    TempFile file("garbage");
+    std::ofstream(file.path) << std::string(4096, 'z');
+    EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("not a streambed recording"), std::string::npos);
+    EXPECT_NE(error_of([&] { Recorder(file.path, {"test", 1, "{}"}); }).find("not a streambed recording"),
+              std::string::npos);
+    // Nothing was written into it.
+    std::ifstream in(file.path);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content, std::string(4096, 'z'));
+}
+
+TEST(RecordingFiles, TruncatedRecordingIsRefusedClearly) {
+    TempFile file("truncated");
+    { Recorder(file.path, {"test", 1, "{}"}).finish(); }
+    ::truncate(file.path.c_str(), 1000);
+    const auto err = error_of([&] {
+        auto s = recorder::inspect(file.path);
+        std::stringstream out;
+        recorder::export_jsonl(file.path, std::nullopt, out);
+    });
+    EXPECT_NE(err.find(file.path.substr(file.path.rfind('/') + 1)), std::string::npos) << err;
+}
+
+void make_db(const std::string& path, int app_id, int version) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_exec(db, ("CREATE TABLE t(x); PRAGMA application_id = " + std::to_string(app_id) +
+                      "; PRAGMA user_version = " + std::to_string(version) + ";").c_str(),
+                 nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+}
+
+TEST(RecordingFiles, ForeignDatabaseIsRefused) {
+    TempFile file("foreign");
+    make_db(file.path, 0, 0);
+    EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("another application"), std::string::npos);
+    EXPECT_NE(error_of([&] { Recorder(file.path, {"test", 1, "{}"}); }).find("another application"), std::string::npos);
+}
+
+TEST(RecordingFiles, OtherSchemaVersionsAreRefusedByName) {
+    TempFile older("older"), newer("newer");
+    make_db(older.path, recorder::kApplicationId, 0);
+    make_db(newer.path, recorder::kApplicationId, recorder::kSchemaVersion + 1);
+    EXPECT_NE(error_of([&] { recorder::inspect(older.path); }).find("older"), std::string::npos);
+    EXPECT_NE(error_of([&] { recorder::inspect(newer.path); }).find("newer"), std::string::npos);
+    EXPECT_NE(error_of([&] { Recorder(newer.path, {"test", 1, "{}"}); }).find("newer"), std::string::npos);
+}
+
+TEST(RecordingFiles, UnwritablePlaceIsAClearError) {
+    const std::string path = "/proc/self/streambed-cannot-write-here.db";
+    const auto err = error_of([&] { Recorder(path, {"test", 1, "{}"}); });
+    EXPECT_NE(err.find(path), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace streambed::testing
