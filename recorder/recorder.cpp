@@ -42,6 +42,15 @@ struct Stmt {
         sqlite3_bind_text(st, col, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
         return *this;
     }
+    // Text that outlives the statement's step (a literal, or an event still in the batch).
+    Stmt& t_static(int col, std::string_view v) {
+        sqlite3_bind_text(st, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        return *this;
+    }
+    Stmt& b_static(int col, std::string_view v) {
+        sqlite3_bind_blob(st, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        return *this;
+    }
     Stmt& b(int col, std::string_view v) {
         sqlite3_bind_blob(st, col, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
         return *this;
@@ -200,7 +209,7 @@ void Recorder::write_batch(std::deque<Event>& batch) {
                 case Kind::message: {
                     const auto& m = *e.message;
                     check(message.i(1, run_id_).i(2, m.stream).i(3, static_cast<std::int64_t>(m.seq))
-                              .t(4, engine::name(m.type)).i(5, m.time_ms).i(6, e.wall_us).b(7, m.bytes).step());
+                              .t_static(4, engine::name(m.type)).i(5, m.time_ms).i(6, e.wall_us).b_static(7, m.bytes).step());
                     break;
                 }
                 case Kind::open: {
@@ -214,9 +223,9 @@ void Recorder::write_batch(std::deque<Event>& batch) {
                 }
                 case Kind::out: {
                     auto& n = next_frame[e.session];
-                    frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n).i(4, e.part).t(5, "out").i(6, e.wall_us);
+                    frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n).i(4, e.part).t_static(5, "out").i(6, e.wall_us);
                     const auto& m = *e.message;
-                    if (m.stream == engine::kNoStream) frame.null(7).null(8).b(9, m.bytes);
+                    if (m.stream == engine::kNoStream) frame.null(7).null(8).b_static(9, m.bytes);
                     else frame.i(7, m.stream).i(8, static_cast<std::int64_t>(m.seq)).null(9);
                     check(frame.step());
                     if (e.last_part) ++n;
@@ -224,8 +233,8 @@ void Recorder::write_batch(std::deque<Event>& batch) {
                 }
                 case Kind::in: {
                     auto& n = next_frame[e.session];
-                    check(frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n++).i(4, 0).t(5, "in")
-                              .i(6, e.wall_us).null(7).null(8).b(9, e.text).step());
+                    check(frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n++).i(4, 0).t_static(5, "in")
+                              .i(6, e.wall_us).null(7).null(8).b_static(9, e.text).step());
                     break;
                 }
                 case Kind::close:
@@ -265,6 +274,8 @@ void Recorder::finish() {
         else end.t(4, error_);
         end.i(5, run_id_);
         if (end.step() != SQLITE_DONE) throw RecordingError(sqlite3_errmsg(db_.get()));
+        // Readers want frames by session: index them once, now that the run is over.
+        exec(db_.get(), "CREATE INDEX IF NOT EXISTS frame_by_session ON frame (run, session, n, part)");
         sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     } catch (const RecordingError& e) {
         spdlog::error("recording {}: cannot close the run: {}", path_, e.what());
