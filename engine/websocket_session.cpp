@@ -443,8 +443,10 @@ private:
     void close(websocket::close_code code, std::string_view reason) {
         if (closing_) return;
         closing_ = true;
-        close_code_ = static_cast<int>(code);
-        close_reason_ = reason;
+        if (!ws_.reason().code) {  // else the peer closed first, and its code is the one recorded
+            close_code_ = static_cast<int>(code);
+            close_reason_ = reason;
+        }
         queue_.clear();
         report_queued();
         // Leave the shard's tables later: we may be inside the shard's delivery loop right now.
