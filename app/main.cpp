@@ -9,6 +9,7 @@
 
 #include "app/bench_command.hpp"
 #include "app/recording_commands.hpp"
+#include "app/replay_command.hpp"
 #include "app/serve_command.hpp"
 
 int main(int argc, char** argv) {
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "streambed 0.1.0");
     auto serve = streambed::app::add_serve_command(app);
     auto bench = streambed::app::add_bench_command(app);
+    auto replay = streambed::app::add_replay_command(app);
     auto inspect = streambed::app::add_inspect_command(app);
     auto export_frames = streambed::app::add_export_command(app);
 
@@ -39,8 +41,9 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("serve")) return serve();
     if (app.got_subcommand("bench")) return bench();
+    if (app.got_subcommand("replay")) return replay();
     if (app.got_subcommand("inspect")) return inspect();
     if (app.got_subcommand("export")) return export_frames();
-    fmt::print(stderr, "streambed: a command is required: serve, bench, inspect or export (see --help)\n");
+    fmt::print(stderr, "streambed: a command is required: serve, replay, bench, inspect or export (see --help)\n");
     return 2;
 }

@@ -79,8 +79,9 @@ std::string_view split_next(std::string_view& s) {
 Recorder::Recorder(const std::string& path, const RunInfo& run, RecorderOptions options)
     : path_(path), options_(options), db_(open_for_writing(path)) {
     try {
-        Stmt insert(db_.get(), "INSERT INTO run (started_us, version, seed, config) VALUES (?, ?, ?, ?)");
+        Stmt insert(db_.get(), "INSERT INTO run (started_us, version, seed, config, time_scale) VALUES (?, ?, ?, ?, ?)");
         insert.i(1, engine::system_now_us()).t(2, run.version).i(3, static_cast<std::int64_t>(run.seed)).t(4, run.config);
+        sqlite3_bind_double(insert.st, 5, run.time_scale);
         if (insert.step() != SQLITE_DONE) throw RecordingError(sqlite3_errmsg(db_.get()));
         run_id_ = sqlite3_last_insert_rowid(db_.get());
     } catch (const RecordingError& e) {
@@ -194,7 +195,7 @@ void Recorder::write_batch(std::deque<Event>& batch) {
     try {
         exec(db, "BEGIN");
         Stmt stream(db, "INSERT OR IGNORE INTO stream (run, id, endpoint, channel) VALUES (?, ?, ?, ?)");
-        Stmt message(db, "INSERT OR IGNORE INTO message (run, stream, seq, type, sim_ms, wall_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Stmt message(db, "INSERT OR IGNORE INTO message (run, stream, seq, ord, type, sim_ms, wall_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         Stmt open(db, "INSERT OR IGNORE INTO session (run, id, name, endpoint, peer, target, opened_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
         Stmt frame(db, "INSERT INTO frame (run, session, n, part, dir, wall_us, stream, seq, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
         Stmt close(db, "UPDATE session SET closed_us = ?, close_code = ?, close_reason = ? WHERE run = ? AND id = ?");
@@ -208,8 +209,8 @@ void Recorder::write_batch(std::deque<Event>& batch) {
                     break;
                 case Kind::message: {
                     const auto& m = *e.message;
-                    check(message.i(1, run_id_).i(2, m.stream).i(3, static_cast<std::int64_t>(m.seq))
-                              .t_static(4, engine::name(m.type)).i(5, m.time_ms).i(6, e.wall_us).b_static(7, m.bytes).step());
+                    check(message.i(1, run_id_).i(2, m.stream).i(3, static_cast<std::int64_t>(m.seq)).i(4, ++published_order_)
+                              .t_static(5, engine::name(m.type)).i(6, m.time_ms).i(7, e.wall_us).b_static(8, m.bytes).step());
                     break;
                 }
                 case Kind::open: {

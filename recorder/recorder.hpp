@@ -23,6 +23,7 @@ struct RunInfo {
     std::string version;
     std::uint64_t seed = 0;
     std::string config;  // canonical JSON of the source's configuration
+    double time_scale = 1.0;
 };
 
 struct RecorderOptions {
@@ -81,6 +82,7 @@ private:
     std::atomic<std::uint64_t> written_{0}, dropped_{0};
     std::atomic<bool> failed_{false};
     std::string error_;  // writer thread only, until finish()
+    std::int64_t published_order_ = 0;  // writer thread only
 };
 
 }  // namespace streambed::recorder

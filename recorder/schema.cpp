@@ -18,6 +18,7 @@ CREATE TABLE run (
   version        TEXT NOT NULL,              -- streambed version that recorded it
   seed           INTEGER,
   config         TEXT,                       -- the source's configuration, canonical JSON
+  time_scale     REAL,                       -- simulated ms per wall ms (0: unpaced)
   complete       INTEGER NOT NULL DEFAULT 0, -- 1: flushed at a clean end with nothing dropped
   dropped_frames INTEGER NOT NULL DEFAULT 0, -- events not recorded (queue full, write errors)
   error          TEXT                        -- the first write error, if any
@@ -33,6 +34,7 @@ CREATE TABLE message (
   run     INTEGER NOT NULL,
   stream  INTEGER NOT NULL,
   seq     INTEGER NOT NULL,
+  ord     INTEGER NOT NULL,                  -- publish order within the run, all streams
   type    TEXT NOT NULL,
   sim_ms  INTEGER NOT NULL,
   wall_us INTEGER NOT NULL,

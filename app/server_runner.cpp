@@ -1,0 +1,77 @@
+// server_runner.cpp: shared server options and the serve/replay main loop.
+#include "app/server_runner.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+
+#include "app/options_parse.hpp"
+#include "engine/server.hpp"
+#include "engine/signals.hpp"
+
+namespace streambed::app {
+
+void add_server_options(CLI::App* cmd, ServerArgs& args) {
+    auto& o = args.options;
+    cmd->add_option("--port", o.port, "TCP port; 0 picks a free one")->capture_default_str();
+    cmd->add_option("--bind", o.bind, "address to listen on")->capture_default_str();
+    cmd->add_option("--threads", o.threads, "I/O threads (0: one per core)")->capture_default_str();
+    cmd->add_option("--max-connections", o.max_connections, "WebSocket connections (0: no limit)")
+        ->capture_default_str();
+    cmd->add_option("--history", o.history, "messages kept per stream for resume and polling")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}))
+        ->capture_default_str();
+    cmd->add_option("--outbound-limit", o.outbound_limit_bytes,
+                    "bytes queued per connection before conflation, then close 1013")
+        ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 34))
+        ->capture_default_str();
+    cmd->add_option("--inbound-limit", o.inbound_limit_bytes, "largest client message in bytes (close 1009 beyond)")
+        ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 30))
+        ->capture_default_str();
+    cmd->add_option("--heartbeat", args.heartbeat, "ping interval of idle connections; silent twice as long: closed")
+        ->check(CLI::Validator(
+            [](std::string& s) -> std::string {
+                auto d = parse_duration(s);
+                if (!d) return "'" + s + "' is not a duration (use e.g. 500ms, 2s, 1m)";
+                return d->count() < 10 ? "--heartbeat must be at least 10ms" : "";
+            },
+            "DURATION"))
+        ->capture_default_str();
+    cmd->add_flag("--deflate", o.deflate, "offer permessage-deflate");
+    cmd->add_option("--tls-cert", o.tls_cert_file, "PEM certificate chain: serve https:// and wss://")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--tls-key", o.tls_key_file, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
+    cmd->add_option("--auth-token", o.auth_token, "require ?token=TOKEN or 'Authorization: Bearer TOKEN'");
+    cmd->add_option("--allow-origin", o.allowed_origins, "allowed Origin (repeatable; default any)");
+}
+
+int run_server(const char* command, ServerArgs& args, engine::Source& source, engine::Tap* tap,
+               const std::function<void()>& before_exit) {
+    args.options.heartbeat = *parse_duration(args.heartbeat);
+    if (args.options.heartbeat.count() < 10) {
+        fmt::print(stderr, "streambed {}: --heartbeat must be at least 10ms\n", command);
+        return 2;
+    }
+    // Signals are caught before the listening line: a signal right after it is never fatal.
+    engine::SignalWatcher signals;
+    engine::Server server(args.options);
+    if (tap) server.set_tap(tap);
+    try {
+        server.start();
+        source.start(server.publisher());  // every stream is declared when this returns
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "streambed {}: {}\n", command, e.what());
+        return 2;
+    }
+    fmt::print("listening on {}\n", server.url());
+    std::fflush(stdout);
+    signals.wait();
+    spdlog::info("shutting down");
+    source.stop();
+    server.shutdown();
+    if (before_exit) before_exit();
+    return 0;
+}
+
+}  // namespace streambed::app

@@ -1,0 +1,28 @@
+// server_runner.hpp: what `serve` and `replay` share — the server's command-line options, and
+// running a server with a source until SIGINT/SIGTERM.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "engine/options.hpp"
+#include "engine/source.hpp"
+#include "engine/tap.hpp"
+
+namespace streambed::app {
+
+struct ServerArgs {
+    engine::ServerOptions options;
+    std::string heartbeat = "15s";
+};
+
+// --port, --bind, --threads, limits, --heartbeat, TLS, auth and origins.
+void add_server_options(CLI::App* cmd, ServerArgs& args);
+
+// Starts the server (signals are caught first), starts the source, prints the listening line,
+// waits for SIGINT/SIGTERM, then stops the source, closes clients with 1001 and returns 0.
+// A bad option or a failure to start: one line on stderr prefixed by `command`, returns 2.
+int run_server(const char* command, ServerArgs& args, engine::Source& source, engine::Tap* tap,
+               const std::function<void()>& before_exit = {});
+
+}  // namespace streambed::app

@@ -1,0 +1,58 @@
+// replay_source.hpp: a recorded run's data streams, published again through the engine — the
+// same streams, seqs and bytes, paced by the recorded publish times divided by the speed.
+// The engine cannot tell it from the simulator.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/source.hpp"
+#include "recorder/schema.hpp"
+
+namespace streambed::recorder {
+
+struct ReplayOptions {
+    std::string path;
+    std::optional<std::int64_t> run;  // default: the latest run
+    double speed = 1.0;               // recorded pacing divided by this; <= 0: as fast as possible
+    bool loop = false;                // start over at the end (seqs keep increasing)
+};
+
+class ReplaySource final : public engine::Source {
+public:
+    // Opens the recording and picks the run; throws RecordingError (no such run, no data).
+    explicit ReplaySource(ReplayOptions options);
+    ~ReplaySource() override;
+
+    void start(engine::Publisher& publisher) override;
+    void stop() override;
+
+    std::int64_t run_id() const { return run_; }
+    std::uint64_t messages() const { return total_; }          // in the recorded run
+    std::uint64_t published() const { return published_.load(); }
+    bool finished() const { return finished_.load(); }         // the last message is out (no loop)
+
+private:
+    void run(engine::Publisher& publisher);
+
+    ReplayOptions options_;
+    Db db_;
+    std::int64_t run_ = 0;
+    std::uint64_t total_ = 0;
+    double recorded_scale_ = 1.0;
+    std::vector<std::pair<std::int64_t, engine::StreamId>> streams_;  // recorded id -> engine id
+    std::thread thread_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    std::atomic<std::uint64_t> published_{0};
+    std::atomic<bool> finished_{false};
+};
+
+}  // namespace streambed::recorder
