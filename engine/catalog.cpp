@@ -43,6 +43,14 @@ std::string_view name(MessageType t) {
     return "control";
 }
 
+std::optional<MessageType> message_type_from_name(std::string_view n) {
+    for (auto t : {MessageType::channel_update, MessageType::block, MessageType::transaction,
+                   MessageType::validator_update, MessageType::consensus_update, MessageType::network_status,
+                   MessageType::metrics})
+        if (name(t) == n) return t;
+    return std::nullopt;
+}
+
 bool is_state(MessageType t) {
     switch (t) {
         case MessageType::channel_update:

@@ -41,6 +41,8 @@ enum class MessageType : std::uint8_t {
 };
 
 std::string_view name(MessageType t);
+// "metrics" -> metrics; nullopt for names that are not data message types.
+std::optional<MessageType> message_type_from_name(std::string_view name);
 // States are snapshotted on subscribe and conflated under back-pressure; events never are.
 bool is_state(MessageType t);
 
