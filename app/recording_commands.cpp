@@ -42,15 +42,16 @@ std::function<int()> add_export_command(CLI::App& app) {
         std::string format = "jsonl";
     };
     auto a = std::make_shared<Args>();
-    auto* cmd = app.add_subcommand("export", "Frames of a recording as JSON lines");
+    auto* cmd = app.add_subcommand("export", "Frames of a recording as JSON lines, or a HAR file");
     cmd->add_option("file", a->file, "the recording (FILE.db)")->required();
     cmd->add_option("--run", a->run, "only this run");
-    cmd->add_option("--format", a->format, "jsonl (har: not yet available)")
-        ->check(CLI::IsMember({"jsonl"}))
+    cmd->add_option("--format", a->format, "jsonl (one frame a line) or har (HAR 1.2 with _webSocketMessages)")
+        ->check(CLI::IsMember({"jsonl", "har"}))
         ->capture_default_str();
     return [a] {
         try {
-            recorder::export_jsonl(a->file, a->run, std::cout);
+            if (a->format == "har") recorder::export_har(a->file, a->run, std::cout);
+            else recorder::export_jsonl(a->file, a->run, std::cout);
             std::cout.flush();
             return 0;
         } catch (const recorder::RecordingError& e) {

@@ -2,7 +2,11 @@
 #include "recorder/reader.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
+
+#include <ctime>
+#include <vector>
 
 #include "recorder/schema.hpp"
 
@@ -125,6 +129,74 @@ std::uint64_t export_jsonl(const std::string& path, std::optional<std::int64_t> 
         ++lines;
     }
     return lines;
+}
+
+std::uint64_t export_har(const std::string& path, std::optional<std::int64_t> run, std::ostream& out) {
+    Db db = open_for_reading(path);
+    auto iso = [](std::int64_t us) {
+        const std::time_t secs = static_cast<std::time_t>(us / 1000000);
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                           tm.tm_hour, tm.tm_min, tm.tm_sec, (us / 1000) % 1000);
+    };
+    json entries = json::array();
+    Query sessions(db.get(),
+                   "SELECT run, id, endpoint, coalesce(target, endpoint), opened_us, coalesce(closed_us, opened_us) "
+                   "FROM session WHERE ?1 IS NULL OR run = ?1 ORDER BY run, id");
+    if (run) sessions.bind(1, *run);
+    while (sessions.next()) {
+        const auto session_run = sessions.i(0), id = sessions.i(1);
+        json messages = json::array();
+        Query frames(db.get(),
+                     "SELECT f.n, f.dir, f.wall_us, coalesce(m.payload, f.text) FROM frame f "
+                     "LEFT JOIN message m ON m.run = f.run AND m.stream = f.stream AND m.seq = f.seq "
+                     "WHERE f.run = ? AND f.session = ? ORDER BY f.n, f.part");
+        frames.bind(1, session_run).bind(2, id);
+        std::int64_t current = -1;
+        std::vector<std::string> parts;
+        std::string dir;
+        std::int64_t wall = 0;
+        auto flush = [&] {
+            if (parts.empty()) return;
+            std::string data = parts.size() == 1 ? parts[0] : "[" + fmt::format("{}", fmt::join(parts, ",")) + "]";
+            messages.push_back({{"type", dir == "in" ? "send" : "receive"},
+                                {"time", static_cast<double>(wall) / 1e6},
+                                {"opcode", 1},
+                                {"data", std::move(data)}});
+            parts.clear();
+        };
+        while (frames.next()) {
+            if (frames.i(0) != current) {
+                flush();
+                current = frames.i(0);
+                dir = frames.s(1);
+                wall = frames.i(2);
+            }
+            parts.push_back(frames.s(3));
+        }
+        flush();
+        const auto opened = sessions.i(4), closed = sessions.i(5);
+        entries.push_back(
+            {{"startedDateTime", iso(opened)},
+             {"time", static_cast<double>(closed - opened) / 1000.0},
+             {"request", {{"method", "GET"}, {"url", "ws://localhost" + sessions.s(3)}, {"httpVersion", "HTTP/1.1"},
+                          {"headers", json::array()}, {"queryString", json::array()}, {"cookies", json::array()},
+                          {"headersSize", -1}, {"bodySize", 0}}},
+             {"response", {{"status", 101}, {"statusText", "Switching Protocols"}, {"httpVersion", "HTTP/1.1"},
+                           {"headers", json::array()}, {"cookies", json::array()},
+                           {"content", {{"size", 0}, {"mimeType", "x-unknown"}}}, {"redirectURL", ""},
+                           {"headersSize", -1}, {"bodySize", 0}}},
+             {"cache", json::object()},
+             {"timings", {{"send", 0}, {"wait", 0}, {"receive", 0}}},
+             {"_resourceType", "websocket"},
+             {"_webSocketMessages", std::move(messages)}});
+    }
+    const auto count = entries.size();
+    json har = {{"log", {{"version", "1.2"}, {"creator", {{"name", "streambed"}, {"version", "0.1.0"}}},
+                         {"pages", json::array()}, {"entries", std::move(entries)}}}};
+    out << har.dump(1, ' ', false, json::error_handler_t::replace) << '\n';
+    return count;
 }
 
 }  // namespace streambed::recorder

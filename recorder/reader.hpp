@@ -17,4 +17,9 @@ std::string describe(const nlohmann::ordered_json& summary);
 // Returns the number of lines written; throws RecordingError.
 std::uint64_t export_jsonl(const std::string& path, std::optional<std::int64_t> run, std::ostream& out);
 
+// A HAR 1.2 log: one websocket entry per session, its frames in `_webSocketMessages`
+// (type send/receive, time in seconds, opcode 1, data), so browser tools can open it.
+// A batch frame is rebuilt as its JSON array. Returns the number of sessions written.
+std::uint64_t export_har(const std::string& path, std::optional<std::int64_t> run, std::ostream& out);
+
 }  // namespace streambed::recorder

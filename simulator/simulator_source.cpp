@@ -14,6 +14,11 @@ SimulatorSource::~SimulatorSource() { stop(); }
 void SimulatorSource::start(engine::Publisher& publisher) {
     // The streams exist before start() returns, so a client connecting right after sees them.
     world_ = std::make_shared<World>(config_, publisher);
+    // The clock is anchored before start() returns, so the first welcome already carries it.
+    using namespace std::chrono;
+    steady_start_ = steady_clock::now();
+    const auto wall_start = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+    publisher.set_clock({config_.epoch_ms, wall_start, config_.time_scale > 0 ? config_.time_scale : 0.0});
     thread_ = std::thread([this, &publisher] { run(publisher); });
 }
 
@@ -26,13 +31,11 @@ void SimulatorSource::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-void SimulatorSource::run(engine::Publisher& publisher) {
+void SimulatorSource::run(engine::Publisher&) {
     using namespace std::chrono;
     World& world = *world_;
     const bool paced = config_.time_scale > 0;
-    const auto steady_start = steady_clock::now();
-    const auto wall_start = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-    publisher.set_clock({config_.epoch_ms, wall_start, paced ? config_.time_scale : 0.0});
+    const auto steady_start = steady_start_;
     sim_time_ = config_.epoch_ms;
     while (true) {
         const std::int64_t t = world.next_event_ms();

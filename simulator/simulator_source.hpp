@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -32,6 +33,7 @@ private:
 
     SimConfig config_;
     std::shared_ptr<class World> world_;
+    std::chrono::steady_clock::time_point steady_start_;  // the instant the epoch is due
     std::thread thread_;
     std::mutex mu_;
     std::condition_variable cv_;

@@ -7,8 +7,9 @@
 // Validators: stake drifts up; an active validator may go offline or be jailed for 5–30
 // ticks (never the last active one); missedBlocks counts blocks produced while not active.
 // Consensus: one phase per tick (propose, prevote, precommit, commit) with a leader rotating by
-// height and round; a round fails at propose now and then, or when the active validators
-// cannot reach the quorum (2/3 + 1), and the next round starts with the next leader.
+// height and round; a round fails at propose now and then, or whenever the active validators
+// fall short of the quorum (2/3 + 1), and the next round starts at propose with the next
+// leader: every prevote, precommit and commit carries at least a quorum of votes.
 // Network: peers drift; degradation episodes raise latency and cut bandwidth; a partition
 // episode drops most peers. Channel status follows: degraded, or halted while partitioned.
 // Metrics: derived — tps and totals over channels, CPU from throughput, memory from backlog.
@@ -240,6 +241,10 @@ struct World::State {
     void consensus_tick(std::int64_t t) {
         const std::size_t quorum = validators.size() * 2 / 3 + 1;
         const std::size_t active = active_count();
+        if (phase != 0 && active < quorum) {
+            phase = 0;  // validators left mid-round: the votes would fall short, the round fails
+            round_failed_ = true;
+        }
         if (phase == 0 && round_failed_) {
             ++round;  // the next round, with the next leader
             round_failed_ = false;

@@ -1,6 +1,7 @@
 // cli_test.cpp: the real `streambed` program run as a child process — the listening line, health
 // and WebSocket data, SIGTERM/SIGINT (close 1001, exit 0), exit status 2 with a one-line error on
-// bad options, and byte-identical data messages across two runs with the same seed.
+// bad options, time scales and simulator configuration files, `--config` and `--time-scale max`
+// runs, and byte-identical data messages across two runs with the same seed.
 // Every wait has a deadline; every child is killed and reaped by its owner's destructor.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -455,6 +457,124 @@ INSTANTIATE_TEST_SUITE_P(
                    {"serve", "--port", "0", "--record", "/proc/self/cannot-write-here.db"},
                    {"/proc/self/cannot-write-here.db"}}),
     [](const ::testing::TestParamInfo<BadOptions>& p) { return p.param.name; });
+
+// ---- bad time scales and simulator configurations ---------------------------------------------
+
+class CliBadTimeScale : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CliBadTimeScale, ExitTwoWithAShortLineNamingTheOption) {
+    Child c({"serve", "--port", "0", "--time-scale", GetParam()});
+    auto st = c.wait_exit(10s);
+    ASSERT_TRUE(st) << "still running after 10 s";
+    EXPECT_TRUE(exited_with(*st, 2)) << describe_status(*st);
+    const std::string err = c.err();
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line: " << err;
+    EXPECT_LE(err.size(), 120u) << "not short: " << err;
+    EXPECT_NE(err.find("--time-scale"), std::string::npos) << err;
+    EXPECT_NE(err.find("'" + GetParam() + "'"), std::string::npos) << err;
+    EXPECT_EQ(c.out(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cli, CliBadTimeScale, ::testing::Values("0", "-1", "abc", "0.0", "inf", "max2"),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                             std::string name;
+                             for (char ch : p.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+                             return "Value_" + name;
+                         });
+
+struct BadConfig {
+    std::string name;
+    std::optional<std::string> content;  // nullopt: the file does not exist
+    std::vector<std::string> named;      // what the error line must mention, besides the file
+};
+
+void PrintTo(const BadConfig& b, std::ostream* os) { *os << b.name; }
+
+class CliBadConfig : public ::testing::TestWithParam<BadConfig> {};
+
+TEST_P(CliBadConfig, ExitTwoWithOneLineNamingTheFileAndField) {
+    const auto& p = GetParam();
+    const std::string path = ::testing::TempDir() + "cli_bad_config_" + p.name + ".json";
+    std::filesystem::remove(path);
+    if (p.content) {
+        std::ofstream(path) << *p.content;
+    }
+    Child c({"serve", "--port", "0", "--config", path});
+    auto st = c.wait_exit(10s);
+    std::filesystem::remove(path);
+    ASSERT_TRUE(st) << "still running after 10 s";
+    EXPECT_TRUE(exited_with(*st, 2)) << describe_status(*st);
+    const std::string err = c.err();
+    ASSERT_FALSE(err.empty());
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line: " << err;
+    EXPECT_EQ(err.back(), '\n');
+    EXPECT_NE(err.find(path), std::string::npos) << "the file is not named in: " << err;
+    for (const auto& word : p.named)
+        EXPECT_NE(err.find(word), std::string::npos) << "'" << word << "' not named in: " << err;
+    EXPECT_EQ(c.out(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, CliBadConfig,
+    ::testing::Values(
+        BadConfig{"UnknownField", R"({"channels":4,"chanels":3})", {"'chanels'"}},
+        BadConfig{"UnknownEpisodeField", R"({"episodes":{"meteor":0.1}})", {"'episodes.meteor'"}},
+        BadConfig{"WrongType", R"({"channels":"8"})", {"'channels'"}},
+        BadConfig{"WrongTypeFraction", R"({"validators":2.5})", {"'validators'"}},
+        BadConfig{"OutOfRange", R"({"blockIntervalMs":10})", {"'blockIntervalMs'"}},
+        BadConfig{"OutOfRangeProbability", R"({"episodes":{"failedRound":1.5}})", {"'episodes.failedRound'"}},
+        BadConfig{"NegativeSeed", R"({"seed":-1})", {"'seed'"}},
+        BadConfig{"NotJson", "{\"channels\": 8,", {"JSON"}},
+        BadConfig{"NotAnObject", "[1, 2]", {"object"}},
+        BadConfig{"Empty", "", {"JSON"}},
+        BadConfig{"Missing", std::nullopt, {"cannot read"}}),
+    [](const ::testing::TestParamInfo<BadConfig>& p) { return p.param.name; });
+
+// A good configuration file is used: its sizes show in the welcome's channel list.
+TEST(CliServe, ConfigFileShapesTheWorld) {
+    const std::string path = ::testing::TempDir() + "cli_good_config.json";
+    std::ofstream(path) << R"({"channels":3,"validators":4,"episodes":{"failedRound":0}})";
+    auto s = start_serve({"--config", path, "--time-scale", "50"});
+    std::filesystem::remove(path);
+    WsClient channels(s.port, "/ws/channels");
+    const json welcome = channels.read_json();
+    EXPECT_EQ(welcome["channels"], json::array({"ch-1", "ch-2", "ch-3"})) << welcome.dump();
+    WsClient validators(s.port, "/ws/validators");
+    EXPECT_EQ(validators.read_json()["channels"], json::array({"val-1", "val-2", "val-3", "val-4"}));
+}
+
+// --time-scale max: unpaced, as fast as the world can be generated; the server still serves.
+TEST(CliServe, TimeScaleMaxStartsAndServes) {
+    auto s = start_serve({"--time-scale", "max"});
+    ASSERT_TRUE(s.child->running());
+    HttpResult health;
+    EXPECT_TRUE(wait_until([&] {
+        health = http_get(s.port, "/q/health");
+        return health.status == 200;
+    })) << health.status << " " << health.body;
+
+    WsClient c(s.port, "/ws/metrics");
+    const json welcome = c.read_json();
+    ASSERT_EQ(welcome["type"], "welcome") << welcome.dump();
+    EXPECT_EQ(welcome["clock"]["scale"].get<double>(), 0.0) << "scale 0 announces an unpaced run";
+    std::uint64_t last_seq = 0;
+    for (int i = 0; i < 20; ++i) {
+        const json j = c.read_json();
+        ASSERT_TRUE(is_data(j)) << j.dump();
+        ASSERT_EQ(j["type"], "metrics") << j.dump();
+        const auto seq = j["seq"].get<std::uint64_t>();
+        EXPECT_GT(seq, last_seq) << j.dump();
+        // The default cadence: metrics n at the epoch + 2 s x n, however fast the run.
+        EXPECT_EQ(j["time"].get<std::int64_t>(), kEpochMs + 2000 * static_cast<std::int64_t>(seq)) << j.dump();
+        last_seq = seq;
+    }
+    c.close();
+
+    s.child->send_signal(SIGTERM);
+    auto st = s.child->wait_exit(10s);
+    ASSERT_TRUE(st) << "no exit within 10 s of SIGTERM";
+    EXPECT_TRUE(exited_with(*st, 0)) << describe_status(*st) << "; stderr: " << s.child->err();
+}
 
 TEST(CliHelp, HelpExitsZero) {
     Child top({"--help"});

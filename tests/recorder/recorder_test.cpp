@@ -124,6 +124,24 @@ TEST(Recording, EveryFrameInAndOutRoundTripsExactly) {
 
     EXPECT_EQ(scalar(file.path, "SELECT complete FROM run"), 1);
     EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM session WHERE close_code = 1000"), 2);
+
+    // HAR: one websocket entry per session; its messages are the frames as the client saw them.
+    std::stringstream har_text;
+    EXPECT_EQ(recorder::export_har(file.path, std::nullopt, har_text), 2u);
+    auto har = json::parse(har_text.str());
+    ASSERT_EQ(har["log"]["entries"].size(), 2u);
+    for (auto& entry : har["log"]["entries"]) {
+        EXPECT_EQ(entry["_resourceType"], "websocket");
+        std::vector<std::string> received, sent;
+        for (auto& m : entry["_webSocketMessages"])
+            (m["type"] == "receive" ? received : sent).push_back(m["data"]);
+        if (entry["request"]["url"] == "ws://localhost/ws/channels") {
+            EXPECT_EQ(received, a_seen);
+            EXPECT_EQ(sent, a_sent);
+        } else {
+            EXPECT_EQ(received, b_seen);
+        }
+    }
     EXPECT_EQ(scalar(file.path, "PRAGMA user_version"), recorder::kSchemaVersion);
     auto summary = recorder::inspect(file.path);
     EXPECT_EQ(summary["runs"].size(), 1u);

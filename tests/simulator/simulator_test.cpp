@@ -488,6 +488,42 @@ TEST_P(Consistency, EveryValidatorIdIsKnown) {
     EXPECT_FALSE(leaders.empty());
 }
 
+// A round moves past propose only with a quorum of votes, and every phase follows the last:
+// propose -> prevote -> precommit -> commit -> (height + 1) propose, or a failed round at
+// propose or later -> propose of the next round at the same height.
+TEST_P(Consistency, ConsensusPhasesAdvanceOnlyWithAQuorum) {
+    const char* order[] = {"propose", "prevote", "precommit", "commit"};
+    auto index_of = [&](const std::string& phase) {
+        for (int i = 0; i < 4; ++i)
+            if (phase == order[i]) return i;
+        return -1;
+    };
+    int previous = -1;
+    std::uint64_t height = 0, round = 0;
+    std::size_t updates = 0;
+    for (const auto& m : stream(Endpoint::consensus, "consensus")) {
+        const int phase = index_of(m.data.at("phase").get<std::string>());
+        ASSERT_GE(phase, 0) << m.data;
+        const auto h = m.data.at("height").get<std::uint64_t>(), r = m.data.at("round").get<std::uint64_t>();
+        if (phase > 0) {
+            EXPECT_GE(m.data.at("votes").get<std::uint64_t>(), m.data.at("quorum").get<std::uint64_t>()) << m.data;
+            EXPECT_EQ(phase, previous + 1) << m.data;
+            EXPECT_EQ(h, height);
+            EXPECT_EQ(r, round);
+        } else if (previous == 3) {
+            EXPECT_EQ(h, height + 1) << m.data;  // committed: the next height
+        } else if (previous >= 0) {
+            EXPECT_EQ(h, height) << m.data;  // a failed round: same height, a later round
+            EXPECT_GT(r, round) << m.data;
+        }
+        previous = phase;
+        height = h;
+        round = r;
+        ++updates;
+    }
+    EXPECT_GT(updates, 100u);
+}
+
 TEST_P(Consistency, StatesEveryTwoSecondsBlocksEveryFiveFromThree) {
     const auto every_2s = cadence(kEpoch + 2000, 2000, kEpoch + kTenMinutes);
     const auto blocks = cadence(kEpoch + 3000, 5000, kEpoch + kTenMinutes);
