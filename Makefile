@@ -5,6 +5,9 @@
 # Each target installs missing Debian packages first (scripts/setup.sh) and is safe to rerun.
 
 JOBS ?= $(shell nproc)
+# ccache hits across checkouts in different folders (CI clones afresh each time).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
 .PHONY: all setup build serve test test-release test-asan test-tsan bench clean
