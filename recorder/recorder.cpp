@@ -87,6 +87,8 @@ Recorder::Recorder(const std::string& path, const RunInfo& run, RecorderOptions 
     } catch (const RecordingError& e) {
         throw RecordingError(fmt::format("{}: cannot start a run: {}", path, e.what()));
     }
+    if (options_.max_pages > 0)
+        exec(db_.get(), fmt::format("PRAGMA max_page_count = {}", options_.max_pages).c_str());
     writer_ = std::thread([this] { run_writer(); });
 }
 

@@ -32,6 +32,9 @@ struct RecorderOptions {
     std::size_t queue_limit = 1 << 20;
     // The longest an event waits before its transaction commits (the durability window).
     std::chrono::milliseconds commit_interval{50};
+    // A cap on the file's size in pages (0: none). Reaching it fails writes exactly as a full
+    // disk does (SQLITE_FULL), which is how the tests exercise that path.
+    std::int64_t max_pages = 0;
 };
 
 class Recorder final : public engine::Tap {

@@ -221,6 +221,41 @@ TEST(Recording, AFullQueueSlowsTheSourceButCountsDroppedFrames) {
     EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame") + static_cast<std::int64_t>(dropped), 20000);
 }
 
+TEST(Recording, AFullDiskIsReportedTheServerCarriesOnAndTheRunIsIncomplete) {
+    TempFile file("fulldisk");
+    recorder::RecorderOptions capped;
+    capped.max_pages = 40;  // ~160 KiB: filled by the first few hundred 2 KiB messages
+    {
+        Recorder rec(file.path, {"test", 1, "{}"}, capped);
+        TestServer srv;
+        srv.server().set_tap(&rec);
+        auto m = srv.declare(Endpoint::metrics, "metrics");
+        WsClient c(srv.port(), "/ws/metrics");
+        c.read_json();
+        const std::string pad = R"({"pad":")" + std::string(2000, 'x') + R"("})";
+        std::uint64_t n = 0;
+        for (; n < 5; ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n), pad);
+        for (int i = 0; i < 5; ++i) c.read_json();
+        ASSERT_TRUE(wait_until([&] { return rec.written() >= 5; }));  // committed before the disk fills
+        while (n < 5000 && !rec.failed()) {
+            for (int i = 0; i < 50; ++i, ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n), pad);
+            for (int i = 0; i < 50; ++i) c.read_json();  // the client keeps receiving throughout
+        }
+        EXPECT_TRUE(rec.failed());
+        auto after = srv.publish(m, MessageType::metrics, 1, pad);
+        EXPECT_EQ(c.read_text(), after->bytes);  // the server carries on
+        c.close();
+        srv.server().shutdown();
+        rec.finish();
+        EXPECT_GT(rec.dropped(), 0u);
+    }
+    // What was committed before the disk filled is intact, and the run says what happened.
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM run WHERE complete = 0 AND error LIKE '%full%'"), 1);
+    EXPECT_GT(scalar(file.path, "SELECT count(*) FROM message"), 0);
+    std::stringstream out;
+    EXPECT_NO_THROW(recorder::export_jsonl(file.path, std::nullopt, out));
+}
+
 TEST(Recording, RunsAppendToAnExistingRecording) {
     TempFile file("append");
     { Recorder(file.path, {"test", 1, "{}"}).finish(); }
