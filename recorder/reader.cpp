@@ -9,36 +9,22 @@
 #include <vector>
 
 #include "recorder/schema.hpp"
+#include "recorder/statement.hpp"
 
 namespace streambed::recorder {
 namespace {
 
 using json = nlohmann::ordered_json;
 
-struct Query {
-    sqlite3_stmt* st = nullptr;
-    sqlite3* db;
-    Query(sqlite3* d, const char* sql) : db(d) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-            throw RecordingError(std::string("the recording is damaged: ") + sqlite3_errmsg(db));
-    }
-    ~Query() { sqlite3_finalize(st); }
+// Reads are of a file that passed the open checks: a failure here means damage.
+struct Query : Statement {
+    Query(sqlite3* db, const char* sql) : Statement(db, sql, "the recording is damaged: ") {}
     Query& bind(int col, std::int64_t v) {
-        sqlite3_bind_int64(st, col, v);
+        Statement::i(col, v);
         return *this;
     }
-    bool next() {
-        const int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        throw RecordingError(std::string("the recording is damaged: ") + sqlite3_errmsg(db));
-    }
-    std::int64_t i(int col) { return sqlite3_column_int64(st, col); }
-    bool is_null(int col) { return sqlite3_column_type(st, col) == SQLITE_NULL; }
-    std::string s(int col) {
-        auto p = static_cast<const char*>(sqlite3_column_blob(st, col));
-        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))) : std::string();
-    }
+    using Statement::i;
+    std::string str(int col) const { return std::string(Statement::s(col)); }
 };
 
 json opt_int(Query& q, int col) { return q.is_null(col) ? json(nullptr) : json(q.i(col)); }
@@ -54,9 +40,9 @@ json inspect(const std::string& path) {
     Query r(db.get(), "SELECT id, started_us, ended_us, version, seed, config, complete, dropped_frames, error FROM run ORDER BY id");
     while (r.next()) {
         const auto id = r.i(0);
-        json run = {{"id", id}, {"startedUs", r.i(1)}, {"endedUs", opt_int(r, 2)}, {"version", r.s(3)},
-                    {"seed", opt_int(r, 4)}, {"config", r.is_null(5) ? json(nullptr) : json::parse(r.s(5), nullptr, false)},
-                    {"complete", r.i(6) == 1}, {"droppedFrames", r.i(7)}, {"error", r.is_null(8) ? json(nullptr) : json(r.s(8))}};
+        json run = {{"id", id}, {"startedUs", r.i(1)}, {"endedUs", opt_int(r, 2)}, {"version", r.str(3)},
+                    {"seed", opt_int(r, 4)}, {"config", r.is_null(5) ? json(nullptr) : json::parse(r.str(5), nullptr, false)},
+                    {"complete", r.i(6) == 1}, {"droppedFrames", r.i(7)}, {"error", r.is_null(8) ? json(nullptr) : json(r.str(8))}};
         Query streams(db.get(),
                       "SELECT s.endpoint, s.channel, count(m.seq), min(m.seq), max(m.seq), coalesce(sum(length(m.payload)),0), "
                       "min(m.sim_ms), max(m.sim_ms) FROM stream s LEFT JOIN message m ON m.run = s.run AND m.stream = s.id "
@@ -64,7 +50,7 @@ json inspect(const std::string& path) {
         streams.bind(1, id);
         json st_list = json::array();
         while (streams.next())
-            st_list.push_back({{"endpoint", streams.s(0)}, {"channel", streams.s(1)}, {"messages", streams.i(2)},
+            st_list.push_back({{"endpoint", streams.str(0)}, {"channel", streams.str(1)}, {"messages", streams.i(2)},
                                {"firstSeq", opt_int(streams, 3)}, {"lastSeq", opt_int(streams, 4)},
                                {"payloadBytes", streams.i(5)}, {"firstTime", opt_int(streams, 6)},
                                {"lastTime", opt_int(streams, 7)}});
@@ -121,10 +107,10 @@ std::uint64_t export_jsonl(const std::string& path, std::optional<std::int64_t> 
     if (run) q.bind(1, *run);
     std::uint64_t lines = 0;
     while (q.next()) {
-        json line = {{"run", q.i(0)}, {"session", q.i(1)}, {"sessionName", q.s(2)}, {"endpoint", q.s(3)},
-                     {"frame", q.i(4)}, {"part", q.i(5)}, {"dir", q.s(6)}, {"wallUs", q.i(7)},
-                     {"channel", q.is_null(8) ? json(nullptr) : json(q.s(8))}, {"seq", opt_int(q, 9)},
-                     {"time", opt_int(q, 10)}, {"payload", q.s(11)}};
+        json line = {{"run", q.i(0)}, {"session", q.i(1)}, {"sessionName", q.str(2)}, {"endpoint", q.str(3)},
+                     {"frame", q.i(4)}, {"part", q.i(5)}, {"dir", q.str(6)}, {"wallUs", q.i(7)},
+                     {"channel", q.is_null(8) ? json(nullptr) : json(q.str(8))}, {"seq", opt_int(q, 9)},
+                     {"time", opt_int(q, 10)}, {"payload", q.str(11)}};
         out << line.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
         ++lines;
     }
@@ -170,17 +156,17 @@ std::uint64_t export_har(const std::string& path, std::optional<std::int64_t> ru
             if (frames.i(0) != current) {
                 flush();
                 current = frames.i(0);
-                dir = frames.s(1);
+                dir = frames.str(1);
                 wall = frames.i(2);
             }
-            parts.push_back(frames.s(3));
+            parts.push_back(frames.str(3));
         }
         flush();
         const auto opened = sessions.i(4), closed = sessions.i(5);
         entries.push_back(
             {{"startedDateTime", iso(opened)},
              {"time", static_cast<double>(closed - opened) / 1000.0},
-             {"request", {{"method", "GET"}, {"url", "ws://localhost" + sessions.s(3)}, {"httpVersion", "HTTP/1.1"},
+             {"request", {{"method", "GET"}, {"url", "ws://localhost" + sessions.str(3)}, {"httpVersion", "HTTP/1.1"},
                           {"headers", json::array()}, {"queryString", json::array()}, {"cookies", json::array()},
                           {"headersSize", -1}, {"bodySize", 0}}},
              {"response", {{"status", 101}, {"statusText", "Switching Protocols"}, {"httpVersion", "HTTP/1.1"},

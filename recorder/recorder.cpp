@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "engine/hub.hpp"
+#include "recorder/statement.hpp"
 
 namespace streambed::recorder {
 
@@ -28,45 +29,6 @@ namespace {
 
 using Kind = Recorder::Event::Kind;
 
-struct Stmt {
-    sqlite3_stmt* st = nullptr;
-    Stmt(sqlite3* db, const char* sql) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) throw RecordingError(sqlite3_errmsg(db));
-    }
-    ~Stmt() { sqlite3_finalize(st); }
-    Stmt& i(int col, std::int64_t v) {
-        sqlite3_bind_int64(st, col, v);
-        return *this;
-    }
-    Stmt& t(int col, std::string_view v) {
-        sqlite3_bind_text(st, col, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    // Text that outlives the statement's step (a literal, or an event still in the batch).
-    Stmt& t_static(int col, std::string_view v) {
-        sqlite3_bind_text(st, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-        return *this;
-    }
-    Stmt& b_static(int col, std::string_view v) {
-        sqlite3_bind_blob(st, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-        return *this;
-    }
-    Stmt& b(int col, std::string_view v) {
-        sqlite3_bind_blob(st, col, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Stmt& null(int col) {
-        sqlite3_bind_null(st, col);
-        return *this;
-    }
-    int step() {
-        const int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        return rc;
-    }
-};
-
 std::string_view split_next(std::string_view& s) {
     const auto pos = s.find('\n');
     auto head = s.substr(0, pos);
@@ -79,10 +41,9 @@ std::string_view split_next(std::string_view& s) {
 Recorder::Recorder(const std::string& path, const RunInfo& run, RecorderOptions options)
     : path_(path), options_(options), db_(open_for_writing(path)) {
     try {
-        Stmt insert(db_.get(), "INSERT INTO run (started_us, version, seed, config, time_scale) VALUES (?, ?, ?, ?, ?)");
-        insert.i(1, engine::system_now_us()).t(2, run.version).i(3, static_cast<std::int64_t>(run.seed)).t(4, run.config);
-        sqlite3_bind_double(insert.st, 5, run.time_scale);
-        if (insert.step() != SQLITE_DONE) throw RecordingError(sqlite3_errmsg(db_.get()));
+        Statement insert(db_.get(), "INSERT INTO run (started_us, version, seed, config, time_scale) VALUES (?, ?, ?, ?, ?)");
+        insert.i(1, engine::system_now_us()).t(2, run.version).i(3, static_cast<std::int64_t>(run.seed)).t(4, run.config)
+            .d(5, run.time_scale).run();
         run_id_ = sqlite3_last_insert_rowid(db_.get());
     } catch (const RecordingError& e) {
         throw RecordingError(fmt::format("{}: cannot start a run: {}", path, e.what()));
@@ -196,31 +157,28 @@ void Recorder::write_batch(std::deque<Event>& batch) {
     static thread_local std::unordered_map<std::uint64_t, std::int64_t> next_frame;
     try {
         exec(db, "BEGIN");
-        Stmt stream(db, "INSERT OR IGNORE INTO stream (run, id, endpoint, channel) VALUES (?, ?, ?, ?)");
-        Stmt message(db, "INSERT OR IGNORE INTO message (run, stream, seq, ord, type, sim_ms, wall_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-        Stmt open(db, "INSERT OR IGNORE INTO session (run, id, name, endpoint, peer, target, opened_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
-        Stmt frame(db, "INSERT INTO frame (run, session, n, part, dir, wall_us, stream, seq, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        Stmt close(db, "UPDATE session SET closed_us = ?, close_code = ?, close_reason = ? WHERE run = ? AND id = ?");
-        auto check = [&](int rc) {
-            if (rc != SQLITE_DONE) throw RecordingError(sqlite3_errmsg(db));
-        };
+        Statement stream(db, "INSERT OR IGNORE INTO stream (run, id, endpoint, channel) VALUES (?, ?, ?, ?)");
+        Statement message(db, "INSERT OR IGNORE INTO message (run, stream, seq, ord, type, sim_ms, wall_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        Statement open(db, "INSERT OR IGNORE INTO session (run, id, name, endpoint, peer, target, opened_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Statement frame(db, "INSERT INTO frame (run, session, n, part, dir, wall_us, stream, seq, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        Statement close(db, "UPDATE session SET closed_us = ?, close_code = ?, close_reason = ? WHERE run = ? AND id = ?");
         for (auto& e : batch) {
             switch (e.kind) {
                 case Kind::stream:
-                    check(stream.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, e.extra).t(4, e.text).step());
+                    stream.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, e.extra).t(4, e.text).run();
                     break;
                 case Kind::message: {
                     const auto& m = *e.message;
-                    check(message.i(1, run_id_).i(2, m.stream).i(3, static_cast<std::int64_t>(m.seq)).i(4, ++published_order_)
-                              .t_static(5, engine::name(m.type)).i(6, m.time_ms).i(7, e.wall_us).b_static(8, m.bytes).step());
+                    message.i(1, run_id_).i(2, m.stream).i(3, static_cast<std::int64_t>(m.seq)).i(4, ++published_order_)
+                              .t_static(5, engine::name(m.type)).i(6, m.time_ms).i(7, e.wall_us).b_static(8, m.bytes).run();
                     break;
                 }
                 case Kind::open: {
                     std::string_view rest = e.extra;
                     const auto endpoint = split_next(rest);
                     const auto peer = split_next(rest);
-                    check(open.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, e.text).t(4, endpoint)
-                              .t(5, peer).t(6, rest).i(7, e.wall_us).step());
+                    open.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, e.text).t(4, endpoint)
+                              .t(5, peer).t(6, rest).i(7, e.wall_us).run();
                     next_frame[e.session] = 0;
                     break;
                 }
@@ -230,19 +188,19 @@ void Recorder::write_batch(std::deque<Event>& batch) {
                     const auto& m = *e.message;
                     if (m.stream == engine::kNoStream) frame.null(7).null(8).b_static(9, m.bytes);
                     else frame.i(7, m.stream).i(8, static_cast<std::int64_t>(m.seq)).null(9);
-                    check(frame.step());
+                    frame.run();
                     if (e.last_part) ++n;
                     break;
                 }
                 case Kind::in: {
                     auto& n = next_frame[e.session];
-                    check(frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n++).i(4, 0).t_static(5, "in")
-                              .i(6, e.wall_us).null(7).null(8).b_static(9, e.text).step());
+                    frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n++).i(4, 0).t_static(5, "in")
+                              .i(6, e.wall_us).null(7).null(8).b_static(9, e.text).run();
                     break;
                 }
                 case Kind::close:
-                    check(close.i(1, e.wall_us).i(2, e.code).t(3, e.text).i(4, run_id_)
-                              .i(5, static_cast<std::int64_t>(e.session)).step());
+                    close.i(1, e.wall_us).i(2, e.code).t(3, e.text).i(4, run_id_)
+                              .i(5, static_cast<std::int64_t>(e.session)).run();
                     next_frame.erase(e.session);
                     break;
             }
@@ -270,13 +228,12 @@ void Recorder::finish() {
     room_.notify_all();
     if (writer_.joinable()) writer_.join();
     try {
-        Stmt end(db_.get(), "UPDATE run SET ended_us = ?, complete = ?, dropped_frames = ?, error = ? WHERE id = ?");
+        Statement end(db_.get(), "UPDATE run SET ended_us = ?, complete = ?, dropped_frames = ?, error = ? WHERE id = ?");
         end.i(1, engine::system_now_us()).i(2, (dropped_ == 0 && !failed_) ? 1 : 0)
             .i(3, static_cast<std::int64_t>(dropped_.load()));
         if (error_.empty()) end.null(4);
         else end.t(4, error_);
-        end.i(5, run_id_);
-        if (end.step() != SQLITE_DONE) throw RecordingError(sqlite3_errmsg(db_.get()));
+        end.i(5, run_id_).run();
         // Readers want frames by session: index them once, now that the run is over.
         exec(db_.get(), "CREATE INDEX IF NOT EXISTS frame_by_session ON frame (run, session, n, part)");
         sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);

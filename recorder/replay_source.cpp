@@ -5,29 +5,13 @@
 
 #include <chrono>
 
+#include "recorder/statement.hpp"
+
 namespace streambed::recorder {
 namespace {
 
-struct Rows {
-    sqlite3_stmt* st = nullptr;
-    sqlite3* db;
-    Rows(sqlite3* d, const char* sql) : db(d) {
-        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-            throw RecordingError(std::string("the recording is damaged: ") + sqlite3_errmsg(db));
-    }
-    ~Rows() { sqlite3_finalize(st); }
-    bool next() {
-        const int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        throw RecordingError(std::string("the recording is damaged: ") + sqlite3_errmsg(db));
-    }
-    std::int64_t i(int c) { return sqlite3_column_int64(st, c); }
-    double d(int c) { return sqlite3_column_double(st, c); }
-    std::string_view s(int c) {
-        auto p = static_cast<const char*>(sqlite3_column_blob(st, c));
-        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, c))) : std::string_view();
-    }
+struct Rows : Statement {
+    Rows(sqlite3* db, const char* sql) : Statement(db, sql, "the recording is damaged: ") {}
 };
 
 // The data object of a framed message: {"type":…,"channel":…,"seq":…,"time":…,"data":DATA}
@@ -55,7 +39,7 @@ ReplaySource::ReplaySource(ReplayOptions options)
         throw RecordingError(options_.run ? fmt::format("{}: no run {}", options_.path, *options_.run)
                                           : fmt::format("{}: the recording holds no run", options_.path));
     Rows count(db_.get(), "SELECT count(*) FROM message WHERE run = ?");
-    sqlite3_bind_int64(count.st, 1, run_);
+    count.i(1, run_);
     count.next();
     total_ = static_cast<std::uint64_t>(count.i(0));
     if (total_ == 0) throw RecordingError(fmt::format("{}: run {} recorded no data message", options_.path, run_));
@@ -65,7 +49,7 @@ ReplaySource::~ReplaySource() { stop(); }
 
 void ReplaySource::start(engine::Publisher& publisher) {
     Rows streams(db_.get(), "SELECT id, endpoint, channel FROM stream WHERE run = ? ORDER BY id");
-    sqlite3_bind_int64(streams.st, 1, run_);
+    streams.i(1, run_);
     while (streams.next()) {
         auto endpoint = engine::endpoint_from_path(streams.s(1));
         if (!endpoint) throw RecordingError(fmt::format("{}: unknown endpoint '{}'", options_.path, streams.s(1)));
@@ -96,7 +80,7 @@ void ReplaySource::run(engine::Publisher& publisher) {
     std::int64_t sim_offset = 0;  // added to `time` on later passes of --loop
     do {
         Rows rows(db_.get(), "SELECT stream, type, sim_ms, wall_us, payload FROM message WHERE run = ? ORDER BY ord");
-        sqlite3_bind_int64(rows.st, 1, run_);
+        rows.i(1, run_);
         const auto start = steady_clock::now();
         std::int64_t first_wall = 0, first_sim = 0, last_sim = 0;
         bool first_row = true;
