@@ -123,6 +123,27 @@ TEST(Replay, PacedReplayDeliversLiveInRecordedOrder) {
     server.shutdown();
 }
 
+TEST(Replay, LoopStartsOverWithSeqsAndTimeContinuing) {
+    const auto& rec = recording();
+    const auto recorded = rec.messages("/ws/metrics");
+    engine::Server server(test_options());
+    server.start();
+    recorder::ReplaySource replay({rec.path, std::nullopt, 0, /*loop=*/true});
+    replay.start(server.publisher());
+    ASSERT_TRUE(wait_until([&] { return replay.published() > 2 * replay.messages(); }, std::chrono::seconds(30)));
+    replay.stop();
+    // The second pass continued the stream: seq n + count carries pass 1's data at a later time.
+    const auto count = recorded.size();
+    auto poll = http_get(server.port(), "/api/v11/poll/metrics?since=metrics:" + std::to_string(count)).body_json();
+    ASSERT_FALSE(poll["messages"].empty());
+    auto first_of_pass2 = poll["messages"][0];
+    EXPECT_EQ(first_of_pass2["seq"], count + 1);
+    auto original = json::parse(recorded.at({"metrics", 1}));
+    EXPECT_EQ(first_of_pass2["data"], original["data"]);
+    EXPECT_GT(first_of_pass2["time"].get<std::int64_t>(), json::parse(recorded.at({"metrics", count}))["time"].get<std::int64_t>());
+    server.shutdown();
+}
+
 TEST(Replay, UnknownRunOrMissingFileIsRefused) {
     const auto& rec = recording();
     EXPECT_THROW(recorder::ReplaySource({rec.path, 99, 1.0, false}), recorder::RecordingError);
