@@ -346,13 +346,11 @@ TEST(CliServe, PortInUseExitsTwoNamingTheAddress) {
 }
 
 // The test certificate of fixtures/tls, found from this file's path (tests/app/cli_test.cpp).
-std::filesystem::path tls_fixtures() {
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "fixtures" / "tls";
-}
+std::filesystem::path tls_fixtures() { return std::filesystem::path(STREAMBED_FIXTURES) / "tls"; }
 
 TEST(CliServe, WithCertificateAndKeyListensOnHttps) {
     const auto dir = tls_fixtures();
-    if (!std::filesystem::exists(dir / "cert.pem")) GTEST_SKIP() << "no " << dir / "cert.pem";
+    ASSERT_TRUE(std::filesystem::exists(dir / "cert.pem")) << dir / "cert.pem";
     auto s = start_serve({"--tls-cert", (dir / "cert.pem").string(), "--tls-key", (dir / "key.pem").string()},
                          Wait::line);
     EXPECT_EQ(s.scheme, "https");
