@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build serve test test-release test-asan test-tsan bench clean
+.PHONY: all setup build serve test test-release test-asan test-tsan bench bench-compare clean
 
 all: build
 
@@ -47,6 +47,15 @@ test-tsan: setup
 bench: build
 	./build/bench/engine_bench
 	./build/streambed bench --clients 1000 --duration 20s
+
+# streambed and the Node.js `ws` peer side by side under the same load (CLIENTS, DURATION,
+# SCALE, ENDPOINT may be set); needs node and npm, installs the peer's one dependency.
+bench-compare: build bench/peers/node_modules
+	./scripts/bench_compare.sh
+
+bench/peers/node_modules: bench/peers/package.json bench/peers/package-lock.json
+	cd bench/peers && npm ci --no-audit --no-fund
+	@touch $@
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -26,6 +26,7 @@ struct BenchArgs {
     unsigned server_threads = 0;
     std::uint64_t seed = 42;
     bool json = false;
+    int target_pid = 0;
 };
 
 std::string self_path() {
@@ -51,6 +52,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_flag("--batch", a->load.batch, "connect with ?batch=1");
     cmd->add_flag("--deflate", a->load.deflate, "offer permessage-deflate (the server gets --deflate too)");
     cmd->add_option("--target", a->target, "ws://HOST:PORT of a running server instead of starting one");
+    cmd->add_option("--target-pid", a->target_pid, "with --target: the server's process, sampled for CPU and memory");
     cmd->add_option("--time-scale", a->time_scale, "of the started server: simulated ms per wall ms")
         ->capture_default_str();
     cmd->add_option("--server-threads", a->server_threads, "I/O threads of the started server (0: cores)");
@@ -90,7 +92,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
             }
             a->load.port = server->port();
         }
-        const pid_t pid = server ? server->pid() : 0;
+        const pid_t pid = server ? server->pid() : static_cast<pid_t>(a->target_pid);
         std::uint64_t rss_before = pid ? bench::resident_bytes(pid) : 0, rss_connected = 0, rss_end = 0;
         double cpu_start = 0, cpu_end = 0;
         auto result = bench::run_load(a->load, [&](bench::Phase phase) {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# bench_compare.sh: streambed and the `ws` peer (bench/peers/ws-peer.mjs), one after the other,
+# under the same load client (`streambed bench`), and the ratios. The peer re-broadcasts the
+# messages of an upstream streambed started with the same seed and time scale, so both send the
+# same bytes at the same rate. Bounded: each run lasts DURATION; every process is stopped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CLIENTS=${CLIENTS:-1000}
+DURATION=${DURATION:-20s}
+SCALE=${SCALE:-1}          # --time-scale: 1 is the real cadence, 1000 a flood of metrics
+ENDPOINT=${ENDPOINT:-/ws/metrics}
+bin=build/streambed
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# Starts "$@" in the background with stdout in $tmp/$1.out; waits (bounded) for its listening
+# line; sets $port and appends the process to $pids (no subshell, so both stick).
+start() {
+  local name=$1; shift
+  "$@" > "$tmp/$name.out" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 200); do
+    grep -q '^listening on' "$tmp/$name.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  grep -q '^listening on' "$tmp/$name.out" || { echo "bench-compare: $name did not start" >&2; exit 1; }
+  port=$(sed -n 's/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$tmp/$name.out" | head -1)
+}
+
+echo "streambed: $CLIENTS clients on $ENDPOINT, time scale $SCALE, $DURATION" >&2
+"$bin" bench --clients "$CLIENTS" --duration "$DURATION" --endpoint "$ENDPOINT" --time-scale "$SCALE" --json > "$tmp/streambed.json"
+
+start upstream "$bin" serve --port 0 --time-scale "$SCALE"
+up_port=$port
+start peer node bench/peers/ws-peer.mjs --port 0 --upstream "ws://127.0.0.1:$up_port"
+peer_port=$port
+echo "ws peer: the same load" >&2
+"$bin" bench --target "ws://127.0.0.1:$peer_port" --target-pid "${pids[1]}" --clients "$CLIENTS" \
+  --duration "$DURATION" --endpoint "$ENDPOINT" --json > "$tmp/peer.json"
+
+python3 - "$tmp/streambed.json" "$tmp/peer.json" <<'PY'
+import json, sys
+s, p = (json.load(open(f)) for f in sys.argv[1:3])
+rows = [
+    ("delivered messages/s", s["deliveredPerSecond"], p["deliveredPerSecond"], "higher"),
+    ("delivery ratio", s["deliveryRatio"], p["deliveryRatio"], "higher"),
+    ("lateness p50 ms", s["latenessMs"]["p50"], p["latenessMs"]["p50"], "lower"),
+    ("lateness p99 ms", s["latenessMs"]["p99"], p["latenessMs"]["p99"], "lower"),
+    ("lateness p99.9 ms", s["latenessMs"]["p999"], p["latenessMs"]["p999"], "lower"),
+    ("server CPU s per 1e6 deliveries", s.get("serverCpuSecondsPerMillion", 0), p.get("serverCpuSecondsPerMillion", 0), "lower"),
+    ("server bytes per connection", s.get("serverBytesPerConnection", {}).get("end", 0), p.get("serverBytesPerConnection", {}).get("end", 0), "lower"),
+    ("load client CPU s", s["clientCpuSeconds"], p["clientCpuSeconds"], "-"),
+]
+print(f"{'':34}{'streambed':>14}{'ws peer':>14}{'streambed/peer':>16}")
+for name, a, b, better in rows:
+    ratio = (a / b) if b else float('nan')
+    print(f"{name:34}{a:14.3f}{b:14.3f}{ratio:16.2f}")
+PY
