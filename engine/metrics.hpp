@@ -22,7 +22,8 @@ private:
     std::atomic<std::uint64_t> v_{0};
 };
 
-// Broadcast latency: publish → the frame handed to the kernel, in microseconds.
+// Broadcast latency: publish → the frame's write started on the socket (Asio sends at once when
+// the socket can take it), in microseconds. Snapshot and resume messages count with their age.
 inline constexpr std::array<std::uint64_t, 12> kLatencyBucketsUs = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 

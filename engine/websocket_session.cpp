@@ -404,17 +404,24 @@ private:
         if (batch.size() == 1) {
             ws_.async_write(asio::buffer(batch[0]->bytes),
                             beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
-            return;
+        } else {
+            batch_buffer_.clear();
+            batch_buffer_ += '[';
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (i) batch_buffer_ += ',';
+                batch_buffer_ += batch[i]->bytes;
+            }
+            batch_buffer_ += ']';
+            ws_.async_write(asio::buffer(batch_buffer_),
+                            beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
         }
-        batch_buffer_.clear();
-        batch_buffer_ += '[';
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (i) batch_buffer_ += ',';
-            batch_buffer_ += batch[i]->bytes;
-        }
-        batch_buffer_ += ']';
-        ws_.async_write(asio::buffer(batch_buffer_),
-                        beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
+        // The write starts inside async_write (Asio tries the send at once), so this is when the
+        // frame reached the socket — not when its completion handler runs, which may wait behind
+        // the rest of a fan-out.
+        const std::int64_t now = steady_now_us();
+        for (const auto& m : batch)
+            if (m->stream != kNoStream)
+                shard_.counters().observe_latency(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->published_us)));
     }
 
     void on_write(beast::error_code ec, std::size_t bytes) {
@@ -422,16 +429,12 @@ private:
         auto& c = shard_.counters();
         c.frames_sent.add();
         c.bytes_sent.add(bytes);
-        const std::int64_t now = steady_now_us();
         if (tap_id_) {
             const auto sent = queue_.inflight();
             ctx_.tap->frame_out(tap_id_, sent.data(), sent.size(), system_now_us());
         }
-        for (const auto& m : queue_.inflight()) {
-            if (m->stream == kNoStream) continue;
-            c.messages_sent.add();
-            c.observe_latency(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->published_us)));
-        }
+        for (const auto& m : queue_.inflight())
+            if (m->stream != kNoStream) c.messages_sent.add();
         queue_.end_write();
         report_queued();
         refill();
