@@ -22,11 +22,7 @@ std::function<int()> add_replay_command(CLI::App& app) {
     cmd->add_option("file", a->replay.path, "the recording (FILE.db)")->required();
     add_server_options(cmd, a->server);
     cmd->add_option("--speed", a->speed, "recorded pacing times X, or 'max' for as fast as possible")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                return parse_time_scale(v) ? "" : "'" + v + "' is not a speed: use a positive number or 'max'";
-            },
-            "X|max"))
+        ->check(time_scale_validator("speed"))
         ->capture_default_str();
     cmd->add_option("--run", a->replay.run, "the run to replay (default: the latest)");
     cmd->add_flag("--loop", a->replay.loop, "start over at the end (seqs keep increasing)");

@@ -32,11 +32,7 @@ std::function<int()> add_serve_command(CLI::App& app) {
     add_server_options(cmd, args->server);
     cmd->add_option("--seed", args->seed, "simulation seed (default 42, or the configuration's)");
     cmd->add_option("--time-scale", args->time_scale, "simulated ms per wall ms, or 'max' for as fast as possible")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                return parse_time_scale(v) ? "" : "'" + v + "' is not a time scale: use a positive number or 'max'";
-            },
-            "X|max"))
+        ->check(time_scale_validator("time scale"))
         ->capture_default_str();
     cmd->add_option("--config", args->config, "simulator configuration FILE.json (see docs/simulator.md)");
     cmd->add_option("--record", args->record, "record every frame to FILE.db (a new run is appended)");

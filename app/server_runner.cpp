@@ -12,6 +12,14 @@
 
 namespace streambed::app {
 
+CLI::Validator time_scale_validator(const std::string& what) {
+    return CLI::Validator(
+        [what](std::string& v) -> std::string {
+            return parse_time_scale(v) ? "" : "'" + v + "' is not a " + what + ": use a positive number or 'max'";
+        },
+        "X|max");
+}
+
 void add_server_options(CLI::App* cmd, ServerArgs& args) {
     auto& o = args.options;
     cmd->add_option("--port", o.port, "TCP port; 0 picks a free one")->capture_default_str();

@@ -16,6 +16,9 @@ struct ServerArgs {
     std::string heartbeat = "15s";
 };
 
+// Checks a time scale or speed option: a positive number or 'max' (what: "time scale", "speed").
+CLI::Validator time_scale_validator(const std::string& what);
+
 // --port, --bind, --threads, limits, --heartbeat, TLS, auth and origins.
 void add_server_options(CLI::App* cmd, ServerArgs& args);
 

@@ -55,17 +55,10 @@ void ReplaySource::start(engine::Publisher& publisher) {
         if (!endpoint) throw RecordingError(fmt::format("{}: unknown endpoint '{}'", options_.path, streams.s(1)));
         streams_.emplace_back(streams.i(0), publisher.declare_stream(*endpoint, streams.s(2)));
     }
-    thread_ = std::thread([this, &publisher] { run(publisher); });
+    thread_.start([this, &publisher] { run(publisher); });
 }
 
-void ReplaySource::stop() {
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-}
+void ReplaySource::stop() { thread_.stop(); }
 
 void ReplaySource::run(engine::Publisher& publisher) {
     using namespace std::chrono;
@@ -98,11 +91,9 @@ void ReplaySource::run(engine::Publisher& publisher) {
             if (paced) {
                 const auto due = start + duration_cast<steady_clock::duration>(
                                              duration<double, std::micro>(static_cast<double>(wall - first_wall) / options_.speed));
-                std::unique_lock lock(mu_);
-                if (cv_.wait_until(lock, due, [&] { return stopping_; })) return;
-            } else {
-                std::lock_guard lock(mu_);
-                if (stopping_) return;
+                if (!thread_.wait_until(due)) return;
+            } else if (!thread_.running()) {
+                return;
             }
             auto type = engine::message_type_from_name(rows.s(1));
             const auto data = data_of(rows.s(4));

@@ -4,15 +4,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine/source.hpp"
+#include "engine/source_thread.hpp"
 #include "recorder/schema.hpp"
 
 namespace streambed::recorder {
@@ -47,10 +45,7 @@ private:
     std::uint64_t total_ = 0;
     double recorded_scale_ = 1.0;
     std::vector<std::pair<std::int64_t, engine::StreamId>> streams_;  // recorded id -> engine id
-    std::thread thread_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool stopping_ = false;
+    engine::SourceThread thread_;
     std::atomic<std::uint64_t> published_{0};
     std::atomic<bool> finished_{false};
 };

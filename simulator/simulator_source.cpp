@@ -19,17 +19,10 @@ void SimulatorSource::start(engine::Publisher& publisher) {
     steady_start_ = steady_clock::now();
     const auto wall_start = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
     publisher.set_clock({config_.epoch_ms, wall_start, config_.time_scale > 0 ? config_.time_scale : 0.0});
-    thread_ = std::thread([this, &publisher] { run(publisher); });
+    thread_.start([this, &publisher] { run(publisher); });
 }
 
-void SimulatorSource::stop() {
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-}
+void SimulatorSource::stop() { thread_.stop(); }
 
 void SimulatorSource::run(engine::Publisher&) {
     using namespace std::chrono;
@@ -43,11 +36,9 @@ void SimulatorSource::run(engine::Publisher&) {
         if (paced) {
             const auto due = steady_start + duration_cast<steady_clock::duration>(duration<double, std::milli>(
                                                 static_cast<double>(t - config_.epoch_ms) / config_.time_scale));
-            std::unique_lock lock(mu_);
-            if (cv_.wait_until(lock, due, [&] { return stopping_; })) return;
-        } else {
-            std::lock_guard lock(mu_);
-            if (stopping_) return;
+            if (!thread_.wait_until(due)) return;
+        } else if (!thread_.running()) {
+            return;
         }
         world.advance();
         sim_time_ = t;

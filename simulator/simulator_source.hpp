@@ -5,13 +5,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "engine/source.hpp"
+#include "engine/source_thread.hpp"
 #include "simulator/config.hpp"
 
 namespace streambed::simulator {
@@ -34,10 +32,7 @@ private:
     SimConfig config_;
     std::shared_ptr<class World> world_;
     std::chrono::steady_clock::time_point steady_start_;  // the instant the epoch is due
-    std::thread thread_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool stopping_ = false;
+    engine::SourceThread thread_;
     std::atomic<std::int64_t> sim_time_{0};
     std::atomic<bool> finished_{false};
 };
