@@ -46,7 +46,9 @@ test-tsan: setup
 # Micro-benchmarks of the hot paths, then the end-to-end fan-out figures (docs/benchmarks.md).
 bench: build
 	./build/bench/engine_bench
-	./build/streambed bench --clients 1000 --duration 20s
+	./build/bench/simulator_bench
+	./build/bench/recorder_bench
+	./build/streambed bench --clients 1000 --duration 30s
 
 # streambed and the Node.js `ws` peer side by side under the same load (CLIENTS, DURATION,
 # SCALE, ENDPOINT may be set); needs node and npm, installs the peer's one dependency.
