@@ -47,7 +47,7 @@ test-tsan: setup
 bench: build
 	./build/bench/engine_bench
 	./build/bench/simulator_bench
-	./build/bench/recorder_bench
+	./build/bench/recorder_bench --benchmark_filter=BM_RecorderFrames/1048576
 	./build/streambed bench --clients 1000 --duration 30s
 
 # streambed and the Node.js `ws` peer side by side under the same load (CLIENTS, DURATION,
