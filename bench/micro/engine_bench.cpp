@@ -87,6 +87,39 @@ void BM_ShardFanout(benchmark::State& state) {
 }
 BENCHMARK(BM_ShardFanout)->RangeMultiplier(10)->Range(1, 100000);
 
+// Subscribing and unsubscribing one more session on a stream that already has N subscribers:
+// O(1) whatever N (append, and swap-with-last on removal).
+struct SlottedSubscriber final : Subscriber {
+    std::uint32_t slot = 0;
+    void deliver(const MessagePtr&) override {}
+    void moved(StreamId, std::uint32_t s) override { slot = s; }
+    void on_stream_added(Stream*) override {}
+    void close_for_shutdown() override {}
+};
+
+void BM_SubscribeUnsubscribe(benchmark::State& state) {
+    Hub hub(16);
+    Shard shard(0, hub);
+    hub.attach(&shard);
+    const auto id = hub.declare_stream(Endpoint::metrics, "metrics");
+    std::vector<SlottedSubscriber> subs(static_cast<std::size_t>(state.range(0)));
+    for (auto& s : subs) s.slot = shard.table_add(id, &s);
+    SlottedSubscriber churn;
+    std::size_t i = 0;
+    for (auto _ : state) {
+        // Alternate which entry leaves, so removals are not always of the last slot.
+        churn.slot = shard.table_add(id, &churn);
+        auto& leaving = (++i % 2) ? churn : subs[i % subs.size()];
+        shard.table_remove(id, leaving.slot);
+        if (&leaving != &churn) {
+            shard.table_remove(id, churn.slot);
+            leaving.slot = shard.table_add(id, &leaving);
+        }
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SubscribeUnsubscribe)->RangeMultiplier(100)->Range(1, 100000);
+
 }  // namespace
 }  // namespace streambed::engine
 
