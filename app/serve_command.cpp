@@ -2,9 +2,7 @@
 #include "app/serve_command.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <memory>
 #include <optional>
 

@@ -1,4 +1,4 @@
-// serve_command.hpp: `streambed serve` — the server with the demo source feeding it.
+// serve_command.hpp: `streambed serve` — the server with the simulator feeding it, optionally recording.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -60,22 +60,25 @@ void BM_ParseSubscribe(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseSubscribe);
 
-// The shard's delivery loop to N subscribers that only count (no sockets): the cost the engine
-// adds per delivery before the write.
-struct CountingSubscriber final : Subscriber {
+// A subscriber without a socket: it counts what it is given and remembers its table slot.
+struct BenchSubscriber final : Subscriber {
     std::uint64_t seen = 0;
+    std::uint32_t slot = 0;
     void deliver(const MessagePtr& m) override { seen += m->seq; }
-    void moved(StreamId, std::uint32_t) override {}
+    void moved(StreamId, std::uint32_t s) override { slot = s; }
     void on_stream_added(Stream*) override {}
     void close_for_shutdown() override {}
 };
+
+// The shard's delivery loop to N subscribers (no sockets): the cost the engine adds per
+// delivery before the write.
 
 void BM_ShardFanout(benchmark::State& state) {
     Hub hub(1000);
     Shard shard(0, hub);
     hub.attach(&shard);
     const auto id = hub.declare_stream(Endpoint::metrics, "metrics");
-    std::vector<CountingSubscriber> subs(static_cast<std::size_t>(state.range(0)));
+    std::vector<BenchSubscriber> subs(static_cast<std::size_t>(state.range(0)));
     shard.ioc().poll();
     for (auto& s : subs) shard.table_add(id, &s);
     for (auto _ : state) {
@@ -89,22 +92,14 @@ BENCHMARK(BM_ShardFanout)->RangeMultiplier(10)->Range(1, 100000);
 
 // Subscribing and unsubscribing one more session on a stream that already has N subscribers:
 // O(1) whatever N (append, and swap-with-last on removal).
-struct SlottedSubscriber final : Subscriber {
-    std::uint32_t slot = 0;
-    void deliver(const MessagePtr&) override {}
-    void moved(StreamId, std::uint32_t s) override { slot = s; }
-    void on_stream_added(Stream*) override {}
-    void close_for_shutdown() override {}
-};
-
 void BM_SubscribeUnsubscribe(benchmark::State& state) {
     Hub hub(16);
     Shard shard(0, hub);
     hub.attach(&shard);
     const auto id = hub.declare_stream(Endpoint::metrics, "metrics");
-    std::vector<SlottedSubscriber> subs(static_cast<std::size_t>(state.range(0)));
+    std::vector<BenchSubscriber> subs(static_cast<std::size_t>(state.range(0)));
     for (auto& s : subs) s.slot = shard.table_add(id, &s);
-    SlottedSubscriber churn;
+    BenchSubscriber churn;
     std::size_t i = 0;
     for (auto _ : state) {
         // Alternate which entry leaves, so removals are not always of the last slot.

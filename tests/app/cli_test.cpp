@@ -407,6 +407,25 @@ INSTANTIATE_TEST_SUITE_P(Signals, CliSignal, ::testing::Values(SIGTERM, SIGINT),
 
 // ---- bad options ------------------------------------------------------------------------------
 
+// The CLI contract for bad input: exit status 2, exactly one line on stderr naming every word
+// of `named`, nothing on stdout. Returns the line.
+std::string expect_refused(Child& c, const std::vector<std::string>& named) {
+    auto st = c.wait_exit(10s);
+    EXPECT_TRUE(st) << "still running after 10 s";
+    if (!st) return "";
+    EXPECT_TRUE(exited_with(*st, 2)) << describe_status(*st);
+    const std::string err = c.err();
+    EXPECT_FALSE(err.empty());
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line: " << err;
+    if (!err.empty()) {
+        EXPECT_EQ(err.back(), '\n');
+    }
+    for (const auto& word : named)
+        EXPECT_NE(err.find(word), std::string::npos) << "'" << word << "' not named in: " << err;
+    EXPECT_EQ(c.out(), "");
+    return err;
+}
+
 struct BadOptions {
     std::string name;
     std::vector<std::string> args;
@@ -420,16 +439,7 @@ class CliBadOptions : public ::testing::TestWithParam<BadOptions> {};
 TEST_P(CliBadOptions, ExitTwoWithOneLineNamingTheProblem) {
     const auto& p = GetParam();
     Child c(p.args);
-    auto st = c.wait_exit(10s);
-    ASSERT_TRUE(st) << "still running after 10 s";
-    EXPECT_TRUE(exited_with(*st, 2)) << describe_status(*st);
-    const std::string err = c.err();
-    ASSERT_FALSE(err.empty());
-    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line: " << err;
-    EXPECT_EQ(err.back(), '\n');
-    for (const auto& word : p.named)
-        EXPECT_NE(err.find(word), std::string::npos) << "'" << word << "' not named in: " << err;
-    EXPECT_EQ(c.out(), "");
+    expect_refused(c, p.named);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -451,6 +461,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadOptions{"TlsKeyWithoutCertificate",
                    {"serve", "--port", "0", "--tls-key", (tls_fixtures() / "key.pem").string()},
                    {"--tls-cert"}},
+        BadOptions{"ReplayOfAMissingFile", {"replay", "/nonexistent/run.db", "--port", "0"}, {"/nonexistent/run.db"}},
+        BadOptions{"ReplayBadSpeed", {"replay", "/nonexistent/run.db", "--speed", "fast"}, {"--speed", "fast"}},
+        BadOptions{"InspectOfAMissingFile", {"inspect", "/nonexistent/run.db"}, {"/nonexistent/run.db"}},
+        BadOptions{"ExportUnknownFormat", {"export", "/nonexistent/run.db", "--format", "pcap"}, {"--format", "pcap"}},
+        BadOptions{"BenchBadTarget", {"bench", "--target", "http://127.0.0.1:1"}, {"--target"}},
         BadOptions{"RecordIntoAnUnwritablePlace",
                    {"serve", "--port", "0", "--record", "/proc/self/cannot-write-here.db"},
                    {"/proc/self/cannot-write-here.db"}}),
@@ -462,15 +477,8 @@ class CliBadTimeScale : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CliBadTimeScale, ExitTwoWithAShortLineNamingTheOption) {
     Child c({"serve", "--port", "0", "--time-scale", GetParam()});
-    auto st = c.wait_exit(10s);
-    ASSERT_TRUE(st) << "still running after 10 s";
-    EXPECT_TRUE(exited_with(*st, 2)) << describe_status(*st);
-    const std::string err = c.err();
-    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line: " << err;
+    const auto err = expect_refused(c, {"--time-scale", "'" + GetParam() + "'"});
     EXPECT_LE(err.size(), 120u) << "not short: " << err;
-    EXPECT_NE(err.find("--time-scale"), std::string::npos) << err;
-    EXPECT_NE(err.find("'" + GetParam() + "'"), std::string::npos) << err;
-    EXPECT_EQ(c.out(), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Cli, CliBadTimeScale, ::testing::Values("0", "-1", "abc", "0.0", "inf", "max2"),
@@ -498,18 +506,10 @@ TEST_P(CliBadConfig, ExitTwoWithOneLineNamingTheFileAndField) {
         std::ofstream(path) << *p.content;
     }
     Child c({"serve", "--port", "0", "--config", path});
-    auto st = c.wait_exit(10s);
+    auto named = p.named;
+    named.push_back(path);  // the file is named too
+    expect_refused(c, named);
     std::filesystem::remove(path);
-    ASSERT_TRUE(st) << "still running after 10 s";
-    EXPECT_TRUE(exited_with(*st, 2)) << describe_status(*st);
-    const std::string err = c.err();
-    ASSERT_FALSE(err.empty());
-    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line: " << err;
-    EXPECT_EQ(err.back(), '\n');
-    EXPECT_NE(err.find(path), std::string::npos) << "the file is not named in: " << err;
-    for (const auto& word : p.named)
-        EXPECT_NE(err.find(word), std::string::npos) << "'" << word << "' not named in: " << err;
-    EXPECT_EQ(c.out(), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -144,6 +144,18 @@ TEST(Replay, LoopStartsOverWithSeqsAndTimeContinuing) {
     server.shutdown();
 }
 
+TEST(Replay, ARunWithoutDataMessagesIsRefused) {
+    const std::string path = ::testing::TempDir() + "/replay-empty-" + std::to_string(::getpid()) + ".db";
+    { recorder::Recorder(path, {"test", 1, "{}", 1}).finish(); }
+    try {
+        recorder::ReplaySource source({path, std::nullopt, 1.0, false});
+        ADD_FAILURE() << "an empty run was accepted";
+    } catch (const recorder::RecordingError& e) {
+        EXPECT_NE(std::string(e.what()).find("no data message"), std::string::npos) << e.what();
+    }
+    for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
+}
+
 TEST(Replay, UnknownRunOrMissingFileIsRefused) {
     const auto& rec = recording();
     EXPECT_THROW(recorder::ReplaySource({rec.path, 99, 1.0, false}), recorder::RecordingError);
