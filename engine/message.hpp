@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/catalog.hpp"
+#include "engine/frame_header.hpp"
 
 namespace streambed::engine {
 
@@ -19,6 +20,7 @@ struct Message {
     MessageType type = MessageType::control;
     std::int64_t published_us = 0;  // wall clock at publish (steady µs), for the latency histogram
     std::string bytes;              // the complete JSON text of the frame
+    FrameHeader header;             // of `bytes` sent alone as one text frame
 };
 
 using MessagePtr = std::shared_ptr<const Message>;
@@ -26,6 +28,7 @@ using MessagePtr = std::shared_ptr<const Message>;
 inline MessagePtr make_control(std::string bytes) {
     auto m = std::make_shared<Message>();
     m->bytes = std::move(bytes);
+    m->header = text_frame_header(m->bytes.size());
     return m;
 }
 

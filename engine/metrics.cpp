@@ -17,6 +17,7 @@ void MetricsSnapshot::add(const ShardCounters& c) {
     subscriptions += c.subscriptions.get();
     messages_sent += c.messages_sent.get();
     frames_sent += c.frames_sent.get();
+    socket_writes += c.socket_writes.get();
     bytes_sent += c.bytes_sent.get();
     conflated += c.conflated.get();
     queued_bytes += c.queued_bytes.get();
@@ -54,6 +55,8 @@ std::string prometheus_text(const MetricsSnapshot& m) {
            m.messages_sent);
     metric("streambed_frames_sent_total", "counter", "WebSocket frames sent to clients.",
            m.frames_sent);
+    metric("streambed_socket_writes_total", "counter",
+           "Socket writes of plain connections (one carries every frame queued in a turn).", m.socket_writes);
     metric("streambed_bytes_sent_total", "counter", "Payload bytes sent to clients.", m.bytes_sent);
     metric("streambed_conflated_total", "counter",
            "Queued state messages dropped because a newer one replaced them.", m.conflated);
@@ -95,6 +98,7 @@ std::string stats_json(const MetricsSnapshot& m) {
                         {"messagesPublished", m.published},
                         {"messagesSent", m.messages_sent},
                         {"framesSent", m.frames_sent},
+                        {"socketWrites", m.socket_writes},
                         {"bytesSent", m.bytes_sent},
                         {"conflated", m.conflated},
                         {"queuedBytes", m.queued_bytes},

@@ -82,6 +82,24 @@ void Shard::wildcard_remove(Endpoint endpoint, Subscriber* s) {
     w.erase(std::remove(w.begin(), w.end(), s), w.end());
 }
 
+void Shard::defer_flush(Subscriber* s) {
+    flush_pending_.push_back(s);
+    if (flush_pending_.size() > 1) return;
+    asio::post(ioc_, [this] {
+        flushing_.swap(flush_pending_);
+        // A flush may defer again (more was queued than one write takes): that goes in the
+        // fresh pending list, for the next turn.
+        for (std::size_t i = 0; i < flushing_.size(); ++i)
+            if (auto* pending = flushing_[i]) pending->flush();
+        flushing_.clear();
+    });
+}
+
+void Shard::cancel_flush(Subscriber* s) {
+    std::replace(flush_pending_.begin(), flush_pending_.end(), s, static_cast<Subscriber*>(nullptr));
+    std::replace(flushing_.begin(), flushing_.end(), s, static_cast<Subscriber*>(nullptr));
+}
+
 void Shard::close_all_for_shutdown() {
     auto all = std::vector<Subscriber*>(sessions_.begin(), sessions_.end());
     for (auto* s : all) s->close_for_shutdown();

@@ -22,6 +22,8 @@ public:
     virtual void moved(StreamId stream, std::uint32_t slot) = 0;
     virtual void on_stream_added(Stream* stream) = 0;
     virtual void close_for_shutdown() = 0;
+    // The end of the shard's turn: write what was queued since defer_flush().
+    virtual void flush() = 0;
 
 protected:
     ~Subscriber() = default;
@@ -52,6 +54,11 @@ public:
     void session_add(Subscriber* s) { sessions_.insert(s); }
     void session_remove(Subscriber* s) { sessions_.erase(s); }
     void close_all_for_shutdown();
+    // `s` has frames to write: it is flushed once, after every handler already queued on this
+    // thread has run, so a connection's frames of one turn leave in one write. A subscriber
+    // that goes away before then cancels.
+    void defer_flush(Subscriber* s);
+    void cancel_flush(Subscriber* s);
     std::uint64_t next_session_number() { return ++session_counter_; }
 
 private:
@@ -61,6 +68,8 @@ private:
     std::vector<std::vector<Subscriber*>> table_;  // by StreamId
     std::array<std::vector<Subscriber*>, kEndpointCount> wildcard_;
     std::unordered_set<Subscriber*> sessions_;
+    std::vector<Subscriber*> flush_pending_;
+    std::vector<Subscriber*> flushing_;  // the list being flushed (kept: no allocation per turn)
     std::uint64_t session_counter_ = 0;
     std::thread thread_;
     // Last member: destroyed first, so handlers it still holds (and the sessions they keep

@@ -23,6 +23,7 @@ MessagePtr Stream::append(MessageType type, std::int64_t time_ms, std::string_vi
     fmt::format_to(std::back_inserter(m->bytes),
                    FMT_COMPILE(R"({{"type":"{}","channel":"{}","seq":{},"time":{},"data":{}}})"), name(type),
                    channel_, m->seq, time_ms, data_json);
+    m->header = text_frame_header(m->bytes.size());
     MessagePtr shared = std::move(m);
 
     std::lock_guard lock(mu_);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
@@ -14,6 +16,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "engine/gated_socket.hpp"
 #include "engine/outbound_queue.hpp"
 #include "engine/protocol.hpp"
 
@@ -30,6 +33,11 @@ using tcp = asio::ip::tcp;
 // messages, small enough to keep the latency of the first one low.
 constexpr std::size_t kBatchMaxMessages = 256;
 constexpr std::size_t kBatchMaxBytes = 64 << 10;
+// A gathered write (plain connections) carries at most this many frames, or this many bytes
+// past which no more frames are added: one sendmsg for all of them, within the kernel's iovec
+// limit, and a bounded share of the turn for one connection.
+constexpr std::size_t kGatherMaxFrames = 128;
+constexpr std::size_t kGatherMaxBytes = 256 << 10;
 // History is read for a resume this many messages at a time (one lock of the stream each).
 constexpr std::size_t kCatchupChunk = 64;
 
@@ -40,7 +48,7 @@ bool expected_error(beast::error_code ec) {
            ec == asio::error::not_connected;
 }
 
-// NextLayer: tcp::socket, or beast::ssl_stream<beast::tcp_stream> for wss://.
+// NextLayer: GatedSocket for ws://, or beast::ssl_stream<beast::tcp_stream> for wss://.
 template <class NextLayer>
 class WebSocketSession final : public Subscriber,
                                public std::enable_shared_from_this<WebSocketSession<NextLayer>> {
@@ -64,6 +72,7 @@ public:
             }
             ctx_.tap->session_closed(tap_id_, code ? code : 1006, reason, system_now_us());
         }
+        if (flush_scheduled_) shard_.cancel_flush(this);
         queue_.clear();
         queue_.end_write();
         report_queued();
@@ -89,6 +98,11 @@ public:
             pmd.server_enable = true;
             ws_.set_option(pmd);
         }
+        if constexpr (kGated) {
+            ws_.next_layer().on_beast_idle([weak = this->weak_from_this()] {
+                if (auto self = weak.lock()) self->write_now();
+            });
+        }
         ws_.async_accept(req, beast::bind_front_handler(&WebSocketSession::on_accept,
                                                         this->shared_from_this()));
     }
@@ -113,7 +127,15 @@ public:
 
     void close_for_shutdown() override { close(websocket::close_code::going_away, "server shutting down"); }
 
+    // The end of the shard's turn: write what was queued during it.
+    void flush() override {
+        flush_scheduled_ = false;
+        write_now();
+    }
+
 private:
+    static constexpr bool kGated = std::is_same_v<NextLayer, GatedSocket>;
+
     struct Sub {
         Stream* stream;
         std::uint64_t last_seq;  // the newest seq sent (or skipped by conflation) to this client
@@ -123,6 +145,9 @@ private:
 
     void on_accept(beast::error_code ec) {
         if (ec) return fail(ec, "accept");
+        // Frames are written by the session itself unless Beast may have to compress them
+        // (--deflate) or encrypt them (wss://, which has no GatedSocket).
+        direct_ = kGated && !ctx_.options.deflate;
         attached_ = true;
         shard_.session_add(this);
         shard_.counters().connections[index(params_.endpoint)].add();
@@ -158,7 +183,7 @@ private:
     }
 
     tcp::socket& socket() {
-        if constexpr (std::is_same_v<NextLayer, tcp::socket>) return ws_.next_layer();
+        if constexpr (kGated) return ws_.next_layer().next_layer();
         else return beast::get_lowest_layer(ws_).socket();
     }
 
@@ -387,7 +412,20 @@ private:
             case PushResult::queued: break;
         }
         report_queued();
-        do_write();
+        schedule_flush();
+    }
+
+    // Writes are started at the end of the shard's turn, so that every frame queued for this
+    // connection during the turn goes out together.
+    void schedule_flush() {
+        if (flush_scheduled_ || closing_ || queue_.writing() || !queue_.has_queued()) return;
+        flush_scheduled_ = true;
+        shard_.defer_flush(this);
+    }
+
+    void write_now() {
+        if (direct_) write_gathered();
+        else do_write();
     }
 
     // Keeps the shard's queued-bytes gauge equal to the sum of its sessions' queues.
@@ -398,6 +436,7 @@ private:
         reported_queued_ = now;
     }
 
+    // ---- writing through Beast (wss://, --deflate): one frame per write --------------------
     void do_write() {
         if (queue_.writing() || !queue_.has_queued() || closing_) return;
         auto batch = queue_.begin_write(params_.batch ? kBatchMaxMessages : 1, kBatchMaxBytes);
@@ -415,31 +454,123 @@ private:
             ws_.async_write(asio::buffer(batch_buffer_),
                             beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
         }
-        // The write starts inside async_write (Asio tries the send at once), so this is when the
-        // frame reached the socket — not when its completion handler runs, which may wait behind
-        // the rest of a fan-out.
+        // The write starts inside async_write (Asio tries the send at once).
+        observe_latency(batch);
+    }
+
+    void on_write(beast::error_code ec, std::size_t bytes) {
+        if (ec) return fail(ec, "write");
+        written(true, bytes);
+        if (batch_buffer_.capacity() > kBatchMaxBytes * 2) std::string().swap(batch_buffer_);
+        do_write();
+    }
+
+    // ---- writing on plain connections: every queued frame in one sendmsg ------------------
+    // The frames are gathered straight from the shared messages and their pre-encoded headers
+    // (a ?batch=1 array is gathered too: '[', the messages, ',' and ']'), so nothing is copied.
+    void write_gathered() {
+        if constexpr (kGated) {
+            if (closing_ || queue_.writing() || !queue_.has_queued()) return;
+            if (!ws_.next_layer().session_may_write()) return;  // Beast's write ends: on_beast_idle
+            const bool array = params_.batch;
+            const auto batch = queue_.begin_write(array ? kBatchMaxMessages : kGatherMaxFrames,
+                                                  array ? kBatchMaxBytes : kGatherMaxBytes);
+            gather_payload_ = 0;
+            for (const auto& m : batch) gather_payload_ += m->bytes.size();
+            if (array && batch.size() > 1) {
+                gather_payload_ += batch.size() + 1;  // '[', the commas, ']'
+                batch_header_ = text_frame_header(gather_payload_);
+                gather_total_ = batch_header_.size + gather_payload_;
+            } else {
+                gather_total_ = gather_payload_;
+                for (const auto& m : batch) gather_total_ += m->header.size;
+            }
+            gather_sent_ = 0;
+            observe_latency(batch);
+            send_gathered();
+        }
+    }
+
+    // Sends what is left of the in-flight frames; waits for the socket if it cannot take it all.
+    void send_gathered() {
+        if constexpr (kGated) {
+            std::array<iovec, 2 * kBatchMaxMessages + 2> iov;
+            std::size_t count = 0, skip = gather_sent_;
+            auto add = [&](const void* data, std::size_t size) {
+                if (skip >= size) {
+                    skip -= size;
+                    return;
+                }
+                iov[count++] = {const_cast<char*>(static_cast<const char*>(data)) + skip, size - skip};
+                skip = 0;
+            };
+            const auto frames = queue_.inflight();
+            if (params_.batch && frames.size() > 1) {
+                add(batch_header_.bytes.data(), batch_header_.size);
+                for (std::size_t i = 0; i < frames.size(); ++i) {
+                    add(i ? "," : "[", 1);
+                    add(frames[i]->bytes.data(), frames[i]->bytes.size());
+                }
+                add("]", 1);
+            } else {
+                for (const auto& m : frames) {
+                    add(m->header.bytes.data(), m->header.size);
+                    add(m->bytes.data(), m->bytes.size());
+                }
+            }
+            msghdr msg{};
+            msg.msg_iov = iov.data();
+            msg.msg_iovlen = count;
+            const ssize_t n = ::sendmsg(socket().native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+            shard_.counters().socket_writes.add();
+            auto& gate = ws_.next_layer();
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                const beast::error_code ec(errno, beast::system_category());
+                gate.release();
+                return fail(ec, "write");
+            }
+            if (n > 0) gather_sent_ += static_cast<std::size_t>(n);
+            if (gather_sent_ == gather_total_) {
+                gate.release();
+                written(params_.batch, gather_payload_);
+                return schedule_flush();
+            }
+            // Part-way out: Beast's frames wait until the rest of ours is on the wire.
+            gate.hold();
+            socket().async_wait(tcp::socket::wait_write, [self = this->shared_from_this()](beast::error_code ec) {
+                if (!ec) return self->send_gathered();
+                self->ws_.next_layer().release();
+                self->fail(ec, "write");
+            });
+        }
+    }
+
+    // Latency histogram: publish → the write of the message started.
+    void observe_latency(std::span<const MessagePtr> batch) {
         const std::int64_t now = steady_now_us();
         for (const auto& m : batch)
             if (m->stream != kNoStream)
                 shard_.counters().observe_latency(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->published_us)));
     }
 
-    void on_write(beast::error_code ec, std::size_t bytes) {
-        if (ec) return fail(ec, "write");
+    // The in-flight messages are on the wire: as one frame (a batch array, or a single message),
+    // or each as a frame of its own. `payload` counts bytes without the frame headers.
+    void written(bool one_frame, std::size_t payload) {
         auto& c = shard_.counters();
-        c.frames_sent.add();
-        c.bytes_sent.add(bytes);
+        const auto sent = queue_.inflight();
+        c.frames_sent.add(one_frame ? 1 : sent.size());
+        c.bytes_sent.add(payload);
         if (tap_id_) {
-            const auto sent = queue_.inflight();
-            ctx_.tap->frame_out(tap_id_, sent.data(), sent.size(), system_now_us());
+            const auto now = system_now_us();
+            if (one_frame) ctx_.tap->frame_out(tap_id_, sent.data(), sent.size(), now);
+            else
+                for (const auto& m : sent) ctx_.tap->frame_out(tap_id_, &m, 1, now);
         }
-        for (const auto& m : queue_.inflight())
+        for (const auto& m : sent)
             if (m->stream != kNoStream) c.messages_sent.add();
         queue_.end_write();
         report_queued();
         refill();
-        if (batch_buffer_.capacity() > kBatchMaxBytes * 2) std::string().swap(batch_buffer_);
-        do_write();
     }
 
     // ---- closing -------------------------------------------------------------------------
@@ -478,6 +609,14 @@ private:
     beast::flat_buffer buffer_;
     OutboundQueue queue_;
     std::string batch_buffer_;
+    // The gathered write in flight (plain connections): its size with and without the frame
+    // headers, how much of it is on the wire, and the header of a ?batch=1 array frame.
+    bool direct_ = false;
+    bool flush_scheduled_ = false;  // in the shard's list of connections to write this turn
+    std::size_t gather_total_ = 0;
+    std::size_t gather_payload_ = 0;
+    std::size_t gather_sent_ = 0;
+    FrameHeader batch_header_;
     std::vector<Sub> subs_;
     bool wildcard_ = false;
     bool attached_ = false;
@@ -500,7 +639,7 @@ private:
 
 void start_websocket_session(ServerContext& ctx, Shard& shard, tcp::socket socket,
                              http::request<http::string_body> request, SessionParams params) {
-    std::make_shared<WebSocketSession<tcp::socket>>(ctx, shard, std::move(socket), params)
+    std::make_shared<WebSocketSession<GatedSocket>>(ctx, shard, GatedSocket(std::move(socket)), params)
         ->run(std::move(request));
 }
 

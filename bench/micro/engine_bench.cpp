@@ -68,6 +68,7 @@ struct BenchSubscriber final : Subscriber {
     void moved(StreamId, std::uint32_t s) override { slot = s; }
     void on_stream_added(Stream*) override {}
     void close_for_shutdown() override {}
+    void flush() override {}
 };
 
 // The shard's delivery loop to N subscribers (no sockets): the cost the engine adds per

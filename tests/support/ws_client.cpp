@@ -109,6 +109,7 @@ struct WsClient::Impl {
     std::chrono::milliseconds read_timeout;
     bool is_closed = false;
     std::size_t pings = 0;
+    std::vector<std::string> pongs;
     websocket::response_type handshake_response;
 };
 
@@ -126,8 +127,9 @@ WsClient::WsClient(std::uint16_t port, const std::string& target, std::chrono::m
         pmd.client_enable = true;
         impl_->ws.set_option(pmd);
     }
-    impl_->ws.control_callback([impl = impl_.get()](websocket::frame_type kind, beast::string_view) {
+    impl_->ws.control_callback([impl = impl_.get()](websocket::frame_type kind, beast::string_view payload) {
         if (kind == websocket::frame_type::ping) ++impl->pings;
+        if (kind == websocket::frame_type::pong) impl->pongs.emplace_back(payload);
     });
     bool done = false;
     beast::error_code result;
@@ -212,6 +214,10 @@ void WsClient::shrink_receive_buffer(int bytes) {
 }
 
 std::size_t WsClient::pings_received() const { return impl_->pings; }
+
+void WsClient::ping(const std::string& payload) { impl_->ws.ping(websocket::ping_data(payload.c_str())); }
+
+std::vector<std::string> WsClient::pongs_received() const { return impl_->pongs; }
 
 std::string WsClient::extensions() const {
     return std::string(impl_->handshake_response[http::field::sec_websocket_extensions]);

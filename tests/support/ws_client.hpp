@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace streambed::testing {
 
@@ -59,6 +60,9 @@ public:
     // Stops reading: the socket's receive buffer is shrunk so back-pressure reaches the server.
     void shrink_receive_buffer(int bytes);
     std::size_t pings_received() const;
+    // A WebSocket ping control frame (not the protocol's ping action), and the pongs' payloads.
+    void ping(const std::string& payload);
+    std::vector<std::string> pongs_received() const;
     // The Sec-WebSocket-Extensions the server accepted ("" when none).
     std::string extensions() const;
 
