@@ -11,6 +11,7 @@
 #include "app/recording_commands.hpp"
 #include "app/replay_command.hpp"
 #include "app/serve_command.hpp"
+#include "app/verify_command.hpp"
 
 int main(int argc, char** argv) {
     spdlog::set_default_logger(spdlog::stderr_color_mt("streambed"));
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
     auto replay = streambed::app::add_replay_command(app);
     auto inspect = streambed::app::add_inspect_command(app);
     auto export_frames = streambed::app::add_export_command(app);
+    auto verify = streambed::app::add_verify_command(app);
 
     try {
         app.parse(argc, argv);
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("replay")) return replay();
     if (app.got_subcommand("inspect")) return inspect();
     if (app.got_subcommand("export")) return export_frames();
-    fmt::print(stderr, "streambed: a command is required: serve, replay, bench, inspect or export (see --help)\n");
+    if (app.got_subcommand("verify")) return verify();
+    fmt::print(stderr, "streambed: a command is required: serve, replay, verify, bench, inspect or export (see --help)\n");
     return 2;
 }

@@ -51,6 +51,12 @@ public:
         return false;
     }
 
+    // Ready for new bindings after a query that may not have reached its end.
+    void reset() {
+        sqlite3_reset(st_);
+        sqlite3_clear_bindings(st_);
+    }
+
     // Reading the current row (columns from 0). s() is valid until the next step.
     std::int64_t i(int col) const { return sqlite3_column_int64(st_, col); }
     double d(int col) const { return sqlite3_column_double(st_, col); }

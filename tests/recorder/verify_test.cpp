@@ -1,0 +1,592 @@
+// verify_test.cpp: `streambed verify` — the comparison rules on a recording made in-process
+// (VerifyCompare: what is tolerated, what is reported and where), and the real program end to
+// end (Verify): `serve --record` with scripted clients, then `verify` as a child process passes;
+// a recording changed afterwards (a data message's bytes, a control reply) fails with the
+// session and the frame named; missing, garbage, unpaced and unknown runs are refused (exit 2).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/server_process.hpp"
+#include "recorder/reader.hpp"
+#include "recorder/recorder.hpp"
+#include "recorder/verify.hpp"
+#include "tests/support/test_server.hpp"
+#include "tests/support/ws_client.hpp"
+
+extern char** environ;
+
+namespace streambed::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct TempDb {
+    std::string path;
+    explicit TempDb(const std::string& name)
+        : path(::testing::TempDir() + "verify-" + name + "-" + std::to_string(::getpid()) + ".db") {
+        clean();
+    }
+    ~TempDb() { clean(); }
+    TempDb(const TempDb&) = delete;
+    TempDb& operator=(const TempDb&) = delete;
+    void clean() const {
+        for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
+    }
+    // A copy of `from` (a recording closed cleanly: nothing left in its WAL).
+    void copy_of(const std::string& from) const {
+        clean();
+        std::filesystem::copy_file(from, path);
+    }
+};
+
+// Runs SQL on a recording (read-write), returning the first column of the first row.
+std::string sql(const std::string& path, const std::string& statement) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+    sqlite3_stmt* st = nullptr;
+    std::string out = "<error: " + std::string(sqlite3_errmsg(db)) + ">";
+    if (sqlite3_prepare_v2(db, statement.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+        const int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            out = sqlite3_column_type(st, 0) == SQLITE_NULL
+                      ? "NULL"
+                      : std::string(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                                    static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+        else if (rc == SQLITE_DONE)
+            out = "<none>";
+        else
+            out = "<error: " + std::string(sqlite3_errmsg(db)) + ">";
+    } else {
+        out = "<error: " + std::string(sqlite3_errmsg(db)) + ">";
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+// Replaces a message's payload (bound as a blob, byte for byte).
+void set_payload(const std::string& path, const std::string& stream, const std::string& seq,
+                 const std::string& bytes) {
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(
+                  db,
+                  ("UPDATE message SET payload = ? WHERE stream = " + stream + " AND seq = " + seq)
+                      .c_str(),
+                  -1, &st, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(st, 1, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+    EXPECT_EQ(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+// ---- the comparison, on a recording made in-process ------------------------------------------
+
+constexpr std::int64_t kTolerance = 500'000;  // µs, the command's default
+
+// One session on /ws/channels: subscribe (an unknown channel too), ping, ten blocks of ch-1
+// two simulated seconds apart, close. Observed as recorded, then changed by each test.
+struct Recorded {
+    TempDb db{"compare"};
+    std::unique_ptr<recorder::RecordedRun> run;
+    recorder::Observed as_recorded;  // the outbound frames exactly as recorded, at their instants
+
+    Recorded() {
+        {
+            recorder::Recorder rec(db.path, {"test", 1, "{}", 1.0});
+            TestServer srv;
+            srv.server().set_tap(&rec);
+            auto ch1 = srv.declare(engine::Endpoint::channels, "ch-1");
+            WsClient c(srv.port(), "/ws/channels");
+            c.read_json();
+            c.send(R"({"action":"subscribe","channels":["ch-1","nope"]})");
+            c.read_until_type("subscribed");
+            c.send(R"({"action":"ping","id":7})");
+            c.read_until_type("pong");
+            for (std::uint64_t n = 1; n <= 10; ++n)
+                srv.publish_n(ch1, engine::MessageType::block, n);
+            for (int i = 0; i < 10; ++i) c.read_json();
+            c.close();
+            srv.server().shutdown();
+            rec.finish();
+        }
+        run = std::make_unique<recorder::RecordedRun>(db.path, std::nullopt);
+        std::stringstream lines;
+        recorder::export_jsonl(db.path, std::nullopt, lines);
+        std::string line;
+        while (std::getline(lines, line)) {
+            auto j = json::parse(line);
+            if (j["dir"] != "out") continue;
+            as_recorded.frames.push_back(
+                {j["wallUs"].get<std::int64_t>(), j["payload"].get<std::string>()});
+        }
+    }
+    const recorder::RecordedSession& session() const { return run->sessions().at(0); }
+    recorder::SessionVerdict compare(const recorder::Observed& o) {
+        return run->compare(session(), o, kTolerance);
+    }
+    // The index in as_recorded of the data message with this seq.
+    std::size_t index_of_seq(std::uint64_t seq) const {
+        for (std::size_t i = 0; i < as_recorded.frames.size(); ++i) {
+            auto j = json::parse(as_recorded.frames[i].text);
+            if (j.contains("seq") && j["seq"] == seq) return i;
+        }
+        throw std::runtime_error("no such seq");
+    }
+    // The recorded frame number of the frame at this index (outbound frames interleave inbound).
+    std::int64_t frame_number(std::size_t index) const {
+        std::stringstream lines;
+        recorder::export_jsonl(db.path, std::nullopt, lines);
+        std::string line;
+        std::size_t out = 0;
+        while (std::getline(lines, line)) {
+            auto j = json::parse(line);
+            if (j["dir"] == "out" && out++ == index) return j["frame"];
+        }
+        throw std::runtime_error("no such frame");
+    }
+};
+
+Recorded& recorded() {
+    static Recorded r;
+    return r;
+}
+
+TEST(VerifyCompare, TheSameFramesAreTheSame) {
+    auto& r = recorded();
+    ASSERT_EQ(r.run->sessions().size(), 1u);
+    EXPECT_EQ(r.session().endpoint, "/ws/channels");
+    ASSERT_EQ(r.session().sent.size(), 2u);
+    ASSERT_EQ(r.as_recorded.frames.size(), 14u);  // welcome, error, subscribed, pong, 10 blocks
+    auto v = r.compare(r.as_recorded);
+    EXPECT_FALSE(v.difference) << v.difference->expected << " / " << v.difference->got;
+    EXPECT_EQ(v.compared, 14u);
+}
+
+TEST(VerifyCompare, WelcomeSessionAndClockMayDiffer) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    auto w = json::parse(o.frames[0].text);
+    ASSERT_EQ(w["type"], "welcome");
+    w["session"] = "other-0-1";
+    w["clock"]["wall"] = 1;
+    w["clock"]["time"] = 2;
+    o.frames[0].text = w.dump();
+    EXPECT_FALSE(r.compare(o).difference);
+    w["heartbeatMs"] = 1000;  // but nothing else
+    o.frames[0].text = w.dump();
+    auto v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_EQ(v.difference->frame, 0);
+}
+
+TEST(VerifyCompare, BatchFramesAreComparedMessageByMessage) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    const auto first = r.index_of_seq(1);
+    std::string joined = "[";
+    for (std::size_t i = first; i < o.frames.size(); ++i)
+        joined += (i > first ? "," : "") + o.frames[i].text;
+    joined += "]";
+    const auto at = o.frames[first].wall_us;
+    o.frames.resize(first);
+    o.frames.push_back({at, joined});
+    auto v = r.compare(o);
+    EXPECT_FALSE(v.difference) << v.difference->expected << " / " << v.difference->got;
+    EXPECT_EQ(v.compared, 14u);
+}
+
+TEST(VerifyCompare, ASubscriptionEdgeMayMoveByOneMessageNotMore) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    o.frames.erase(o.frames.begin() + static_cast<std::ptrdiff_t>(r.index_of_seq(1)));
+    EXPECT_FALSE(r.compare(o).difference)
+        << "seq 2 first: the subscription landed one message later";
+    o.frames.pop_back();
+    EXPECT_FALSE(r.compare(o).difference) << "seq 9 last: the session ended one message earlier";
+
+    // Three messages later: 4 simulated seconds at time scale 1, beyond the 500 ms tolerance.
+    o = r.as_recorded;
+    const auto one = r.index_of_seq(1);
+    o.frames.erase(o.frames.begin() + static_cast<std::ptrdiff_t>(one),
+                   o.frames.begin() + static_cast<std::ptrdiff_t>(one + 3));
+    auto v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_EQ(v.difference->frame, r.frame_number(one));
+    EXPECT_EQ(json::parse(v.difference->expected)["seq"], 1);
+    EXPECT_EQ(json::parse(v.difference->got)["seq"], 4);
+}
+
+TEST(VerifyCompare, AGapInsideTheRangeIsADifferenceAtTheMissingMessage) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    const auto five = r.index_of_seq(5);
+    o.frames.erase(o.frames.begin() + static_cast<std::ptrdiff_t>(five));
+    auto v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_EQ(v.difference->frame, r.frame_number(five));
+    EXPECT_EQ(v.difference->expected, r.as_recorded.frames[five].text);
+    EXPECT_EQ(json::parse(v.difference->got)["seq"], 6);
+}
+
+TEST(VerifyCompare, ARepeatIsADifference) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    const auto five = r.index_of_seq(5);
+    o.frames.insert(o.frames.begin() + static_cast<std::ptrdiff_t>(five + 1), o.frames[five]);
+    auto v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_EQ(json::parse(v.difference->got)["seq"], 5);
+}
+
+TEST(VerifyCompare, DataBytesMustBeIdentical) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    const auto seven = r.index_of_seq(7);
+    auto& text = o.frames[seven].text;
+    const auto original = text;
+    text.replace(text.find(R"("n":7)"), 5, R"("n":8)");
+    auto v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_EQ(v.difference->frame, r.frame_number(seven));
+    EXPECT_EQ(v.difference->expected, original);
+    EXPECT_EQ(v.difference->got, text);
+}
+
+TEST(VerifyCompare, ControlRepliesMustMatchInOrder) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    std::size_t pong = 0;
+    while (json::parse(o.frames[pong].text)["type"] != "pong") ++pong;
+    o.frames[pong].text = R"({"type":"pong","id":8})";
+    auto v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_EQ(v.difference->frame, r.frame_number(pong));
+    EXPECT_EQ(v.difference->expected, R"({"type":"pong","id":7})");
+    EXPECT_EQ(v.difference->got, R"({"type":"pong","id":8})");
+
+    o = r.as_recorded;
+    std::swap(o.frames[1], o.frames[2]);  // subscribed before the error
+    EXPECT_TRUE(r.compare(o).difference);
+
+    o = r.as_recorded;
+    o.frames.erase(o.frames.begin() + static_cast<std::ptrdiff_t>(pong));
+    v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_EQ(v.difference->got, "nothing");
+}
+
+TEST(VerifyCompare, OnlyWhatArrivesAfterTheRecordedEndIsForgiven) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    const auto end = r.session().end_us;
+    o.frames.push_back({end + 1000, R"({"type":"pong","id":9})"});
+    EXPECT_FALSE(r.compare(o).difference)
+        << "a late extra reply: the recording could not have seen it";
+    o.frames.back().wall_us = end - 1;
+    EXPECT_TRUE(r.compare(o).difference) << "an extra reply within the session";
+}
+
+TEST(VerifyCompare, ADataStreamTheRecordingLacksIsADifference) {
+    auto& r = recorded();
+    auto o = r.as_recorded;
+    o.frames.push_back(
+        {r.session().end_us - 1,
+         R"({"type":"block","channel":"ch-2","seq":1,"time":1762732802000,"data":{"n":1}})"});
+    auto v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_NE(v.difference->expected.find("ch-2"), std::string::npos) << v.difference->expected;
+}
+
+TEST(VerifyCompare, ConnectionFailuresAndUnexpectedClosesAreDifferences) {
+    auto& r = recorded();
+    recorder::Observed refused;
+    refused.error = "the upgrade was refused: HTTP 503";
+    auto v = r.compare(refused);
+    ASSERT_TRUE(v.difference);
+    EXPECT_EQ(v.difference->got, refused.error);
+
+    auto o = r.as_recorded;
+    o.server_close_code = 1008;
+    o.server_close_reason = "too many errors";
+    o.server_closed_us = r.session().end_us - 10;
+    v = r.compare(o);
+    ASSERT_TRUE(v.difference);
+    EXPECT_NE(v.difference->got.find("1008"), std::string::npos) << v.difference->got;
+}
+
+// ---- the real program -----------------------------------------------------------------------
+
+struct Ran {
+    int status = -1;  // exit status; 128 + signal when killed
+    std::string out, err;
+};
+
+// Runs `streambed ARGS...` to completion (killed at the deadline), capturing both outputs.
+Ran run_streambed(const std::vector<std::string>& args, std::chrono::milliseconds deadline = 60s) {
+    std::vector<std::string> words{STREAMBED_BINARY};
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+        throw std::runtime_error("pipe2");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    ::close(err[1]);
+    Ran ran;
+    if (rc != 0) {
+        ::close(out[0]);
+        ::close(err[0]);
+        throw std::runtime_error("cannot start " + words[0]);
+    }
+    std::array<pollfd, 2> p{{{out[0], POLLIN, 0}, {err[0], POLLIN, 0}}};
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    bool killed = false;
+    while (p[0].fd >= 0 || p[1].fd >= 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            ::kill(pid, SIGKILL);
+            killed = true;
+            break;
+        }
+        if (::poll(p.data(), p.size(), static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            char buf[4096];
+            const ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                ::close(p[i].fd);
+                p[i].fd = -1;
+            } else {
+                (i == 0 ? ran.out : ran.err).append(buf, static_cast<std::size_t>(n));
+            }
+        }
+    }
+    for (auto& f : p)
+        if (f.fd >= 0) ::close(f.fd);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    ran.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (killed) ran.err += "\n<killed at the deadline>";
+    return ran;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream s(text);
+    std::string line;
+    while (std::getline(s, line)) out.push_back(line);
+    return out;
+}
+
+bool is_data(const json& j) {
+    return j.is_object() && j.contains("seq") && j.contains("data");
+}
+
+// A run of `streambed serve --record` at time scale 20 with three scripted clients:
+//  - /ws/channels: subscribes to ch-1 and an unknown channel (error), pings, reads data;
+//  - /ws/metrics?batch=1: subscribed on open, reads data in batch frames;
+//  - /ws/transactions: subscribes to "*", reads, unsubscribes, pings.
+struct ServedRecording {
+    TempDb db{"served"};
+    std::map<std::string, std::string> session_of;  // endpoint -> session name
+
+    ServedRecording() {
+        bench::ServerProcess server(STREAMBED_BINARY,
+                                    {"--seed", "7", "--time-scale", "20", "--record", db.path});
+        WsClient channels(server.port(), "/ws/channels");
+        WsClient metrics(server.port(), "/ws/metrics?batch=1");
+        WsClient transactions(server.port(), "/ws/transactions");
+        session_of["/ws/channels"] = channels.read_json()["session"];
+        session_of["/ws/metrics"] = metrics.read_json()["session"];
+        session_of["/ws/transactions"] = transactions.read_json()["session"];
+
+        channels.send(R"({"action":"subscribe","channels":["ch-1","nope"]})");
+        EXPECT_EQ(channels.read_json()["code"], "unknown_channel");
+        channels.read_until_type("subscribed");
+        channels.send(R"({"action":"ping","id":7})");
+        channels.read_until_type("pong");
+        for (int data = 0; data < 6;) data += is_data(channels.read_json());
+
+        transactions.send(R"({"action":"subscribe","channels":["*"]})");
+        transactions.read_until_type("subscribed");
+        for (int data = 0; data < 30;) data += is_data(transactions.read_json());
+        transactions.send(R"({"action":"unsubscribe","channels":["*"]})");
+        transactions.read_until_type("unsubscribed");
+        transactions.send(R"({"action":"ping","id":"last"})");
+        transactions.read_until_type("pong");
+
+        for (std::size_t data = 0; data < 6;) {
+            auto j = metrics.read_json();
+            data += j.is_array() ? j.size() : is_data(j);
+        }
+        channels.close();
+        metrics.close();
+        transactions.close();
+        EXPECT_EQ(server.stop(), 0);
+    }
+};
+
+const ServedRecording& served() {
+    static ServedRecording r;
+    return r;
+}
+
+TEST(Verify, ARecordedRunVerifies) {
+    const auto& rec = served();
+    EXPECT_EQ(sql(rec.db.path, "SELECT count(*) FROM session"), "3");
+    EXPECT_EQ(sql(rec.db.path, "SELECT complete FROM run"), "1");
+    const auto ran = run_streambed({"verify", rec.db.path});
+    EXPECT_EQ(ran.status, 0) << ran.out << ran.err;
+    const auto lines = lines_of(ran.out);
+    for (const auto& [endpoint, name] : rec.session_of) {
+        const auto prefix = "session " + name + " (" + endpoint + "): ok (";
+        EXPECT_TRUE(std::any_of(lines.begin(), lines.end(),
+                                [&](const std::string& l) { return l.starts_with(prefix); }))
+            << prefix << " not in:\n"
+            << ran.out;
+    }
+    EXPECT_NE(ran.out.find("all 3 session(s) the same"), std::string::npos) << ran.out;
+    EXPECT_EQ(ran.err, "");
+}
+
+TEST(Verify, AChangedDataMessageFailsNamingTheSessionAndFrame) {
+    const auto& rec = served();
+    TempDb tampered("tampered-data");
+    tampered.copy_of(rec.db.path);
+    // The middle data message delivered to the metrics session: inside any timing edge.
+    const std::string where =
+        "FROM frame f JOIN session s ON s.run = f.run AND s.id = f.session "
+        "WHERE s.endpoint = '/ws/metrics' AND f.stream IS NOT NULL";
+    const auto count = std::stoi(sql(tampered.path, "SELECT count(*) " + where));
+    ASSERT_GE(count, 6);
+    const auto pick = " ORDER BY f.n, f.part LIMIT 1 OFFSET " + std::to_string(count / 2);
+    const auto frame = sql(tampered.path, "SELECT f.n " + where + pick);
+    const auto stream = sql(tampered.path, "SELECT f.stream " + where + pick);
+    const auto seq = sql(tampered.path, "SELECT f.seq " + where + pick);
+    auto payload = sql(tampered.path, "SELECT payload FROM message WHERE stream = " + stream +
+                                          " AND seq = " + seq);
+    const auto digit = payload.find_last_of("0123456789");
+    ASSERT_NE(digit, std::string::npos) << payload;
+    payload[digit] = payload[digit] == '9' ? '0' : static_cast<char>(payload[digit] + 1);
+    set_payload(tampered.path, stream, seq, payload);
+
+    const auto ran = run_streambed({"verify", tampered.path});
+    EXPECT_EQ(ran.status, 1) << ran.out << ran.err;
+    const auto expected_line = "session " + rec.session_of.at("/ws/metrics") +
+                               " (/ws/metrics): differs at frame " + frame + ": expected ";
+    EXPECT_NE(ran.out.find(expected_line), std::string::npos) << expected_line << " not in:\n"
+                                                              << ran.out;
+    EXPECT_NE(ran.out.find("expected " + payload.substr(0, 60)), std::string::npos) << ran.out;
+    for (const char* other : {"/ws/channels", "/ws/transactions"})
+        EXPECT_NE(ran.out.find("session " + rec.session_of.at(other) + " (" + other + "): ok ("),
+                  std::string::npos)
+            << ran.out;
+    EXPECT_NE(ran.out.find("1 of 3 session(s) differ"), std::string::npos) << ran.out;
+}
+
+TEST(Verify, AChangedControlReplyFailsNamingTheSessionAndFrame) {
+    const auto& rec = served();
+    TempDb tampered("tampered-control");
+    tampered.copy_of(rec.db.path);
+    // Frame texts are blobs: compared as text.
+    const std::string pong = R"(dir = 'out' AND CAST(text AS TEXT) = '{"type":"pong","id":7}')";
+    const auto frame = sql(tampered.path, "SELECT n FROM frame WHERE " + pong);
+    ASSERT_NE(frame, "<none>");
+    sql(tampered.path,
+        R"(UPDATE frame SET text = CAST('{"type":"pong","id":70}' AS BLOB) WHERE )" + pong);
+    ASSERT_EQ(sql(tampered.path, "SELECT changes()"),
+              "0");  // a new connection: no changes of its own
+    ASSERT_EQ(
+        sql(tampered.path,
+            R"(SELECT count(*) FROM frame WHERE CAST(text AS TEXT) = '{"type":"pong","id":70}')"),
+        "1");
+
+    const auto ran = run_streambed({"verify", tampered.path});
+    EXPECT_EQ(ran.status, 1) << ran.out << ran.err;
+    const auto expected_line = "session " + rec.session_of.at("/ws/channels") +
+                               " (/ws/channels): differs at frame " + frame +
+                               R"(: expected {"type":"pong","id":70} got {"type":"pong","id":7})";
+    EXPECT_NE(ran.out.find(expected_line), std::string::npos) << expected_line << " not in:\n"
+                                                              << ran.out;
+    EXPECT_NE(ran.out.find("1 of 3 session(s) differ"), std::string::npos) << ran.out;
+}
+
+TEST(Verify, AServerThatGeneratesOtherDataFails) {
+    const auto& rec = served();
+    TempDb other("other-seed");
+    other.copy_of(rec.db.path);
+    sql(other.path, "UPDATE run SET seed = 8");  // the fresh server now simulates another world
+    const auto ran = run_streambed({"verify", other.path});
+    EXPECT_EQ(ran.status, 1) << ran.out << ran.err;
+    for (const auto& [endpoint, name] : rec.session_of)
+        EXPECT_NE(ran.out.find("session " + name + " (" + endpoint + "): differs at frame "),
+                  std::string::npos)
+            << ran.out;
+    EXPECT_NE(ran.out.find("3 of 3 session(s) differ"), std::string::npos) << ran.out;
+}
+
+// The CLI contract for bad input: exit 2, one line on stderr naming the problem, no verdict.
+void expect_refused(const Ran& ran, const std::vector<std::string>& named) {
+    EXPECT_EQ(ran.status, 2) << ran.out << ran.err;
+    EXPECT_EQ(std::count(ran.err.begin(), ran.err.end(), '\n'), 1) << ran.err;
+    for (const auto& word : named)
+        EXPECT_NE(ran.err.find(word), std::string::npos) << word << " not in: " << ran.err;
+    EXPECT_EQ(ran.out.find("session "), std::string::npos) << ran.out;
+}
+
+TEST(Verify, MissingGarbageUnpacedAndUnknownRunsAreRefused) {
+    TempDb missing("missing");
+    expect_refused(run_streambed({"verify", missing.path}), {missing.path, "no such recording"});
+    EXPECT_FALSE(std::filesystem::exists(missing.path)) << "a reader never creates a file";
+
+    TempDb garbage("garbage");
+    std::ofstream(garbage.path) << "this is not a database, just text that goes on for a while\n";
+    expect_refused(run_streambed({"verify", garbage.path}),
+                   {garbage.path, "not a streambed recording"});
+
+    TempDb unpaced("unpaced");
+    recorder::Recorder(unpaced.path, {"test", 1, "{}", 0}).finish();
+    expect_refused(run_streambed({"verify", unpaced.path}), {unpaced.path, "unpaced"});
+
+    expect_refused(run_streambed({"verify", served().db.path, "--run", "99"}),
+                   {served().db.path, "no run 99"});
+    expect_refused(run_streambed({"verify", served().db.path, "--tolerance", "soon"}),
+                   {"--tolerance", "soon"});
+}
+
+}  // namespace
+}  // namespace streambed::testing
