@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "app/options_parse.hpp"
+#include "app/server_runner.hpp"
 #include "bench/load_client.hpp"
 #include "bench/server_process.hpp"
 
@@ -23,6 +24,8 @@ struct BenchArgs {
     std::string duration = "10s";
     std::string target;
     std::string time_scale = "1";
+    std::string rate;
+    std::string record;
     unsigned server_threads = 0;
     std::uint64_t seed = 42;
     bool json = false;
@@ -55,6 +58,11 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_option("--target-pid", a->target_pid, "with --target: the server's process, sampled for CPU and memory");
     cmd->add_option("--time-scale", a->time_scale, "of the started server: simulated ms per wall ms")
         ->capture_default_str();
+    cmd->add_option("--rate", a->rate,
+                    "the started server floods /ws/metrics with RATE messages per second, or 'max': "
+                    "as fast as it delivers them (saturation); default: the simulator at --time-scale")
+        ->check(time_scale_validator("rate"));
+    cmd->add_option("--record", a->record, "the started server records every frame to FILE.db");
     cmd->add_option("--server-threads", a->server_threads, "I/O threads of the started server (0: cores)");
     cmd->add_option("--seed", a->seed, "seed of the started server")->capture_default_str();
     cmd->add_option("--client-threads", a->load.threads, "load client threads")
@@ -84,6 +92,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
                                              "--threads", std::to_string(a->server_threads),
                                              "--max-connections", "0"};
             if (a->load.deflate) args.push_back("--deflate");
+            if (!a->rate.empty()) args.insert(args.end(), {"--flood", a->rate});
+            if (!a->record.empty()) args.insert(args.end(), {"--record", a->record});
             try {
                 server = std::make_unique<bench::ServerProcess>(self_path(), args);
             } catch (const std::exception& e) {
@@ -110,6 +120,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
         const double expected = static_cast<double>(result.messages + result.gaps);
         nlohmann::ordered_json j = {
             {"endpoint", a->load.endpoint},
+            {"rate", a->rate.empty() ? nlohmann::ordered_json("simulator") : nlohmann::ordered_json(a->rate)},
             {"clients", a->load.clients},
             {"connected", result.connected},
             {"failed", result.failed},

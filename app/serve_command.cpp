@@ -9,6 +9,7 @@
 #include "app/options_parse.hpp"
 #include "app/server_runner.hpp"
 #include "recorder/recorder.hpp"
+#include "simulator/flood_source.hpp"
 #include "simulator/simulator_source.hpp"
 
 namespace streambed::app {
@@ -20,6 +21,7 @@ struct ServeArgs {
     std::string time_scale = "1";
     std::string record;
     std::string config;
+    std::string flood;
 };
 
 }  // namespace
@@ -34,6 +36,10 @@ std::function<int()> add_serve_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--config", args->config, "simulator configuration FILE.json (see docs/simulator.md)");
     cmd->add_option("--record", args->record, "record every frame to FILE.db (a new run is appended)");
+    cmd->add_option("--flood", args->flood,
+                    "benchmark source instead of the simulator: /ws/metrics messages at RATE per second, "
+                    "or 'max' for as fast as the server delivers them")
+        ->check(time_scale_validator("flood rate"));
 
     return [args] {
         simulator::SimConfig sim;
@@ -55,8 +61,14 @@ std::function<int()> add_serve_command(CLI::App& app) {
                 return 2;
             }
         }
-        simulator::SimulatorSource source(sim);
-        return run_server("serve", args->server, source, recording.get(), [&] {
+        std::unique_ptr<engine::Source> source;
+        if (args->flood.empty()) {
+            source = std::make_unique<simulator::SimulatorSource>(sim);
+        } else {
+            const double rate = *parse_time_scale(args->flood);
+            source = std::make_unique<simulator::FloodSource>(sim, rate > 0 ? std::optional(rate) : std::nullopt);
+        }
+        return run_server("serve", args->server, *source, recording.get(), [&] {
             if (recording) recording->finish();  // flushes everything still queued
         });
     };

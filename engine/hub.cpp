@@ -1,6 +1,7 @@
 // hub.cpp: stream registry, publish and hand-off to the fan-out targets.
 #include "engine/hub.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -94,6 +95,16 @@ std::vector<Stream*> Hub::streams_of(Endpoint endpoint) const {
 }
 
 std::size_t Hub::stream_count() const { return stream_count_.load(std::memory_order_acquire); }
+
+Backlog Hub::backlog() const {
+    Backlog b;
+    for (auto* t : targets_) {
+        const Backlog tb = t->backlog();
+        b.messages = std::max(b.messages, tb.messages);
+        b.queued_bytes += tb.queued_bytes;
+    }
+    return b;
+}
 
 ClockAnchor Hub::clock() const {
     std::lock_guard lock(clock_mu_);

@@ -24,6 +24,8 @@ public:
     virtual ~FanoutTarget() = default;
     virtual void on_stream_added(Stream* stream) = 0;
     virtual void on_message(MessagePtr message) = 0;
+    // Messages handed over and not yet delivered; bytes in its sessions' outbound queues.
+    virtual Backlog backlog() const = 0;
 };
 
 class Hub final : public Publisher {
@@ -35,6 +37,7 @@ public:
     MessagePtr publish(StreamId stream, MessageType type, std::int64_t time_ms,
                        std::string_view data_json) override;
     void set_clock(const ClockAnchor& clock) override;
+    Backlog backlog() const override;  // the largest of the targets' (any thread)
 
     // The engine's side. Targets are attached before the source starts.
     void attach(FanoutTarget* target);

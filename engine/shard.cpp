@@ -46,12 +46,20 @@ void Shard::on_stream_added(Stream* stream) {
 }
 
 void Shard::on_message(MessagePtr message) {
+    handed_.fetch_add(1, std::memory_order_relaxed);
     asio::post(ioc_, [this, m = std::move(message)] {
+        delivered_.store(delivered_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         if (m->stream >= table_.size()) return;  // no subscriber has seen this stream yet
         // Subscribers never leave a table during delivery (removal is deferred), so plain
         // iteration is safe.
         for (auto* s : table_[m->stream]) s->deliver(m);
     });
+}
+
+Backlog Shard::backlog() const {
+    const auto delivered = delivered_.load(std::memory_order_relaxed);
+    const auto handed = handed_.load(std::memory_order_relaxed);
+    return {handed > delivered ? handed - delivered : 0, counters_.queued_bytes.get()};
 }
 
 std::uint32_t Shard::table_add(StreamId stream, Subscriber* s) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <atomic>
 #include <cstdint>
 #include <thread>
 #include <unordered_set>
@@ -45,6 +46,7 @@ public:
     // FanoutTarget: called on the publisher's thread, handed over to this shard's thread.
     void on_stream_added(Stream* stream) override;
     void on_message(MessagePtr message) override;
+    Backlog backlog() const override;
 
     // Shard thread only.
     std::uint32_t table_add(StreamId stream, Subscriber* s);
@@ -71,6 +73,8 @@ private:
     std::vector<Subscriber*> flush_pending_;
     std::vector<Subscriber*> flushing_;  // the list being flushed (kept: no allocation per turn)
     std::uint64_t session_counter_ = 0;
+    std::atomic<std::uint64_t> handed_{0};     // messages posted to this thread (publisher's thread)
+    std::atomic<std::uint64_t> delivered_{0};  // of which delivered (this thread)
     std::thread thread_;
     // Last member: destroyed first, so handlers it still holds (and the sessions they keep
     // alive) are released while the tables above still exist.

@@ -12,6 +12,14 @@ namespace streambed::engine {
 
 // Maps simulated time to wall time: sim(wall) = sim_ms + (wall - wall_us) / 1000 * scale.
 // Sent to every client in `welcome.clock` so it can compute when a message was due.
+// How far delivery lags behind publishing: messages not yet handed to every subscriber, and
+// bytes waiting in outbound queues. A source that publishes as fast as the server delivers (the
+// benchmark flood) waits while they are high; a paced source ignores them.
+struct Backlog {
+    std::uint64_t messages = 0;
+    std::uint64_t queued_bytes = 0;
+};
+
 struct ClockAnchor {
     std::int64_t sim_ms = 0;   // simulated Unix ms at the anchor
     std::int64_t wall_us = 0;  // system-clock Unix µs at the anchor
@@ -30,6 +38,7 @@ public:
     virtual MessagePtr publish(StreamId stream, MessageType type, std::int64_t time_ms,
                                std::string_view data_json) = 0;
     virtual void set_clock(const ClockAnchor& clock) = 0;
+    virtual Backlog backlog() const { return {}; }
 };
 
 class Source {
