@@ -4,7 +4,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/prctl.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 
 #include "app/options_parse.hpp"
 #include "engine/server.hpp"
@@ -63,6 +67,8 @@ int run_server(const char* command, ServerArgs& args, engine::Source& source, en
     }
     // Signals are caught before the listening line: a signal right after it is never fatal.
     engine::SignalWatcher signals;
+    // A server started by `bench` ends with it, even when bench dies without stopping it.
+    if (std::getenv("STREAMBED_EXIT_WITH_PARENT")) prctl(PR_SET_PDEATHSIG, SIGTERM);
     engine::Server server(args.options);
     if (tap) server.set_tap(tap);
     try {

@@ -119,7 +119,7 @@ private:
 
     void on_welcome(std::string_view text) {
         auto w = nlohmann::json::parse(text, nullptr, false);
-        if (w.is_discarded() || w.value("type", "") != "welcome") return fail();
+        if (!w.is_object() || w.value("type", "") != "welcome") return fail();
         welcomed_ = true;
         clock_time_ = w["clock"]["time"];
         clock_wall_ = w["clock"]["wall"];

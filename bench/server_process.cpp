@@ -29,7 +29,12 @@ ServerProcess::ServerProcess(const std::string& program, const std::vector<std::
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&fa, out[0]);
-    const int rc = posix_spawn(&pid_, program.c_str(), &fa, nullptr, argv.data(), environ);
+    std::vector<std::string> env_s = {"STREAMBED_EXIT_WITH_PARENT=1"};
+    for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
+    std::vector<char*> env;
+    for (auto& e : env_s) env.push_back(e.data());
+    env.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, program.c_str(), &fa, nullptr, argv.data(), env.data());
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
     if (rc != 0) {

@@ -42,13 +42,16 @@ std::size_t OutboundQueue::conflate(const Message* incoming) {
     return dropped;
 }
 
-std::span<const MessagePtr> OutboundQueue::begin_write(std::size_t max_messages,
-                                                       std::size_t max_bytes) {
+std::span<const MessagePtr> OutboundQueue::begin_write(std::size_t max_messages, std::size_t max_bytes,
+                                                       bool control_alone) {
     if (!inflight_.empty() || queue_.empty()) return {};
     std::size_t taken_bytes = 0;
     while (!queue_.empty() && inflight_.size() < max_messages) {
         const std::size_t size = queue_.front()->bytes.size();
         if (!inflight_.empty() && taken_bytes + size > max_bytes) break;
+        if (control_alone && !inflight_.empty() &&
+            (queue_.front()->stream == kNoStream || inflight_.front()->stream == kNoStream))
+            break;
         taken_bytes += size;
         inflight_.push_back(std::move(queue_.front()));
         queue_.pop_front();

@@ -439,7 +439,8 @@ private:
     // ---- writing through Beast (wss://, --deflate): one frame per write --------------------
     void do_write() {
         if (queue_.writing() || !queue_.has_queued() || closing_) return;
-        auto batch = queue_.begin_write(params_.batch ? kBatchMaxMessages : 1, kBatchMaxBytes);
+        auto batch = queue_.begin_write(params_.batch ? kBatchMaxMessages : 1, kBatchMaxBytes,
+                                        /*control_alone=*/true);
         if (batch.size() == 1) {
             ws_.async_write(asio::buffer(batch[0]->bytes),
                             beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
@@ -460,30 +461,43 @@ private:
 
     void on_write(beast::error_code ec, std::size_t bytes) {
         if (ec) return fail(ec, "write");
-        written(true, bytes);
+        written(bytes);
         if (batch_buffer_.capacity() > kBatchMaxBytes * 2) std::string().swap(batch_buffer_);
         do_write();
     }
 
     // ---- writing on plain connections: every queued frame in one sendmsg ------------------
-    // The frames are gathered straight from the shared messages and their pre-encoded headers
-    // (a ?batch=1 array is gathered too: '[', the messages, ',' and ']'), so nothing is copied.
+    // The frames are gathered straight from the shared messages and their pre-encoded headers,
+    // so nothing is copied. With ?batch=1, each run of data messages becomes one array frame
+    // ('[', the messages, ',' and ']' gathered too); a control message keeps a frame of its own.
     void write_gathered() {
         if constexpr (kGated) {
             if (closing_ || queue_.writing() || !queue_.has_queued()) return;
             if (!ws_.next_layer().session_may_write()) return;  // Beast's write ends: on_beast_idle
-            const bool array = params_.batch;
-            const auto batch = queue_.begin_write(array ? kBatchMaxMessages : kGatherMaxFrames,
-                                                  array ? kBatchMaxBytes : kGatherMaxBytes);
+            const auto batch = queue_.begin_write(params_.batch ? kBatchMaxMessages : kGatherMaxFrames,
+                                                  params_.batch ? kBatchMaxBytes : kGatherMaxBytes);
             gather_payload_ = 0;
-            for (const auto& m : batch) gather_payload_ += m->bytes.size();
-            if (array && batch.size() > 1) {
-                gather_payload_ += batch.size() + 1;  // '[', the commas, ']'
-                batch_header_ = text_frame_header(gather_payload_);
-                gather_total_ = batch_header_.size + gather_payload_;
+            gather_total_ = 0;
+            if (params_.batch) {
+                segments_.clear();
+                for (std::size_t i = 0; i < batch.size();) {
+                    std::size_t end = i + 1, payload = batch[i]->bytes.size();
+                    if (batch[i]->stream != kNoStream)
+                        for (; end < batch.size() && batch[end]->stream != kNoStream; ++end)
+                            payload += batch[end]->bytes.size();
+                    const std::size_t count = end - i;
+                    if (count > 1) payload += count + 1;  // '[', the commas, ']'
+                    segments_.push_back({static_cast<std::uint16_t>(i), static_cast<std::uint16_t>(count),
+                                         count > 1 ? text_frame_header(payload) : batch[i]->header});
+                    gather_payload_ += payload;
+                    gather_total_ += segments_.back().header.size + payload;
+                    i = end;
+                }
             } else {
-                gather_total_ = gather_payload_;
-                for (const auto& m : batch) gather_total_ += m->header.size;
+                for (const auto& m : batch) {
+                    gather_payload_ += m->bytes.size();
+                    gather_total_ += m->header.size + m->bytes.size();
+                }
             }
             gather_sent_ = 0;
             observe_latency(batch);
@@ -494,7 +508,8 @@ private:
     // Sends what is left of the in-flight frames; waits for the socket if it cannot take it all.
     void send_gathered() {
         if constexpr (kGated) {
-            std::array<iovec, 2 * kBatchMaxMessages + 2> iov;
+            // At most 3 per message: an array of n messages takes 2n + 2 (n >= 2), a frame alone 2.
+            std::array<iovec, 3 * kBatchMaxMessages> iov;
             std::size_t count = 0, skip = gather_sent_;
             auto add = [&](const void* data, std::size_t size) {
                 if (skip >= size) {
@@ -505,13 +520,15 @@ private:
                 skip = 0;
             };
             const auto frames = queue_.inflight();
-            if (params_.batch && frames.size() > 1) {
-                add(batch_header_.bytes.data(), batch_header_.size);
-                for (std::size_t i = 0; i < frames.size(); ++i) {
-                    add(i ? "," : "[", 1);
-                    add(frames[i]->bytes.data(), frames[i]->bytes.size());
+            if (params_.batch) {
+                for (const auto& seg : segments_) {
+                    add(seg.header.bytes.data(), seg.header.size);
+                    for (std::size_t i = seg.first; i < seg.first + seg.count; ++i) {
+                        if (seg.count > 1) add(i == seg.first ? "[" : ",", 1);
+                        add(frames[i]->bytes.data(), frames[i]->bytes.size());
+                    }
+                    if (seg.count > 1) add("]", 1);
                 }
-                add("]", 1);
             } else {
                 for (const auto& m : frames) {
                     add(m->header.bytes.data(), m->header.size);
@@ -532,7 +549,8 @@ private:
             if (n > 0) gather_sent_ += static_cast<std::size_t>(n);
             if (gather_sent_ == gather_total_) {
                 gate.release();
-                written(params_.batch, gather_payload_);
+                written(gather_payload_);
+                if (segments_.capacity() > 16 && !queue_.has_queued()) std::vector<Segment>().swap(segments_);
                 return schedule_flush();
             }
             // Part-way out: Beast's frames wait until the rest of ours is on the wire.
@@ -553,16 +571,19 @@ private:
                 shard_.counters().observe_latency(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now - m->published_us)));
     }
 
-    // The in-flight messages are on the wire: as one frame (a batch array, or a single message),
-    // or each as a frame of its own. `payload` counts bytes without the frame headers.
-    void written(bool one_frame, std::size_t payload) {
+    // The in-flight messages are on the wire: as one frame through Beast, as the segments of a
+    // gathered ?batch=1 write, or each as a frame of its own. `payload` excludes frame headers.
+    void written(std::size_t payload) {
         auto& c = shard_.counters();
         const auto sent = queue_.inflight();
-        c.frames_sent.add(one_frame ? 1 : sent.size());
+        const bool one_frame = !direct_, segmented = direct_ && params_.batch;
+        c.frames_sent.add(one_frame ? 1 : segmented ? segments_.size() : sent.size());
         c.bytes_sent.add(payload);
         if (tap_id_) {
             const auto now = system_now_us();
             if (one_frame) ctx_.tap->frame_out(tap_id_, sent.data(), sent.size(), now);
+            else if (segmented)
+                for (const auto& seg : segments_) ctx_.tap->frame_out(tap_id_, &sent[seg.first], seg.count, now);
             else
                 for (const auto& m : sent) ctx_.tap->frame_out(tap_id_, &m, 1, now);
         }
@@ -616,7 +637,12 @@ private:
     std::size_t gather_total_ = 0;
     std::size_t gather_payload_ = 0;
     std::size_t gather_sent_ = 0;
-    FrameHeader batch_header_;
+    // With ?batch=1, the frames of the gathered write: runs of data messages, control ones alone.
+    struct Segment {
+        std::uint16_t first, count;
+        FrameHeader header;
+    };
+    std::vector<Segment> segments_;
     std::vector<Sub> subs_;
     bool wildcard_ = false;
     bool attached_ = false;

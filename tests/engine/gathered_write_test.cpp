@@ -106,5 +106,37 @@ TEST(GatheredWrite, BatchClientsGetOneArrayFramePerWrite) {
     EXPECT_LT(frames * 4, kCount);
 }
 
+TEST(GatheredWrite, BatchArraysHoldDataOnlyAndTheWelcomeComesAlone) {
+    TestServer srv(backlog_options());
+    auto m = srv.declare(Endpoint::metrics, "metrics");
+    auto tx = srv.declare(Endpoint::transactions, "ch-1");
+    srv.publish_n(m, MessageType::metrics, 1);
+    // The welcome and the snapshot are queued in the same turn; they still leave as two frames.
+    WsClient metrics(srv.port(), "/ws/metrics?batch=1");
+    const auto welcome = metrics.read_json();
+    ASSERT_TRUE(welcome.is_object());
+    EXPECT_EQ(welcome["type"], "welcome");
+    EXPECT_EQ(metrics.read_json()["seq"], 1);
+    // Control replies between data messages keep frames of their own.
+    WsClient c = subscribed(srv, "/ws/transactions?batch=1");
+    for (std::uint64_t n = 1; n <= 500; ++n) {
+        srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, 100));
+        if (n % 100 == 0) c.send(fmt::format(R"({{"action":"ping","id":{}}})", n));
+    }
+    std::uint64_t seq = 0, pongs = 0;
+    while (seq < 500 || pongs < 5) {
+        auto j = c.read_json();
+        if (j.is_object() && j["type"] == "pong") {
+            ++pongs;
+            continue;
+        }
+        if (!j.is_array()) j = json::array({j});
+        for (auto& msg : j) {
+            ASSERT_EQ(msg["type"], "transaction") << "an array holds data messages only";
+            ASSERT_EQ(msg["seq"], ++seq);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace streambed::testing

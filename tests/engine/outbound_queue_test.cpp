@@ -137,6 +137,26 @@ TEST(OutboundQueue, BeginWriteAlwaysTakesAtLeastOne) {
     EXPECT_EQ(q.bytes(), 501u);
 }
 
+TEST(OutboundQueue, ControlAloneKeepsControlMessagesOutOfDataRuns) {
+    OutboundQueue q(1000);
+    q.push(control());
+    q.push(state(1, 1));
+    q.push(event(2, 1));
+    q.push(control());
+    q.push(event(2, 2));
+    EXPECT_EQ(q.begin_write(10, kAny, true).size(), 1u) << "a control message goes alone";
+    q.end_write();
+    EXPECT_EQ(q.begin_write(10, kAny, true).size(), 2u) << "data messages stop before a control one";
+    q.end_write();
+    EXPECT_EQ(q.begin_write(10, kAny, true).size(), 1u);
+    q.end_write();
+    EXPECT_EQ(q.begin_write(10, kAny, true).size(), 1u);
+    q.end_write();
+    q.push(control());
+    q.push(event(2, 3));
+    EXPECT_EQ(q.begin_write(10, kAny).size(), 2u) << "without it, anything goes together";
+}
+
 TEST(OutboundQueue, OnlyOneWriteAtATime) {
     OutboundQueue q(1000);
     auto a = event(1, 1), b = event(1, 2);
