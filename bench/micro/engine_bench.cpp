@@ -24,6 +24,17 @@ void BM_StreamAppend(benchmark::State& state) {
 }
 BENCHMARK(BM_StreamAppend);
 
+// The WebSocket header of a server frame: 2, 4 or 10 bytes by payload length.
+void BM_FrameHeader(benchmark::State& state) {
+    std::size_t size = static_cast<std::size_t>(state.range(0));
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(size);
+        benchmark::DoNotOptimize(text_frame_header(size));
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_FrameHeader)->Arg(100)->Arg(1000)->Arg(100000);
+
 void BM_QueuePushWrite(benchmark::State& state) {
     OutboundQueue q(1 << 20);
     Stream s(0, Endpoint::metrics, "metrics", 16);

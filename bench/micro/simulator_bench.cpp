@@ -2,7 +2,12 @@
 // World publishing into a Hub with no subscribers (framing and history included).
 #include <benchmark/benchmark.h>
 
+#include <array>
+#include <string>
+#include <vector>
+
 #include "engine/hub.hpp"
+#include "engine/stream.hpp"
 #include "simulator/world.hpp"
 
 namespace streambed::simulator {
@@ -20,6 +25,46 @@ void BM_WorldGenerate(benchmark::State& state) {
 }
 // Transactions per second per channel: the default 4, and a busy network.
 BENCHMARK(BM_WorldGenerate)->Arg(4)->Arg(1000);
+
+// Keeps the data objects the world publishes, by message type, unframed.
+class ByType final : public engine::Publisher {
+public:
+    engine::StreamId declare_stream(engine::Endpoint, std::string_view) override { return 0; }
+    engine::MessagePtr publish(engine::StreamId, engine::MessageType type, std::int64_t,
+                               std::string_view data_json) override {
+        auto& kept = samples[static_cast<std::size_t>(type)];
+        if (kept.size() < 64) kept.emplace_back(data_json);
+        return nullptr;
+    }
+    void set_clock(const engine::ClockAnchor&) override {}
+    std::array<std::vector<std::string>, 16> samples;
+};
+
+// Serialization of one message of each type: the envelope framed around the world's own data
+// objects of that type, its WebSocket header encoded, into history (Stream::append).
+void BM_SerializeByType(benchmark::State& state) {
+    static const ByType world_samples = [] {
+        ByType capture;
+        SimConfig config;
+        World world(config, capture);
+        for (int i = 0; i < 200000; ++i) world.advance();
+        return capture;
+    }();
+    const auto type = static_cast<engine::MessageType>(state.range(0));
+    const auto& samples = world_samples.samples[static_cast<std::size_t>(state.range(0))];
+    if (samples.empty()) return state.SkipWithError("the world published no message of this type");
+    engine::Stream stream(0, engine::Endpoint::channels, "ch-1", 1000);
+    std::size_t i = 0, bytes = 0;
+    for (auto _ : state) {
+        auto m = stream.append(type, 1762732800000, samples[i++ % samples.size()], 0);
+        bytes += m->bytes.size();
+        benchmark::DoNotOptimize(m);
+    }
+    state.SetLabel(std::string(engine::name(type)));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_SerializeByType)->DenseRange(0, static_cast<int>(engine::MessageType::metrics));
 
 }  // namespace
 }  // namespace streambed::simulator

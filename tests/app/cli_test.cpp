@@ -472,10 +472,39 @@ INSTANTIATE_TEST_SUITE_P(
                    {"--tolerance", "soon"}},
         BadOptions{"ExportUnknownFormat", {"export", "/nonexistent/run.db", "--format", "pcap"}, {"--format", "pcap"}},
         BadOptions{"BenchBadTarget", {"bench", "--target", "http://127.0.0.1:1"}, {"--target"}},
+        BadOptions{"FloodRateZero", {"serve", "--port", "0", "--flood", "0"}, {"--flood", "0"}},
+        BadOptions{"FloodRateNotANumber", {"serve", "--port", "0", "--flood", "lots"}, {"--flood", "lots"}},
+        BadOptions{"BenchBadRate", {"bench", "--rate", "-5"}, {"--rate", "-5"}},
         BadOptions{"RecordIntoAnUnwritablePlace",
                    {"serve", "--port", "0", "--record", "/proc/self/cannot-write-here.db"},
                    {"/proc/self/cannot-write-here.db"}}),
     [](const ::testing::TestParamInfo<BadOptions>& p) { return p.param.name; });
+
+TEST(CliServe, FloodPublishesTheWorldsMetricsStampedWithTheWallClock) {
+    auto s = start_serve({"--flood", "500"}, Wait::line);
+    WsClient c(s.port, "/ws/metrics");
+    const json welcome = c.read_json();
+    ASSERT_EQ(welcome["type"], "welcome") << welcome.dump();
+    EXPECT_EQ(welcome["channels"], json::array({"metrics"}));
+    EXPECT_EQ(welcome["clock"]["scale"].get<double>(), 1.0);
+    const auto wall_ms = welcome["clock"]["wall"].get<std::int64_t>() / 1000;
+    EXPECT_LE(std::abs(welcome["clock"]["time"].get<std::int64_t>() - wall_ms), 1) << "simulated time is wall time";
+    std::uint64_t last = 0;
+    for (int i = 0; i < 200; ++i) {
+        json j = c.read_json();
+        ASSERT_TRUE(is_data(j)) << j.dump();
+        ASSERT_EQ(j["type"], "metrics");
+        if (last) {
+            ASSERT_EQ(j["seq"].get<std::uint64_t>(), last + 1);
+        }
+        last = j["seq"];
+        // Stamped when published, within the bounds of this test's own run.
+        EXPECT_GE(j["time"].get<std::int64_t>(), wall_ms - 1000);
+        EXPECT_LE(j["time"].get<std::int64_t>(), wall_ms + 60000);
+        for (const char* f : {"tps", "txTotal", "blockHeight", "cpuPercent", "memoryMb"})
+            ASSERT_TRUE(j["data"].contains(f)) << f << " missing in " << j.dump();
+    }
+}
 
 // ---- bad time scales and simulator configurations ---------------------------------------------
 

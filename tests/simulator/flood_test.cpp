@@ -1,0 +1,53 @@
+// flood_test.cpp: the benchmark flood at saturation is paced by the server's backlog — a client
+// that stops reading holds the flood back instead of filling its queue to conflation or 1013.
+#include <gtest/gtest.h>
+
+#include "simulator/flood_source.hpp"
+#include "tests/support/test_server.hpp"
+#include "tests/support/ws_client.hpp"
+
+namespace streambed::testing {
+namespace {
+
+json stats(TestServer& srv) { return http_get(srv.port(), "/api/v11/websocket/stats").body_json(); }
+
+TEST(FloodSource, SaturationWaitsForTheServerInsteadOfFillingQueues) {
+    auto o = test_options();
+    o.outbound_limit_bytes = 64 << 20;  // far above the flood's own bound
+    o.socket_send_buffer = 32 << 10;
+    TestServer srv(o);
+    simulator::FloodSource flood(simulator::SimConfig{}, std::nullopt);
+    flood.start(srv.server().publisher());
+    WsClient stalled(srv.port(), "/ws/metrics");  // subscribed on open, then it stops reading
+
+    constexpr auto kBound = simulator::FloodSource::kMaxQueuedBytes;
+    std::uint64_t most = 0;
+    // The stalled client's queue fills up to the flood's bound, and no further.
+    ASSERT_TRUE(wait_until([&] {
+        most = std::max<std::uint64_t>(most, stats(srv)["queuedBytes"]);
+        return most >= kBound / 2;
+    }, std::chrono::seconds(20)));
+    for (int i = 0; i < 50; ++i) most = std::max<std::uint64_t>(most, stats(srv)["queuedBytes"]);
+    const auto s = stats(srv);
+    EXPECT_LE(most, kBound + (1 << 20)) << "one burst past the bound at most";
+    EXPECT_EQ(s["conflated"], 0);
+    EXPECT_EQ(s["slowConsumerCloses"], 0);
+
+    // Reading again, the client gets every message in order (nothing was conflated), past what
+    // was queued, so the flood went on.
+    ASSERT_EQ(stalled.read_json()["type"], "welcome");
+    std::uint64_t last = 0;
+    const std::uint64_t queued_messages = most / 200 + 1000;  // a metrics message is > 200 bytes
+    for (std::uint64_t i = 0; i < queued_messages; ++i) {
+        const auto seq = stalled.read_json()["seq"].get<std::uint64_t>();
+        if (last) {
+            ASSERT_EQ(seq, last + 1);
+        }
+        last = seq;
+    }
+    EXPECT_GT(stats(srv)["messagesPublished"].get<std::uint64_t>(), s["messagesPublished"].get<std::uint64_t>());
+    flood.stop();
+}
+
+}  // namespace
+}  // namespace streambed::testing
