@@ -13,16 +13,16 @@
 
 namespace streambed::recorder {
 
+// Kept small (80 bytes): a broadcast records one per delivery.
 struct Recorder::Event {
     enum class Kind : std::uint8_t { stream, message, open, out, in, close } kind = Kind::message;
-    std::uint64_t session = 0;  // or the stream id for Kind::stream
+    bool last_part = true;       // out: the frame's last message
+    std::uint32_t part = 0;      // out: index within the frame
+    int code = 0;                // close: the code; stream: the endpoint's index
+    std::uint64_t session = 0;   // or the stream id for Kind::stream
     std::int64_t wall_us = 0;
     engine::MessagePtr message;  // message, out
-    std::uint32_t part = 0;      // out: index within the frame
-    bool last_part = true;       // out: the frame's last message
-    int code = 0;                // close
-    std::string text;            // in, close reason, stream channel, open: name
-    std::string extra;           // open: endpoint path \n peer \n target
+    std::string text;            // in, close reason, stream channel; open: name \n endpoint \n peer \n target
 };
 
 namespace {
@@ -83,7 +83,7 @@ void Recorder::stream_declared(engine::StreamId id, engine::Endpoint endpoint, s
     e.kind = Kind::stream;
     e.session = id;
     e.text = channel;
-    e.extra = engine::info(endpoint).path;
+    e.code = static_cast<int>(engine::index(endpoint));
     enqueue(std::move(e), true);
 }
 
@@ -92,22 +92,29 @@ void Recorder::session_opened(const engine::SessionOpened& s) {
     e.kind = Kind::open;
     e.session = s.id;
     e.wall_us = s.wall_us;
-    e.text = s.name;
-    e.extra = fmt::format("{}\n{}\n{}", engine::info(s.endpoint).path, s.peer, s.target);
+    e.text = fmt::format("{}\n{}\n{}\n{}", s.name, engine::info(s.endpoint).path, s.peer, s.target);
     enqueue(std::move(e), false);
 }
 
 void Recorder::frame_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
                          std::int64_t wall_us) {
+    // One lock for the whole frame; an I/O thread never waits for room.
+    std::lock_guard lock(mu_);
+    if (finished_) return;
     for (std::size_t i = 0; i < count; ++i) {
-        Event e;
-    e.kind = Kind::out;
+        if (queue_.size() >= options_.queue_limit) {
+            dropped_.fetch_add(count - i);
+            wake_writer_.notify_one();
+            return;
+        }
+        Event& e = queue_.emplace_back();
+        e.kind = Kind::out;
         e.session = session;
         e.wall_us = wall_us;
         e.message = messages[i];
         e.part = static_cast<std::uint32_t>(i);
         e.last_part = i + 1 == count;
-        enqueue(std::move(e), false);
+        if (queue_.size() == batch_ready()) wake_writer_.notify_one();
     }
 }
 
@@ -131,7 +138,7 @@ void Recorder::session_closed(std::uint64_t session, int code, std::string_view 
 }
 
 void Recorder::run_writer() {
-    std::deque<Event> batch;
+    std::vector<Event> batch;
     while (true) {
         bool stopping;
         {
@@ -143,6 +150,8 @@ void Recorder::run_writer() {
         }
         room_.notify_all();
         if (!batch.empty()) write_batch(batch);
+        // Keep the memory for the next batch, unless a burst left far more than it needs.
+        if (batch.capacity() > 65536 && batch.size() * 4 < batch.capacity()) std::vector<Event>().swap(batch);
         batch.clear();
         if (stopping) {
             std::lock_guard lock(mu_);
@@ -151,7 +160,7 @@ void Recorder::run_writer() {
     }
 }
 
-void Recorder::write_batch(std::deque<Event>& batch) {
+void Recorder::write_batch(std::vector<Event>& batch) {
     sqlite3* db = db_.get();
     // Frame numbers per session, in the order the session produced them.
     static thread_local std::unordered_map<std::uint64_t, std::int64_t> next_frame;
@@ -165,7 +174,8 @@ void Recorder::write_batch(std::deque<Event>& batch) {
         for (auto& e : batch) {
             switch (e.kind) {
                 case Kind::stream:
-                    stream.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, e.extra).t(4, e.text).run();
+                    stream.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session))
+                        .t_static(3, engine::info(engine::kEndpoints[static_cast<std::size_t>(e.code)]).path).t(4, e.text).run();
                     break;
                 case Kind::message: {
                     const auto& m = *e.message;
@@ -174,10 +184,11 @@ void Recorder::write_batch(std::deque<Event>& batch) {
                     break;
                 }
                 case Kind::open: {
-                    std::string_view rest = e.extra;
+                    std::string_view rest = e.text;
+                    const auto name = split_next(rest);
                     const auto endpoint = split_next(rest);
                     const auto peer = split_next(rest);
-                    open.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, e.text).t(4, endpoint)
+                    open.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, name).t(4, endpoint)
                               .t(5, peer).t(6, rest).i(7, e.wall_us).run();
                     next_frame[e.session] = 0;
                     break;

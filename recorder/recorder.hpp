@@ -9,7 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -66,7 +66,7 @@ public:
 private:
     void enqueue(Event&& e, bool may_wait);
     void run_writer();
-    void write_batch(std::deque<Event>& batch);
+    void write_batch(std::vector<Event>& batch);
     // Enough queued events to commit without waiting for the interval.
     std::size_t batch_ready() const { return std::min<std::size_t>(4096, options_.queue_limit); }
 
@@ -77,7 +77,9 @@ private:
 
     std::mutex mu_;
     std::condition_variable wake_writer_, room_;
-    std::deque<Event> queue_;
+    // A vector, swapped with the writer's: its memory is reused from batch to batch, so a busy
+    // recording neither allocates per event nor faults in fresh pages.
+    std::vector<Event> queue_;
     bool stopping_ = false;
     bool finished_ = false;
     std::thread writer_;
