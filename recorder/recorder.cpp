@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
 #include <unordered_map>
 #include <variant>
@@ -28,6 +29,62 @@ struct Recorder::Event {
 namespace {
 
 using Kind = Recorder::Event::Kind;
+
+// Frame rows go into SQLite this many at a time: one statement step for many rows is the
+// cheapest way in (9 parameters a row, far below SQLite's limit of 32,766).
+constexpr int kRowsPerInsert = 32;
+constexpr int kFrameColumns = 9;
+
+std::string multi_row_insert(int rows) {
+    std::string sql = "INSERT INTO frame (run, session, n, part, dir, wall_us, stream, seq, text) VALUES ";
+    for (int r = 0; r < rows; ++r) sql += r ? ",(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?)";
+    return sql;
+}
+
+// Buffers frame rows and inserts them kRowsPerInsert at a time (the rest one by one at flush()).
+// The rows' text must stay valid until flush(): it points into the batch's events.
+class FrameInserter {
+public:
+    FrameInserter(sqlite3* db, std::int64_t run)
+        : run_(run), many_(db, multi_row_insert(kRowsPerInsert).c_str()), one_(db, multi_row_insert(1).c_str()) {}
+
+    void add(std::int64_t session, std::int64_t n, std::int64_t part, bool out, std::int64_t wall_us,
+             const engine::Message* data, std::string_view text) {
+        rows_[count_++] = {session, n, part, out, wall_us, data, text};
+        if (count_ == kRowsPerInsert) {
+            for (int r = 0; r < kRowsPerInsert; ++r) bind(many_, r * kFrameColumns, rows_[r]);
+            many_.run();
+            count_ = 0;
+        }
+    }
+    void flush() {
+        for (int r = 0; r < count_; ++r) {
+            bind(one_, 0, rows_[r]);
+            one_.run();
+        }
+        count_ = 0;
+    }
+
+private:
+    struct Row {
+        std::int64_t session, n, part;
+        bool out;
+        std::int64_t wall_us;
+        const engine::Message* data;  // a data message: stream and seq; else the frame's text
+        std::string_view text;
+    };
+    void bind(Statement& st, int base, const Row& row) {
+        st.i(base + 1, run_).i(base + 2, row.session).i(base + 3, row.n).i(base + 4, row.part)
+            .t_static(base + 5, row.out ? "out" : "in").i(base + 6, row.wall_us);
+        if (row.data) st.i(base + 7, row.data->stream).i(base + 8, static_cast<std::int64_t>(row.data->seq)).null(base + 9);
+        else st.null(base + 7).null(base + 8).b_static(base + 9, row.text);
+    }
+
+    std::int64_t run_;
+    Statement many_, one_;
+    std::array<Row, kRowsPerInsert> rows_{};
+    int count_ = 0;
+};
 
 std::string_view split_next(std::string_view& s) {
     const auto pos = s.find('\n');
@@ -169,7 +226,7 @@ void Recorder::write_batch(std::vector<Event>& batch) {
         Statement stream(db, "INSERT OR IGNORE INTO stream (run, id, endpoint, channel) VALUES (?, ?, ?, ?)");
         Statement message(db, "INSERT OR IGNORE INTO message (run, stream, seq, ord, type, sim_ms, wall_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         Statement open(db, "INSERT OR IGNORE INTO session (run, id, name, endpoint, peer, target, opened_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
-        Statement frame(db, "INSERT INTO frame (run, session, n, part, dir, wall_us, stream, seq, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        FrameInserter frames(db, run_id_);
         Statement close(db, "UPDATE session SET closed_us = ?, close_code = ?, close_reason = ? WHERE run = ? AND id = ?");
         for (auto& e : batch) {
             switch (e.kind) {
@@ -195,18 +252,15 @@ void Recorder::write_batch(std::vector<Event>& batch) {
                 }
                 case Kind::out: {
                     auto& n = next_frame[e.session];
-                    frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n).i(4, e.part).t_static(5, "out").i(6, e.wall_us);
                     const auto& m = *e.message;
-                    if (m.stream == engine::kNoStream) frame.null(7).null(8).b_static(9, m.bytes);
-                    else frame.i(7, m.stream).i(8, static_cast<std::int64_t>(m.seq)).null(9);
-                    frame.run();
+                    frames.add(static_cast<std::int64_t>(e.session), n, e.part, true, e.wall_us,
+                               m.stream == engine::kNoStream ? nullptr : &m, m.bytes);
                     if (e.last_part) ++n;
                     break;
                 }
                 case Kind::in: {
                     auto& n = next_frame[e.session];
-                    frame.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).i(3, n++).i(4, 0).t_static(5, "in")
-                              .i(6, e.wall_us).null(7).null(8).b_static(9, e.text).run();
+                    frames.add(static_cast<std::int64_t>(e.session), n++, 0, false, e.wall_us, nullptr, e.text);
                     break;
                 }
                 case Kind::close:
@@ -216,6 +270,7 @@ void Recorder::write_batch(std::vector<Event>& batch) {
                     break;
             }
         }
+        frames.flush();
         exec(db, "COMMIT");
         written_.fetch_add(batch.size());
     } catch (const RecordingError& e) {
