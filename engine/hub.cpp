@@ -102,6 +102,7 @@ Backlog Hub::backlog() const {
         const Backlog tb = t->backlog();
         b.messages = std::max(b.messages, tb.messages);
         b.queued_bytes += tb.queued_bytes;
+        b.pressured_connections += tb.pressured_connections;
     }
     return b;
 }

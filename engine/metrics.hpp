@@ -37,6 +37,7 @@ struct ShardCounters {
     Counter bytes_sent;
     Counter conflated;
     Counter queued_bytes;  // gauge: bytes in the outbound queues of open connections
+    Counter pressured_sessions;  // gauge: connections whose queue is past half its bound
     Counter slow_consumer_closes;
     Counter errors_sent;
     Counter messages_received;

@@ -59,7 +59,8 @@ void Shard::on_message(MessagePtr message) {
 Backlog Shard::backlog() const {
     const auto delivered = delivered_.load(std::memory_order_relaxed);
     const auto handed = handed_.load(std::memory_order_relaxed);
-    return {handed > delivered ? handed - delivered : 0, counters_.queued_bytes.get()};
+    return {handed > delivered ? handed - delivered : 0, counters_.queued_bytes.get(),
+            counters_.pressured_sessions.get()};
 }
 
 std::uint32_t Shard::table_add(StreamId stream, Subscriber* s) {

@@ -18,6 +18,7 @@ namespace streambed::engine {
 struct Backlog {
     std::uint64_t messages = 0;
     std::uint64_t queued_bytes = 0;
+    std::uint64_t pressured_connections = 0;  // queue past half its bound: conflation is near
 };
 
 struct ClockAnchor {

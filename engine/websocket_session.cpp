@@ -434,6 +434,11 @@ private:
         if (now > reported_queued_) shard_.counters().queued_bytes.add(now - reported_queued_);
         else shard_.counters().queued_bytes.sub(reported_queued_ - now);
         reported_queued_ = now;
+        if (const bool over = now > ctx_.options.outbound_limit_bytes / 2; over != pressured_) {
+            pressured_ = over;
+            if (over) shard_.counters().pressured_sessions.add();
+            else shard_.counters().pressured_sessions.sub();
+        }
     }
 
     // ---- writing through Beast (wss://, --deflate): one frame per write --------------------
@@ -650,6 +655,7 @@ private:
     bool closing_ = false;
     std::size_t errors_ = 0;
     std::size_t reported_queued_ = 0;
+    bool pressured_ = false;  // counted in the shard's pressured_sessions
     std::size_t catching_up_ = 0;  // subscriptions with a resume under way
     // Recording (only when the server has a tap): the tap's session id, the upgrade target
     // until the welcome, and the close code this side chose.
