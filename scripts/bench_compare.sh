@@ -48,7 +48,7 @@ echo "streambed: $CLIENTS clients on $ENDPOINT, source ${bench_source[*]}, $DURA
 # peer's reading (the backlog) rather than conflated at the outbound bound.
 start upstream "$bin" serve --port 0 --outbound-limit 268435456 "${source_args[@]}"
 up_port=$port
-start peer node bench/peers/ws-peer.mjs --port 0 --upstream "ws://127.0.0.1:$up_port"
+start peer node bench/peers/ws-peer.mjs --port 0 --upstream "ws://127.0.0.1:$up_port" --wait-clients "$CLIENTS"
 peer_port=$port
 echo "ws peer: the same load" >&2
 "$bin" bench --target "ws://127.0.0.1:$peer_port" --target-pid "${pids[1]}" --clients "$CLIENTS" \

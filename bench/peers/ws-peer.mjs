@@ -20,9 +20,40 @@ const single = { '/ws/consensus': 'consensus', '/ws/network': 'network', '/ws/me
 const state = new Map();  // endpoint -> { channels, clock, subscribers: Map<channel, Set<ws>>, wildcard: Set<ws> }
 let sessions = 0;
 
+// Backpressure, as streambed's flood at saturation: the upstream is paused while the clients'
+// send buffers hold more than 8 MiB in all, or any one more than 512 KiB (half of streambed's
+// outbound bound), and resumed once they drain. A saturated run then measures fan-out at the pace
+// of the slowest client, not unbounded buffering.
+const kMaxTotal = 8 << 20, kMaxOne = 512 << 10;
+const ups = [];
+let wss = null;  // the clients' server, once the upstreams are connected
+let paused = false, sinceCheck = 0;
+function overloaded() {
+  if (!wss) return false;
+  let total = 0;
+  for (const ws of wss.clients) {
+    const b = ws.bufferedAmount;
+    total += b;
+    if (b > kMaxOne || total > kMaxTotal) return true;
+  }
+  return false;
+}
+function recheck() {
+  if (overloaded()) { setTimeout(recheck, 1); return; }
+  paused = false;
+  for (const u of ups) u.resume();
+}
+function checkPressure() {
+  if (paused || !overloaded()) return;
+  paused = true;
+  for (const u of ups) u.pause();
+  setTimeout(recheck, 1);
+}
+
 function connectUpstream(endpoint) {
   return new Promise((resolve, reject) => {
     const up = new WebSocket(upstream + endpoint);
+    ups.push(up);
     const s = { channels: [], clock: null, subscribers: new Map(), wildcard: new Set() };
     state.set(endpoint, s);
     up.on('error', reject);
@@ -40,6 +71,7 @@ function connectUpstream(endpoint) {
       const subs = s.subscribers.get(m.channel);
       if (subs) for (const ws of subs) ws.send(text);
       for (const ws of s.wildcard) if (!subs || !subs.has(ws)) ws.send(text);
+      if (++sinceCheck >= 32) { sinceCheck = 0; checkPressure(); }
     });
   });
 }
@@ -55,13 +87,18 @@ function subscribe(s, ws, channel) {
 }
 
 await Promise.all(endpoints.map(connectUpstream));
+// --wait-clients N: relay nothing until N clients are connected (a saturated event loop would
+// starve the handshakes; the benchmark measures only once every client is connected anyway).
+let waiting = Number(args['wait-clients'] ?? 0);
+if (waiting > 0) { paused = true; for (const u of ups) u.pause(); }
 
 const server = http.createServer((req, res) => { res.writeHead(404); res.end(); });
-const wss = new WebSocketServer({ noServer: true });
+wss = new WebSocketServer({ noServer: true });
 server.on('upgrade', (req, socket, head) => {
   const path = req.url.split('?')[0];
   if (!state.has(path)) { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
   wss.handleUpgrade(req, socket, head, (ws) => {
+    if (waiting > 0 && wss.clients.size >= waiting) { waiting = 0; setTimeout(recheck, 1); }
     const s = state.get(path);
     ws.send(JSON.stringify({ type: 'welcome', protocol: 1, endpoint: path, session: `peer-${++sessions}`,
                              channels: s.channels, heartbeatMs: 15000, clock: clockNow(s) }));
