@@ -98,6 +98,7 @@ std::size_t Hub::stream_count() const { return stream_count_.load(std::memory_or
 
 Backlog Hub::backlog() const {
     Backlog b;
+    if (tap_) b.tap_fill = tap_->fill();
     for (auto* t : targets_) {
         const Backlog tb = t->backlog();
         b.messages = std::max(b.messages, tb.messages);

@@ -19,6 +19,7 @@ struct Backlog {
     std::uint64_t messages = 0;
     std::uint64_t queued_bytes = 0;
     std::uint64_t pressured_connections = 0;  // queue past half its bound: conflation is near
+    double tap_fill = 0;                      // the recorder's queue, 0 to 1 (Tap::fill)
 };
 
 struct ClockAnchor {

@@ -37,6 +37,9 @@ public:
     virtual void frame_in(std::uint64_t session, std::string_view text, std::int64_t wall_us) = 0;
     virtual void session_closed(std::uint64_t session, int code, std::string_view reason,
                                 std::int64_t wall_us) = 0;
+    // How full the tap's own queue is, 0 (empty) to 1 (full: I/O threads' frames are dropped).
+    // A source that publishes as fast as the server delivers also waits for the tap.
+    virtual double fill() const { return 0; }
 };
 
 }  // namespace streambed::engine

@@ -124,6 +124,7 @@ void Recorder::enqueue(Event&& e, bool may_wait) {
         room_.wait(lock, [&] { return queue_.size() < options_.queue_limit || stopping_; });
     }
     queue_.push_back(std::move(e));
+    queued_.store(queue_.size(), std::memory_order_relaxed);
     if (queue_.size() == batch_ready()) wake_writer_.notify_one();  // a big batch: no need to wait
 }
 
@@ -161,6 +162,7 @@ void Recorder::frame_out(std::uint64_t session, const engine::MessagePtr* messag
     for (std::size_t i = 0; i < count; ++i) {
         if (queue_.size() >= options_.queue_limit) {
             dropped_.fetch_add(count - i);
+            queued_.store(queue_.size(), std::memory_order_relaxed);
             wake_writer_.notify_one();
             return;
         }
@@ -173,6 +175,7 @@ void Recorder::frame_out(std::uint64_t session, const engine::MessagePtr* messag
         e.last_part = i + 1 == count;
         if (queue_.size() == batch_ready()) wake_writer_.notify_one();
     }
+    queued_.store(queue_.size(), std::memory_order_relaxed);
 }
 
 void Recorder::frame_in(std::uint64_t session, std::string_view text, std::int64_t wall_us) {
@@ -203,6 +206,7 @@ void Recorder::run_writer() {
             wake_writer_.wait_for(lock, options_.commit_interval,
                                   [&] { return stopping_ || queue_.size() >= batch_ready(); });
             batch.swap(queue_);
+            queued_.store(0, std::memory_order_relaxed);
             stopping = stopping_;
         }
         room_.notify_all();

@@ -60,6 +60,9 @@ public:
                    std::int64_t wall_us) override;
     void frame_in(std::uint64_t session, std::string_view text, std::int64_t wall_us) override;
     void session_closed(std::uint64_t session, int code, std::string_view reason, std::int64_t wall_us) override;
+    double fill() const override {
+        return static_cast<double>(queued_.load(std::memory_order_relaxed)) / static_cast<double>(options_.queue_limit);
+    }
 
     struct Event;
 
@@ -85,6 +88,7 @@ private:
     std::thread writer_;
 
     std::atomic<std::uint64_t> written_{0}, dropped_{0};
+    std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
     std::atomic<bool> failed_{false};
     std::string error_;  // writer thread only, until finish()
     std::int64_t published_order_ = 0;  // writer thread only

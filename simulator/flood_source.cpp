@@ -79,7 +79,8 @@ void FloodSource::run(engine::Publisher& publisher) {
             continue;
         }
         const engine::Backlog b = publisher.backlog();
-        if (b.messages > kMaxBacklogMessages || b.queued_bytes > kMaxQueuedBytes || b.pressured_connections > 0) {
+        if (b.messages > kMaxBacklogMessages || b.queued_bytes > kMaxQueuedBytes || b.pressured_connections > 0 ||
+            b.tap_fill > 0.5) {
             if (!thread_.wait_until(clock::now() + std::chrono::microseconds(100))) return;
             continue;
         }

@@ -28,7 +28,9 @@ public:
     // Saturation waits while more messages than this are on their way to the I/O threads, or
     // more bytes than this wait in outbound queues, or any connection's queue is past half its
     // bound: enough to keep every connection's gathered write full, little enough that no queue
-    // reaches its bound (no conflation, no 1013) — the pace of the slowest client.
+    // reaches its bound (no conflation, no 1013) — the pace of the slowest client; and while the
+    // recorder's queue is more than half full (nothing dropped: a recorded saturated run
+    // measures what recording costs).
     static constexpr std::uint64_t kMaxBacklogMessages = 64;
     static constexpr std::uint64_t kMaxQueuedBytes = 8u << 20;
 
