@@ -27,6 +27,12 @@ std::string payload(std::uint64_t n, std::size_t size) {
     return fmt::format(R"({{"n":{},"pad":"{}"}})", n, std::string(size, 'x'));
 }
 
+// Transactions 1..count on `tx`, each padded with `pad` bytes.
+void publish_transactions(TestServer& srv, engine::StreamId tx, std::uint64_t count, std::size_t pad) {
+    for (std::uint64_t n = 1; n <= count; ++n)
+        srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, pad));
+}
+
 WsClient subscribed(TestServer& srv, const std::string& target) {
     WsClient c(srv.port(), target);
     c.read_json();
@@ -59,8 +65,7 @@ TEST(GatheredWrite, BacklogLeavesInFewWritesWithEveryFrameInOrder) {
     WsClient plain = subscribed(srv, "/ws/transactions");
     const auto before = stats(srv);
     constexpr std::uint64_t kCount = 3000;
-    for (std::uint64_t n = 1; n <= kCount; ++n)
-        srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, 1000));
+    publish_transactions(srv, tx, kCount, 1000);
     for (std::uint64_t seq = 1; seq <= kCount; ++seq) ASSERT_EQ(plain.read_json()["seq"], seq);
     ASSERT_TRUE(wait_until([&] { return stats(srv)["framesSent"] >= before["framesSent"].get<std::uint64_t>() + kCount; }));
     const auto after = stats(srv);
@@ -77,8 +82,7 @@ TEST(GatheredWrite, PongsStayWholeWhileAGatheredWriteIsPartWayOut) {
     auto tx = srv.declare(Endpoint::transactions, "ch-1");
     WsClient c = subscribed(srv, "/ws/transactions");
     constexpr std::uint64_t kCount = 2000;
-    for (std::uint64_t n = 1; n <= kCount; ++n)
-        srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, 1000));
+    publish_transactions(srv, tx, kCount, 1000);
     // The socket is full and the session's write waits part-way: Beast's pongs must wait for it.
     ASSERT_TRUE(wait_until([&] { return stats(srv)["queuedBytes"].get<std::uint64_t>() > 0; }));
     for (const char* p : {"p1", "p2", "p3"}) c.ping(p);
@@ -94,8 +98,7 @@ TEST(GatheredWrite, BatchClientsGetOneArrayFramePerWrite) {
     auto tx = srv.declare(Endpoint::transactions, "ch-1");
     WsClient c = subscribed(srv, "/ws/transactions?batch=1");
     constexpr std::uint64_t kCount = 2000;
-    for (std::uint64_t n = 1; n <= kCount; ++n)
-        srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, 100));
+    publish_transactions(srv, tx, kCount, 100);
     std::uint64_t seq = 0, frames = 0;
     while (seq < kCount) {
         auto j = c.read_json();
