@@ -33,6 +33,11 @@ public:
     // An outbound frame written: the messages it carried (one, or a ?batch=1 array in order).
     virtual void frame_out(std::uint64_t session, const MessagePtr* messages, std::size_t count,
                            std::int64_t wall_us) = 0;
+    // `count` outbound frames written together, one message each (a gathered write).
+    virtual void frames_out(std::uint64_t session, const MessagePtr* messages, std::size_t count,
+                            std::int64_t wall_us) {
+        for (std::size_t i = 0; i < count; ++i) frame_out(session, &messages[i], 1, wall_us);
+    }
     // An inbound text frame as received.
     virtual void frame_in(std::uint64_t session, std::string_view text, std::int64_t wall_us) = 0;
     virtual void session_closed(std::uint64_t session, int code, std::string_view reason,

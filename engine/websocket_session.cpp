@@ -589,8 +589,7 @@ private:
             if (one_frame) ctx_.tap->frame_out(tap_id_, sent.data(), sent.size(), now);
             else if (segmented)
                 for (const auto& seg : segments_) ctx_.tap->frame_out(tap_id_, &sent[seg.first], seg.count, now);
-            else
-                for (const auto& m : sent) ctx_.tap->frame_out(tap_id_, &m, 1, now);
+            else ctx_.tap->frames_out(tap_id_, sent.data(), sent.size(), now);
         }
         for (const auto& m : sent)
             if (m->stream != kNoStream) c.messages_sent.add();

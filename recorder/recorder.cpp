@@ -14,11 +14,13 @@
 
 namespace streambed::recorder {
 
-// Kept small (80 bytes): a broadcast records one per delivery.
+// Kept small (80 bytes): a broadcast records one per run of deliveries to a session.
 struct Recorder::Event {
     enum class Kind : std::uint8_t { stream, message, open, out, in, close } kind = Kind::message;
-    bool last_part = true;       // out: the frame's last message
-    std::uint32_t part = 0;      // out: index within the frame
+    bool last_part = true;       // out: the run ends its frame
+    bool parts = false;          // out: the run's messages are parts of one frame (else frames)
+    std::uint16_t count = 1;     // out: messages in the run (consecutive seqs of one stream)
+    std::uint32_t part = 0;      // out: index of the run's first message within the frame
     int code = 0;                // close: the code; stream: the endpoint's index
     std::uint64_t session = 0;   // or the stream id for Kind::stream
     std::int64_t wall_us = 0;
@@ -31,13 +33,15 @@ namespace {
 using Kind = Recorder::Event::Kind;
 
 // Frame rows go into SQLite this many at a time: one statement step for many rows is the
-// cheapest way in (9 parameters a row, far below SQLite's limit of 32,766).
+// cheapest way in (11 parameters a row, far below SQLite's limit of 32,766).
 constexpr int kRowsPerInsert = 32;
-constexpr int kFrameColumns = 9;
+constexpr int kFrameColumns = 11;
+// The longest run one row holds (the schema's `span` table numbers 0..255).
+constexpr std::size_t kMaxRun = 256;
 
 std::string multi_row_insert(int rows) {
-    std::string sql = "INSERT INTO frame (run, session, n, part, dir, wall_us, stream, seq, text) VALUES ";
-    for (int r = 0; r < rows; ++r) sql += r ? ",(?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?)";
+    std::string sql = "INSERT INTO frame_row (run, session, n, part, dir, wall_us, stream, seq, text, count, step) VALUES ";
+    for (int r = 0; r < rows; ++r) sql += r ? ",(?,?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?,?)";
     return sql;
 }
 
@@ -49,8 +53,8 @@ public:
         : run_(run), many_(db, multi_row_insert(kRowsPerInsert).c_str()), one_(db, multi_row_insert(1).c_str()) {}
 
     void add(std::int64_t session, std::int64_t n, std::int64_t part, bool out, std::int64_t wall_us,
-             const engine::Message* data, std::string_view text) {
-        rows_[count_++] = {session, n, part, out, wall_us, data, text};
+             const engine::Message* data, std::string_view text, std::int64_t run = 1, bool parts = false) {
+        rows_[count_++] = {session, n, part, out, wall_us, data, text, run, parts};
         if (count_ == kRowsPerInsert) {
             for (int r = 0; r < kRowsPerInsert; ++r) bind(many_, r * kFrameColumns, rows_[r]);
             many_.run();
@@ -72,12 +76,15 @@ private:
         std::int64_t wall_us;
         const engine::Message* data;  // a data message: stream and seq; else the frame's text
         std::string_view text;
+        std::int64_t run;             // deliveries from data's seq on
+        bool parts;                   // the run is parts of frame n (else frames n, n+1, ...)
     };
     void bind(Statement& st, int base, const Row& row) {
         st.i(base + 1, run_).i(base + 2, row.session).i(base + 3, row.n).i(base + 4, row.part)
             .t_static(base + 5, row.out ? "out" : "in").i(base + 6, row.wall_us);
         if (row.data) st.i(base + 7, row.data->stream).i(base + 8, static_cast<std::int64_t>(row.data->seq)).null(base + 9);
         else st.null(base + 7).null(base + 8).b_static(base + 9, row.text);
+        st.i(base + 10, row.run).i(base + 11, row.parts ? 1 : 0);
     }
 
     std::int64_t run_;
@@ -85,6 +92,13 @@ private:
     std::array<Row, kRowsPerInsert> rows_{};
     int count_ = 0;
 };
+
+// What a batch stands for: one per event, a run of deliveries counting each.
+std::uint64_t units(const std::vector<Recorder::Event>& batch) {
+    std::uint64_t n = 0;
+    for (const auto& e : batch) n += e.kind == Recorder::Event::Kind::out ? e.count : 1;
+    return n;
+}
 
 std::string_view split_next(std::string_view& s) {
     const auto pos = s.find('\n');
@@ -156,10 +170,27 @@ void Recorder::session_opened(const engine::SessionOpened& s) {
 
 void Recorder::frame_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
                          std::int64_t wall_us) {
-    // One lock for the whole frame; an I/O thread never waits for room.
+    enqueue_out(session, messages, count, wall_us, /*parts=*/true);
+}
+
+void Recorder::frames_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
+                          std::int64_t wall_us) {
+    enqueue_out(session, messages, count, wall_us, /*parts=*/false);
+}
+
+void Recorder::enqueue_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
+                           std::int64_t wall_us, bool parts) {
+    // One lock for the whole write; an I/O thread never waits for room.
     std::lock_guard lock(mu_);
     if (finished_) return;
-    for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t i = 0; i < count;) {
+        // A run: consecutive seqs of one stream (a control message is a run of its own).
+        std::size_t end = i + 1;
+        const auto& first = *messages[i];
+        if (first.stream != engine::kNoStream)
+            while (end < count && end - i < kMaxRun && messages[end]->stream == first.stream &&
+                   messages[end]->seq == first.seq + (end - i))
+                ++end;
         if (queue_.size() >= options_.queue_limit) {
             dropped_.fetch_add(count - i);
             queued_.store(queue_.size(), std::memory_order_relaxed);
@@ -171,9 +202,12 @@ void Recorder::frame_out(std::uint64_t session, const engine::MessagePtr* messag
         e.session = session;
         e.wall_us = wall_us;
         e.message = messages[i];
-        e.part = static_cast<std::uint32_t>(i);
-        e.last_part = i + 1 == count;
+        e.count = static_cast<std::uint16_t>(end - i);
+        e.parts = parts;
+        e.part = parts ? static_cast<std::uint32_t>(i) : 0;
+        e.last_part = !parts || end == count;
         if (queue_.size() == batch_ready()) wake_writer_.notify_one();
+        i = end;
     }
     queued_.store(queue_.size(), std::memory_order_relaxed);
 }
@@ -258,8 +292,9 @@ void Recorder::write_batch(std::vector<Event>& batch) {
                     auto& n = next_frame[e.session];
                     const auto& m = *e.message;
                     frames.add(static_cast<std::int64_t>(e.session), n, e.part, true, e.wall_us,
-                               m.stream == engine::kNoStream ? nullptr : &m, m.bytes);
-                    if (e.last_part) ++n;
+                               m.stream == engine::kNoStream ? nullptr : &m, m.bytes, e.count, e.parts);
+                    if (!e.parts) n += e.count;
+                    else if (e.last_part) ++n;
                     break;
                 }
                 case Kind::in: {
@@ -276,10 +311,10 @@ void Recorder::write_batch(std::vector<Event>& batch) {
         }
         frames.flush();
         exec(db, "COMMIT");
-        written_.fetch_add(batch.size());
+        written_.fetch_add(units(batch));
     } catch (const RecordingError& e) {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        dropped_.fetch_add(batch.size());
+        dropped_.fetch_add(units(batch));
         if (!failed_.exchange(true)) {
             error_ = e.what();
             spdlog::error("recording {}: {} — the server keeps serving; the run is marked incomplete", path_, e.what());
@@ -305,7 +340,7 @@ void Recorder::finish() {
         else end.t(4, error_);
         end.i(5, run_id_).run();
         // Readers want frames by session: index them once, now that the run is over.
-        exec(db_.get(), "CREATE INDEX IF NOT EXISTS frame_by_session ON frame (run, session, n, part)");
+        exec(db_.get(), "CREATE INDEX IF NOT EXISTS frame_by_session ON frame_row (run, session, n, part)");
         sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     } catch (const RecordingError& e) {
         spdlog::error("recording {}: cannot close the run: {}", path_, e.what());

@@ -48,6 +48,7 @@ public:
     void finish();
 
     std::int64_t run_id() const { return run_id_; }
+    // Events written and dropped, a run of deliveries counting each delivery.
     std::uint64_t written() const { return written_.load(); }
     std::uint64_t dropped() const { return dropped_.load(); }
     bool failed() const { return failed_.load(); }
@@ -58,6 +59,8 @@ public:
     void session_opened(const engine::SessionOpened& session) override;
     void frame_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
                    std::int64_t wall_us) override;
+    void frames_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
+                    std::int64_t wall_us) override;
     void frame_in(std::uint64_t session, std::string_view text, std::int64_t wall_us) override;
     void session_closed(std::uint64_t session, int code, std::string_view reason, std::int64_t wall_us) override;
     double fill() const override {
@@ -68,6 +71,9 @@ public:
 
 private:
     void enqueue(Event&& e, bool may_wait);
+    // Outbound messages, as runs (consecutive seqs of one stream); `parts`: of one frame.
+    void enqueue_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
+                     std::int64_t wall_us, bool parts);
     void run_writer();
     void write_batch(std::vector<Event>& batch);
     // Enough queued events to commit without waiting for the interval.

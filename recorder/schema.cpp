@@ -1,4 +1,4 @@
-// schema.cpp: DDL of version 1 and the checks made on opening.
+// schema.cpp: DDL of version 2, the migration of version 1, and the checks made on opening.
 #include "recorder/schema.hpp"
 
 #include <fmt/format.h>
@@ -7,10 +7,12 @@
 namespace streambed::recorder {
 namespace {
 
-// Version 1. `message` holds each published data message once (its exact bytes); an outbound
+// Version 2. `message` holds each published data message once (its exact bytes); an outbound
 // frame that carried it refers to it by (stream, seq), so a payload delivered to a thousand
-// sessions is stored once. Control and inbound frames keep their own text.
-constexpr const char* kSchemaV1 = R"sql(
+// sessions is stored once. Control and inbound frames keep their own text. A `frame_row` may
+// stand for a run of deliveries (consecutive seqs of one stream, written together to one
+// session); the `frame` view expands runs into one row per delivery, as version 1 stored them.
+constexpr const char* kSchemaV2 = R"sql(
 CREATE TABLE run (
   id             INTEGER PRIMARY KEY,
   started_us     INTEGER NOT NULL,           -- wall clock, Unix µs
@@ -56,7 +58,7 @@ CREATE TABLE session (
 ) WITHOUT ROWID;
 -- Frames in the order they were recorded (rowid): appending keeps the writer fast; readers
 -- order by (run, session, n, part), helped by frame_by_session once the run has ended.
-CREATE TABLE frame (
+CREATE TABLE frame_row (
   run     INTEGER NOT NULL,
   session INTEGER NOT NULL,
   n       INTEGER NOT NULL,                  -- frame number within the session, both directions
@@ -65,8 +67,28 @@ CREATE TABLE frame (
   wall_us INTEGER NOT NULL,
   stream  INTEGER,                           -- with seq: a data message, see `message`
   seq     INTEGER,
-  text    BLOB                               -- otherwise: the frame text itself
+  text    BLOB,                              -- otherwise: the frame text itself
+  count   INTEGER NOT NULL DEFAULT 1,        -- deliveries of seq, seq+1, ... (1 to 256)
+  step    INTEGER NOT NULL DEFAULT 0         -- 0: they are frames n, n+1, ...; 1: parts of frame n
 );
+)sql";
+
+// The view readers query, one row per delivery, and the numbers it expands runs with.
+constexpr const char* kFrameView = R"sql(
+CREATE TABLE span (i INTEGER PRIMARY KEY);
+WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 255) INSERT INTO span SELECT i FROM k;
+CREATE VIEW frame AS
+  SELECT r.run, r.session, r.n + (1 - r.step) * s.i AS n, r.part + r.step * s.i AS part, r.dir, r.wall_us,
+         r.stream, r.seq + s.i AS seq, r.text
+  FROM frame_row r JOIN span s ON s.i < r.count;
+)sql";
+
+// Version 1 stored one row per delivery in the table `frame`: it becomes `frame_row`, every row
+// a run of one, under the same view.
+constexpr const char* kMigrateV1 = R"sql(
+ALTER TABLE frame RENAME TO frame_row;
+ALTER TABLE frame_row ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE frame_row ADD COLUMN step INTEGER NOT NULL DEFAULT 0;
 )sql";
 
 int pragma_int(sqlite3* db, const char* pragma) {
@@ -83,8 +105,8 @@ int table_count(sqlite3* db) {
     return pragma_int(db, "SELECT count(*) FROM sqlite_schema");
 }
 
-// Refuses what is not a version-1 streambed recording.
-void check(sqlite3* db, const std::string& path) {
+// Refuses what is not a streambed recording this version reads (1 or 2); returns the version.
+int check(sqlite3* db, const std::string& path) {
     const int tables = table_count(db);
     if (tables < 0) throw RecordingError(fmt::format("{}: not a streambed recording (not a SQLite database, or corrupt)", path));
     const int app = pragma_int(db, "PRAGMA application_id");
@@ -94,9 +116,10 @@ void check(sqlite3* db, const std::string& path) {
     if (version > kSchemaVersion)
         throw RecordingError(fmt::format("{}: recording schema version {} is newer than this streambed reads ({}); "
                                          "use a newer streambed", path, version, kSchemaVersion));
-    if (version < kSchemaVersion)
+    if (version < kOldestReadable)
         throw RecordingError(fmt::format("{}: recording schema version {} is older than {} and cannot be migrated",
-                                         path, version, kSchemaVersion));
+                                         path, version, kOldestReadable));
+    return version;
 }
 
 Db open(const std::string& path, int flags) {
@@ -128,12 +151,20 @@ Db open_for_writing(const std::string& path) {
     Db db = open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
     try {
         if (exists && table_count(db.get()) != 0) {
-            check(db.get(), path);
+            if (check(db.get(), path) < kSchemaVersion) {
+                // Recording into a version-1 file migrates it (readers read both versions).
+                exec(db.get(), "BEGIN");
+                exec(db.get(), kMigrateV1);
+                exec(db.get(), kFrameView);
+                exec(db.get(), fmt::format("PRAGMA user_version = {};", kSchemaVersion).c_str());
+                exec(db.get(), "COMMIT");
+            }
         } else {
             if (table_count(db.get()) < 0)
                 throw RecordingError(fmt::format("{}: not a streambed recording (not a SQLite database)", path));
             exec(db.get(), "BEGIN");
-            exec(db.get(), kSchemaV1);
+            exec(db.get(), kSchemaV2);
+            exec(db.get(), kFrameView);
             exec(db.get(), fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};", kApplicationId,
                                        kSchemaVersion).c_str());
             exec(db.get(), "COMMIT");

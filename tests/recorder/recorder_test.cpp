@@ -294,6 +294,47 @@ TEST(RecordingFiles, TruncatedRecordingIsRefusedClearly) {
     EXPECT_NE(err.find(file.path.substr(file.path.rfind('/') + 1)), std::string::npos) << err;
 }
 
+TEST(Recording, AGatheredRunOfDeliveriesIsOneRowAndReadsBackOneRowPerDelivery) {
+    TempFile file("runs");
+    constexpr std::uint64_t kCount = 2000;
+    std::vector<std::string> received;
+    {
+        Recorder rec(file.path, {"test", 1, "{}"});
+        auto o = test_options();
+        o.outbound_limit_bytes = 64 << 20;
+        o.socket_send_buffer = 32 << 10;  // a backlog builds, and writes gather many frames
+        TestServer srv(o);
+        srv.server().set_tap(&rec);
+        auto tx = srv.declare(Endpoint::transactions, "ch-1");
+        WsClient c(srv.port(), "/ws/transactions");
+        c.read_json();
+        c.send(R"({"action":"subscribe","channels":["ch-1"]})");
+        c.read_until_type("subscribed");
+        for (std::uint64_t n = 1; n <= kCount; ++n)
+            srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n),
+                        R"({"pad":")" + std::string(1000, 'x') + R"("})");
+        for (std::uint64_t n = 1; n <= kCount; ++n) received.push_back(c.read_text());
+        c.close();
+        srv.server().shutdown();
+        rec.finish();
+    }
+    const auto deliveries = "SELECT count(*) FROM frame WHERE seq IS NOT NULL";
+    EXPECT_EQ(scalar(file.path, deliveries), static_cast<std::int64_t>(kCount));
+    const auto rows = scalar(file.path, "SELECT count(*) FROM frame_row WHERE seq IS NOT NULL");
+    EXPECT_LT(rows * 4, static_cast<std::int64_t>(kCount)) << rows << " rows for " << kCount << " deliveries";
+    // Read back through the view: one frame per delivery, numbered in order, the same bytes.
+    std::vector<std::string> recorded;
+    std::int64_t last_n = -1;
+    for (const auto& line : exported(file.path)) {
+        if (line["dir"] != "out" || line["seq"].is_null()) continue;
+        EXPECT_GT(line["frame"].get<std::int64_t>(), last_n);
+        last_n = line["frame"];
+        EXPECT_EQ(line["part"], 0);
+        recorded.push_back(line["payload"]);
+    }
+    EXPECT_EQ(recorded, received);
+}
+
 void make_db(const std::string& path, int app_id, int version) {
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
@@ -317,6 +358,60 @@ TEST(RecordingFiles, OtherSchemaVersionsAreRefusedByName) {
     EXPECT_NE(error_of([&] { recorder::inspect(older.path); }).find("older"), std::string::npos);
     EXPECT_NE(error_of([&] { recorder::inspect(newer.path); }).find("newer"), std::string::npos);
     EXPECT_NE(error_of([&] { Recorder(newer.path, {"test", 1, "{}"}); }).find("newer"), std::string::npos);
+}
+
+// A version-1 file as streambed 0.1 wrote it: one `frame` row per delivery.
+void make_v1(const std::string& path) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_exec(db, R"sql(
+CREATE TABLE run (id INTEGER PRIMARY KEY, started_us INTEGER NOT NULL, ended_us INTEGER, version TEXT NOT NULL,
+  seed INTEGER, config TEXT, time_scale REAL, complete INTEGER NOT NULL DEFAULT 0,
+  dropped_frames INTEGER NOT NULL DEFAULT 0, error TEXT);
+CREATE TABLE stream (run INTEGER NOT NULL, id INTEGER NOT NULL, endpoint TEXT NOT NULL, channel TEXT NOT NULL,
+  PRIMARY KEY (run, id)) WITHOUT ROWID;
+CREATE TABLE message (run INTEGER NOT NULL, stream INTEGER NOT NULL, seq INTEGER NOT NULL, ord INTEGER NOT NULL,
+  type TEXT NOT NULL, sim_ms INTEGER NOT NULL, wall_us INTEGER NOT NULL, payload BLOB NOT NULL,
+  PRIMARY KEY (run, stream, seq)) WITHOUT ROWID;
+CREATE TABLE session (run INTEGER NOT NULL, id INTEGER NOT NULL, name TEXT NOT NULL, endpoint TEXT NOT NULL,
+  peer TEXT, target TEXT, opened_us INTEGER NOT NULL, closed_us INTEGER, close_code INTEGER, close_reason TEXT,
+  PRIMARY KEY (run, id)) WITHOUT ROWID;
+CREATE TABLE frame (run INTEGER NOT NULL, session INTEGER NOT NULL, n INTEGER NOT NULL, part INTEGER NOT NULL,
+  dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), wall_us INTEGER NOT NULL, stream INTEGER, seq INTEGER, text BLOB);
+INSERT INTO run VALUES (1, 1, 2, 'streambed 0.1.0', 42, '{}', 1.0, 1, 0, NULL);
+INSERT INTO stream VALUES (1, 0, '/ws/metrics', 'metrics');
+INSERT INTO message VALUES (1, 0, 1, 1, 'metrics', 10, 1, CAST('{"type":"metrics","seq":1}' AS BLOB));
+INSERT INTO message VALUES (1, 0, 2, 2, 'metrics', 20, 2, CAST('{"type":"metrics","seq":2}' AS BLOB));
+INSERT INTO session VALUES (1, 1, 's-1', '/ws/metrics', '127.0.0.1:1', '/ws/metrics', 1, 2, 1000, '');
+INSERT INTO frame VALUES (1, 1, 0, 0, 'out', 1, NULL, NULL, CAST('{"type":"welcome"}' AS BLOB));
+INSERT INTO frame VALUES (1, 1, 1, 0, 'out', 1, 0, 1, NULL);
+INSERT INTO frame VALUES (1, 1, 2, 0, 'out', 2, 0, 2, NULL);
+CREATE INDEX frame_by_session ON frame (run, session, n, part);
+PRAGMA application_id = 1396852036; PRAGMA user_version = 1;)sql",
+                 nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+}
+
+TEST(RecordingFiles, AVersionOneFileIsReadAsIsAndMigratedWhenRecordedInto) {
+    TempFile file("v1");
+    make_v1(file.path);
+    ASSERT_EQ(scalar(file.path, "PRAGMA application_id"), recorder::kApplicationId);
+    // Read as is: nothing written.
+    EXPECT_EQ(recorder::inspect(file.path)["runs"][0]["frames"]["total"], 3);
+    EXPECT_EQ(exported(file.path).size(), 3u);
+    EXPECT_EQ(scalar(file.path, "PRAGMA user_version"), 1);
+    // Recording a new run migrates it; the old run reads the same.
+    {
+        Recorder rec(file.path, {"test", 1, "{}"});
+        rec.finish();
+    }
+    EXPECT_EQ(scalar(file.path, "PRAGMA user_version"), recorder::kSchemaVersion);
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame_row"), 3);
+    const auto lines = exported(file.path);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[1]["payload"], R"({"type":"metrics","seq":1})");
+    EXPECT_EQ(lines[2]["seq"], 2);
+    EXPECT_EQ(recorder::inspect(file.path)["runs"].size(), 2u);
 }
 
 TEST(RecordingFiles, UnwritablePlaceIsAClearError) {

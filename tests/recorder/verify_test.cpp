@@ -527,7 +527,7 @@ TEST(Verify, AChangedControlReplyFailsNamingTheSessionAndFrame) {
     const auto frame = sql(tampered.path, "SELECT n FROM frame WHERE " + pong);
     ASSERT_NE(frame, "<none>");
     sql(tampered.path,
-        R"(UPDATE frame SET text = CAST('{"type":"pong","id":70}' AS BLOB) WHERE )" + pong);
+        R"(UPDATE frame_row SET text = CAST('{"type":"pong","id":70}' AS BLOB) WHERE )" + pong);
     ASSERT_EQ(sql(tampered.path, "SELECT changes()"),
               "0");  // a new connection: no changes of its own
     ASSERT_EQ(
