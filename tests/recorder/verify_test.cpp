@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,10 +28,10 @@
 #include "recorder/reader.hpp"
 #include "recorder/recorder.hpp"
 #include "recorder/verify.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
 
-extern char** environ;
 
 namespace streambed::testing {
 namespace {
@@ -346,60 +345,18 @@ struct Ran {
 
 // Runs `streambed ARGS...` to completion (killed at the deadline), capturing both outputs.
 Ran run_streambed(const std::vector<std::string>& args, std::chrono::milliseconds deadline = 60s) {
-    std::vector<std::string> words{STREAMBED_BINARY};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
-        throw std::runtime_error("pipe2");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    ::close(err[1]);
+    ChildProcess child(STREAMBED_BINARY, args);
     Ran ran;
-    if (rc != 0) {
-        ::close(out[0]);
-        ::close(err[0]);
-        throw std::runtime_error("cannot start " + words[0]);
+    auto status = child.wait_exit(deadline);
+    const bool killed = !status;
+    if (killed) {
+        child.send_signal(SIGKILL);
+        status = child.wait_exit(5s);
     }
-    std::array<pollfd, 2> p{{{out[0], POLLIN, 0}, {err[0], POLLIN, 0}}};
-    const auto end = std::chrono::steady_clock::now() + deadline;
-    bool killed = false;
-    while (p[0].fd >= 0 || p[1].fd >= 0) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            end - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            ::kill(pid, SIGKILL);
-            killed = true;
-            break;
-        }
-        if (::poll(p.data(), p.size(), static_cast<int>(left.count())) < 0 && errno != EINTR) break;
-        for (std::size_t i = 0; i < p.size(); ++i) {
-            if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            char buf[4096];
-            const ssize_t n = ::read(p[i].fd, buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                ::close(p[i].fd);
-                p[i].fd = -1;
-            } else {
-                (i == 0 ? ran.out : ran.err).append(buf, static_cast<std::size_t>(n));
-            }
-        }
-    }
-    for (auto& f : p)
-        if (f.fd >= 0) ::close(f.fd);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    ran.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const int st = status.value_or(0);
+    ran.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    ran.out = child.out();
+    ran.err = child.err();
     if (killed) ran.err += "\n<killed at the deadline>";
     return ran;
 }
