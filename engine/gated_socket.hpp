@@ -9,8 +9,10 @@
 #pragma once
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <array>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -103,14 +105,41 @@ private:
     std::shared_ptr<Gate> gate_;
 };
 
-// Closing: Beast tears the TCP connection down the usual way (found by argument-dependent lookup).
+// Closing: the synchronous form is Beast's own (found by argument-dependent lookup).
 inline void teardown(boost::beast::role_type role, GatedSocket& s, boost::system::error_code& ec) {
     boost::beast::websocket::teardown(role, s.next_layer(), ec);
 }
 
+// The asynchronous form drains what the peer still sends until its end of stream, then closes.
+// Beast 1.81's own closes after the first chunk it drains (it tests the coroutine's
+// bytes_transferred, not read_some's), so a client still sending — the rest of a message over
+// the inbound limit, say — got a reset instead of the 1009 close frame. The drain is bounded;
+// in time by the closing handshake's timeout (Beast closes the socket, and the read ends).
 template <class Handler>
-void async_teardown(boost::beast::role_type role, GatedSocket& s, Handler&& handler) {
-    boost::beast::websocket::async_teardown(role, s.next_layer(), std::forward<Handler>(handler));
+auto async_teardown(boost::beast::role_type role, GatedSocket& s, Handler&& handler) {
+    namespace asio = boost::asio;
+    // Enough to swallow the rest of a refused message many times the default inbound limit.
+    constexpr std::size_t kDrainLimit = std::size_t{4} << 20;
+    auto& sock = s.next_layer();
+    return asio::async_compose<Handler, void(boost::system::error_code)>(
+        [&sock, role, buf = std::make_unique<std::array<char, 2048>>(), drained = std::size_t{0},
+         started = false](auto& self, boost::system::error_code ec = {}, std::size_t n = 0) mutable {
+            if (!started) {
+                started = true;
+                boost::system::error_code ignored;
+                if (role == boost::beast::role_type::server)
+                    sock.shutdown(asio::socket_base::shutdown_send, ignored);
+                return sock.async_read_some(asio::buffer(*buf), std::move(self));
+            }
+            drained += n;
+            if (!ec && drained < kDrainLimit) return sock.async_read_some(asio::buffer(*buf), std::move(self));
+            if (ec == asio::error::eof) ec = {};
+            boost::system::error_code ignored;
+            if (role == boost::beast::role_type::client) sock.shutdown(asio::socket_base::shutdown_send, ignored);
+            sock.close(ignored);
+            self.complete(ec);
+        },
+        handler, sock);
 }
 
 }  // namespace streambed::engine

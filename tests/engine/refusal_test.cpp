@@ -84,7 +84,9 @@ TEST_F(Refusals, OversizedMessageClosesWith1009AndOthersCarryOn) {
     bystander.send(R"({"action":"subscribe","channels":["ch-1"]})");
     bystander.read_until_type("subscribed");
     auto c = connect();
-    c.send(R"({"action":"ping","id":")" + std::string(70 * 1024, 'x') + R"("})");
+    // Far over the limit: the server refuses at the frame header, while most of the message is
+    // still to come. It must drain the rest so the close frame reaches the client (no reset).
+    c.send(R"({"action":"ping","id":")" + std::string(1024 * 1024, 'x') + R"("})");
     EXPECT_FALSE(c.read());
     EXPECT_EQ(c.close_code(), 1009);
     auto m = srv.publish_n(ch1, MessageType::block, 1);
