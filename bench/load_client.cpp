@@ -1,5 +1,7 @@
-// load_client.cpp: asynchronous Beast clients on one io_context thread.
+// load_client.cpp: asynchronous WebSocket clients, each thread's share on its own io_context.
 #include "bench/load_client.hpp"
+
+#include "bench/frame_reader.hpp"
 
 #include <sys/resource.h>
 
@@ -9,9 +11,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
 #include <charconv>
+#include <fmt/format.h>
+#include <random>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -20,7 +24,6 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 std::int64_t now_us() {
@@ -56,77 +59,109 @@ struct Shared {
     std::function<void()> start_next;
 };
 
+// One connection: a raw socket, the upgrade written and read by hand, then frames parsed by
+// FrameReader (see frame_reader.hpp for why not Beast's websocket::stream).
 class Client : public std::enable_shared_from_this<Client> {
 public:
-    explicit Client(Shared& s) : s_(s), ws_(s.ioc) {}
+    explicit Client(Shared& s) : s_(s), sock_(s.ioc), deadline_(s.ioc) {}
 
     void start() {
-        beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(30));
-        beast::get_lowest_layer(ws_).async_connect(
-            s_.server, [self = shared_from_this()](beast::error_code ec) { self->on_connect(ec); });
+        // Connect and upgrade within 30 s, or count as failed.
+        deadline_.expires_after(std::chrono::seconds(30));
+        deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec && !self->welcomed_) self->fail();
+        });
+        sock_.async_connect(s_.server, [self = shared_from_this()](beast::error_code ec) { self->on_connect(ec); });
     }
 
+    // Ends the connection: a close frame, then the socket once the server's close arrives.
     void close() {
         if (done_) return;
         done_ = true;
-        ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {});
+        send_frame(0x8, "\x03\xe8");  // 1000, normal closure
     }
 
 private:
     void on_connect(beast::error_code ec) {
         if (ec) return fail();
-        beast::get_lowest_layer(ws_).expires_never();
-        websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(beast::role_type::client);
-        ws_.set_option(t);
-        if (s_.opt->deflate) {
-            websocket::permessage_deflate pmd;
-            pmd.client_enable = true;
-            ws_.set_option(pmd);
-        }
-        ws_.read_message_max(64 << 20);
-        const std::string target = s_.opt->endpoint + (s_.opt->batch ? "?batch=1" : "");
-        ws_.async_handshake(s_.opt->host, target,
-                            [self = shared_from_this()](beast::error_code e) { self->on_handshake(e); });
-    }
-
-    void on_handshake(beast::error_code ec) {
-        if (ec) return fail();
-        if (!s_.opt->subscribe.empty()) {
-            subscribe_ = nlohmann::json{{"action", "subscribe"}, {"channels", s_.opt->subscribe}}.dump();
-            ws_.async_write(asio::buffer(subscribe_), [](beast::error_code, std::size_t) {});
-        }
+        sock_.set_option(tcp::no_delay(true), ec);
+        std::string target = s_.opt->endpoint + (s_.opt->batch ? "?batch=1" : "");
+        outbox_ = fmt::format(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n{}\r\n",
+            target, s_.opt->host, kKey,
+            s_.opt->deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
+        flush_outbox();
         do_read();
     }
 
     void do_read() {
-        ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        const auto room = reader_.prepare();
+        sock_.async_read_some(asio::buffer(room.data(), room.size()),
+                              [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
     }
 
-    void on_read(beast::error_code ec) {
-        if (ec) {
-            if (!done_ && s_.measuring) ++s_.result.closed_early;
-            done_ = true;
-            return;
-        }
+    void on_read(beast::error_code ec, std::size_t n) {
+        if (ec) return ended();
         const auto received = now_us();
-        auto data = buf_.cdata();
-        std::string_view text(static_cast<const char*>(data.data()), data.size());
-        if (!welcomed_) on_welcome(text);
-        else on_frame(text, received);
-        buf_.consume(buf_.size());
+        reader_.commit(n);
+        if (!upgraded_ && !read_upgrade()) return;
+        while (upgraded_) {
+            const auto r = reader_.next();
+            if (r.status == FrameReader::Status::need_more) break;
+            if (r.status == FrameReader::Status::error) return fail();  // bad frame: drop the connection
+            switch (r.frame.kind) {
+                case FrameKind::text:
+                case FrameKind::binary:
+                    if (!welcomed_) {
+                        if (!on_welcome(r.frame.payload)) return fail();
+                    } else {
+                        on_frame(r.frame.payload, received);
+                    }
+                    break;
+                case FrameKind::ping: send_frame(0xA, r.frame.payload); break;
+                case FrameKind::pong: break;
+                case FrameKind::close:
+                    if (!done_) send_frame(0x8, r.frame.payload.substr(0, 2));  // echo the code
+                    return ended();
+            }
+        }
         do_read();
     }
 
-    void on_welcome(std::string_view text) {
+    // The HTTP response ahead of the frames; false when the connection failed or more is needed
+    // (then the read was re-armed).
+    bool read_upgrade() {
+        const auto head = reader_.unparsed();
+        const auto end = head.find("\r\n\r\n");
+        if (end == std::string_view::npos) {
+            if (head.size() > 16 * 1024) return fail(), false;
+            do_read();
+            return false;
+        }
+        const auto response = head.substr(0, end);
+        if (!response.starts_with("HTTP/1.1 101") || response.find(kAccept) == std::string_view::npos)
+            return fail(), false;
+        if (response.find("permessage-deflate") != std::string_view::npos) reader_.enable_inflate();
+        reader_.consume(end + 4);
+        upgraded_ = true;
+        if (!s_.opt->subscribe.empty())
+            send_frame(0x1, nlohmann::json{{"action", "subscribe"}, {"channels", s_.opt->subscribe}}.dump());
+        return true;
+    }
+
+    bool on_welcome(std::string_view text) {
         auto w = nlohmann::json::parse(text, nullptr, false);
-        if (!w.is_object() || w.value("type", "") != "welcome") return fail();
+        if (!w.is_object() || w.value("type", "") != "welcome" || !w.contains("clock")) return false;
         welcomed_ = true;
-        clock_time_ = w["clock"]["time"];
-        clock_wall_ = w["clock"]["wall"];
-        scale_ = w["clock"]["scale"];
+        deadline_.cancel();
+        clock_time_ = w["clock"].value("time", std::int64_t{0});
+        clock_wall_ = w["clock"].value("wall", std::int64_t{0});
+        scale_ = w["clock"].value("scale", 0.0);
         ++s_.connected;
         --s_.pending;
         s_.start_next();
+        return true;
     }
 
     void on_frame(std::string_view text, std::int64_t received) {
@@ -166,21 +201,74 @@ private:
         *last = std::max(*last, seq);
     }
 
-    void fail() {
-        if (done_) return;
-        done_ = true;
-        if (!welcomed_) {
-            ++s_.failed;
-            --s_.pending;
-            s_.start_next();
+    // A client frame: masked (RFC 6455 §5.3), queued behind any write under way.
+    void send_frame(std::uint8_t opcode, std::string_view payload) {
+        const std::uint32_t key = mask_rng_();
+        const std::uint8_t mask[4] = {static_cast<std::uint8_t>(key), static_cast<std::uint8_t>(key >> 8),
+                                      static_cast<std::uint8_t>(key >> 16), static_cast<std::uint8_t>(key >> 24)};
+        outbox_ += static_cast<char>(0x80 | opcode);
+        if (payload.size() < 126) {
+            outbox_ += static_cast<char>(0x80 | payload.size());
+        } else if (payload.size() <= 0xFFFF) {
+            outbox_ += static_cast<char>(0x80 | 126);
+            for (int shift = 8; shift >= 0; shift -= 8) outbox_ += static_cast<char>(payload.size() >> shift);
+        } else {
+            outbox_ += static_cast<char>(0x80 | 127);
+            for (int shift = 56; shift >= 0; shift -= 8)
+                outbox_ += static_cast<char>(static_cast<std::uint64_t>(payload.size()) >> shift);
         }
+        outbox_.append(reinterpret_cast<const char*>(mask), 4);
+        for (std::size_t i = 0; i < payload.size(); ++i)
+            outbox_ += static_cast<char>(static_cast<std::uint8_t>(payload[i]) ^ mask[i % 4]);
+        flush_outbox();
     }
 
+    void flush_outbox() {
+        if (writing_ || outbox_.empty()) return;
+        writing_ = true;
+        in_flight_.swap(outbox_);
+        outbox_.clear();
+        asio::async_write(sock_, asio::buffer(in_flight_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->writing_ = false;
+            if (ec) return self->ended();
+            self->flush_outbox();
+        });
+    }
+
+    // The server closed, or the socket or the stream failed (counted when inside the window).
+    void ended() {
+        if (!welcomed_) return fail();
+        if (!done_ && s_.measuring) ++s_.result.closed_early;
+        done_ = true;
+        beast::error_code ignored;
+        sock_.close(ignored);
+    }
+
+    // Before the welcome: a connection that failed, and room for the next one to start.
+    void fail() {
+        if (welcomed_) return ended();
+        done_ = true;
+        beast::error_code ignored;
+        sock_.close(ignored);
+        deadline_.cancel();
+        if (counted_failed_) return;
+        counted_failed_ = true;
+        ++s_.failed;
+        --s_.pending;
+        s_.start_next();
+    }
+
+    // RFC 6455 §1.3's sample key and its accept value: any key will do for a load client.
+    static constexpr std::string_view kKey = "dGhlIHNhbXBsZSBub25jZQ==";
+    static constexpr std::string_view kAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
     Shared& s_;
-    websocket::stream<beast::tcp_stream> ws_;
-    beast::flat_buffer buf_;
-    std::string subscribe_;
-    bool welcomed_ = false, done_ = false;
+    tcp::socket sock_;
+    asio::steady_timer deadline_;
+    FrameReader reader_{std::size_t{64} << 20};
+    std::string outbox_, in_flight_;
+    std::minstd_rand mask_rng_{std::random_device{}()};
+    bool upgraded_ = false, welcomed_ = false, done_ = false, writing_ = false, counted_failed_ = false;
     std::int64_t clock_time_ = 0, clock_wall_ = 0;
     double scale_ = 1;
     std::vector<std::pair<std::string, std::uint64_t>> last_seq_;

@@ -1,0 +1,131 @@
+// `streambed bench`'s load client against a real in-process server: it counts what it receives
+// (plain, batched and compressed), measures lateness against the welcome's clock, and reports
+// connections the server closed and connections that never opened.
+#include "bench/load_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "tests/support/test_server.hpp"
+
+namespace streambed::bench {
+namespace {
+
+using engine::Endpoint;
+using engine::MessageType;
+using testing::TestServer;
+
+// A metrics sample due at the anchored clock's `sim` instant, padded to `pad` bytes of data.
+std::string sample(int n, std::size_t pad) {
+    return R"({"n":)" + std::to_string(n) + R"(,"pad":")" + std::string(pad, 'x') + "\"}";
+}
+
+struct Fixture {
+    explicit Fixture(engine::ServerOptions o = testing::test_options()) : srv(std::move(o)) {
+        metrics = srv.declare(Endpoint::metrics, "metrics");
+        // Simulated time = wall time, so lateness is small and positive.
+        const auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+        srv.server().publisher().set_clock({wall / 1000, wall, 1.0});
+    }
+
+    LoadOptions options(std::size_t clients) {
+        LoadOptions o;
+        o.port = srv.port();
+        o.clients = clients;
+        o.duration = std::chrono::milliseconds(800);
+        return o;
+    }
+
+    // Publishes `count` messages stamped now, once every client is connected: the workers wait
+    // at the barrier meanwhile, so all of them land inside the measured window.
+    LoadResult run(const LoadOptions& o, int count, std::size_t pad = 16) {
+        return run_load(o, [&](Phase phase) {
+            if (phase != Phase::connected) return;
+            for (int i = 0; i < count; ++i) {
+                const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+                srv.publish(metrics, MessageType::metrics, now_ms, sample(i, pad));
+            }
+        });
+    }
+
+    TestServer srv;
+    engine::StreamId metrics;
+};
+
+TEST(LoadClient, CountsEveryMessageAndMeasuresLateness) {
+    Fixture f;
+    auto o = f.options(24);
+    o.threads = 2;
+    const auto r = f.run(o, 30);
+    EXPECT_EQ(r.connected, 24u);
+    EXPECT_EQ(r.failed, 0u);
+    EXPECT_EQ(r.messages, 24u * 30);
+    EXPECT_EQ(r.frames, 24u * 30);
+    EXPECT_EQ(r.gaps, 0u);
+    EXPECT_EQ(r.closed_early, 0u);
+    auto lateness = r.lateness;
+    ASSERT_EQ(lateness.samples_us.size(), 24u * 30);
+    // Stamped with the wall clock just before publishing: late by a little, never by seconds.
+    EXPECT_GT(lateness.percentile_ms(50), -1.0);
+    EXPECT_LT(lateness.percentile_ms(100), 5000.0);
+}
+
+TEST(LoadClient, BatchedArraysCountEachMessage) {
+    Fixture f;
+    auto o = f.options(4);
+    o.batch = true;
+    const auto r = f.run(o, 200);
+    EXPECT_EQ(r.messages, 4u * 200);
+    EXPECT_EQ(r.gaps, 0u);
+    EXPECT_LT(r.frames, r.messages);  // the backlog left in arrays
+}
+
+TEST(LoadClient, CompressedMessagesAreInflated) {
+    auto opts = testing::test_options();
+    opts.deflate = true;
+    Fixture f(opts);
+    auto o = f.options(4);
+    o.deflate = true;
+    const auto r = f.run(o, 50, 4000);  // large enough that the server compresses
+    EXPECT_EQ(r.connected, 4u);
+    EXPECT_EQ(r.messages, 4u * 50);
+    EXPECT_EQ(r.gaps, 0u);
+    EXPECT_EQ(r.closed_early, 0u);
+}
+
+TEST(LoadClient, ConnectionsTheServerClosesAreReported) {
+    auto opts = testing::test_options();
+    opts.drain_timeout = std::chrono::milliseconds(100);  // the clients wait at the barrier meanwhile
+    Fixture f(opts);
+    auto o = f.options(6);
+    const auto r = run_load(o, [&](Phase phase) {
+        if (phase == Phase::connected) f.srv.server().shutdown();  // every client gets 1001
+    });
+    EXPECT_EQ(r.connected, 6u);
+    EXPECT_EQ(r.closed_early, 6u);
+}
+
+TEST(LoadClient, NoServerMeansEveryConnectionFails) {
+    std::uint16_t port;
+    {
+        TestServer gone;  // a port that was just free, now closed
+        port = gone.port();
+    }
+    LoadOptions o;
+    o.port = port;
+    o.clients = 5;
+    o.duration = std::chrono::milliseconds(100);
+    const auto r = run_load(o, [](Phase) {});
+    EXPECT_EQ(r.connected, 0u);
+    EXPECT_EQ(r.failed, 5u);
+    EXPECT_EQ(r.messages, 0u);
+}
+
+}  // namespace
+}  // namespace streambed::bench
