@@ -7,13 +7,16 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "app/options_parse.hpp"
 #include "app/server_runner.hpp"
 #include "bench/load_client.hpp"
+#include "bench/loopback_floor.hpp"
 #include "bench/server_process.hpp"
 
 namespace streambed::app {
@@ -29,6 +32,7 @@ struct BenchArgs {
     unsigned server_threads = 0;
     std::uint64_t seed = 42;
     bool json = false;
+    bool floor = false;
     int target_pid = 0;
 };
 
@@ -68,6 +72,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_option("--client-threads", a->load.threads, "load client threads")
         ->check(CLI::Range(1u, 64u))
         ->capture_default_str();
+    cmd->add_flag("--floor", a->floor,
+                  "then the same fan-out on bare TCP sockets (no WebSocket, no JSON): the machine's own "
+                  "lateness, to read the server's against");
     cmd->add_flag("--json", a->json, "print one JSON object");
 
     return [a] {
@@ -146,6 +153,34 @@ std::function<int()> add_bench_command(CLI::App& app) {
                 {"connected", (static_cast<double>(rss_connected) - static_cast<double>(rss_before)) / n},
                 {"end", (static_cast<double>(rss_end) - static_cast<double>(rss_before)) / n}};
         }
+        std::optional<bench::FloorResult> floor;
+        if (a->floor && result.connected > 0 && result.frames > 0) {
+            // As many rounds as each client got messages, at the interval it got them, with the
+            // server's and the client's thread counts.
+            bench::FloorOptions f;
+            const double per_client = static_cast<double>(result.messages) / n;
+            f.connections = result.connected;
+            f.message_bytes = static_cast<std::size_t>(result.bytes / result.frames);
+            f.rounds = std::clamp<std::size_t>(static_cast<std::size_t>(per_client), 3, 30);
+            f.interval = std::chrono::microseconds(static_cast<std::int64_t>(result.window_s / per_client * 1e6));
+            f.senders = a->server_threads ? a->server_threads : std::max(1u, std::thread::hardware_concurrency());
+            f.readers = a->load.threads;
+            try {
+                floor = bench::measure_floor(f);
+            } catch (const std::exception& e) {
+                fmt::print(stderr, "streambed bench: {}\n", e.what());
+            }
+            if (floor) {
+                j["floor"] = {{"connections", floor->connections},
+                              {"messageBytes", f.message_bytes},
+                              {"intervalMs", static_cast<double>(f.interval.count()) / 1000.0},
+                              {"rounds", f.rounds},
+                              {"messages", floor->messages},
+                              {"latenessMs", {{"p50", floor->lateness.percentile_ms(50)},
+                                              {"p99", floor->lateness.percentile_ms(99)},
+                                              {"max", floor->lateness.percentile_ms(100)}}}};
+            }
+        }
         if (a->json) {
             fmt::print("{}\n", j.dump(2));
         } else {
@@ -164,6 +199,15 @@ std::function<int()> add_bench_command(CLI::App& app) {
                            j["serverBytesPerConnection"]["end"].get<double>());
             }
             fmt::print("load client CPU    {:.2f} s in the window\n", result.client_cpu_s);
+            if (floor) {
+                const auto& f = j["floor"];
+                fmt::print("loopback floor ms  p50 {:.3f}  p99 {:.3f}  max {:.3f}  ({} bare TCP sockets, {} B every "
+                           "{:.0f} ms, {} rounds, {}/{} received)\n",
+                           f["latenessMs"]["p50"].get<double>(), f["latenessMs"]["p99"].get<double>(),
+                           f["latenessMs"]["max"].get<double>(), floor->connections, f["messageBytes"].get<std::size_t>(),
+                           f["intervalMs"].get<double>(), f["rounds"].get<std::size_t>(), floor->messages,
+                           floor->connections * f["rounds"].get<std::size_t>());
+            }
         }
         return result.failed == 0 ? 0 : 1;
     };

@@ -165,7 +165,10 @@ private:
     }
 
     void on_frame(std::string_view text, std::int64_t received) {
-        if (s_.measuring) ++s_.result.frames;
+        if (s_.measuring) {
+            ++s_.result.frames;
+            s_.result.bytes += text.size();
+        }
         // Data envelopes: {"type":T,"channel":C,"seq":N,"time":T,...}; batches are arrays of them.
         std::size_t pos = 0;
         while (true) {
@@ -349,6 +352,7 @@ LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>
         out.failed += r.failed;
         out.messages += r.messages;
         out.frames += r.frames;
+        out.bytes += r.bytes;
         out.gaps += r.gaps;
         out.closed_early += r.closed_early;
         out.window_s = std::max(out.window_s, r.window_s);

@@ -38,6 +38,7 @@ struct LoadResult {
     std::size_t failed = 0;
     std::uint64_t messages = 0;  // data messages received inside the window
     std::uint64_t frames = 0;
+    std::uint64_t bytes = 0;     // payload bytes of those frames
     std::uint64_t gaps = 0;      // seqs skipped (missed) inside the window, all clients
     std::uint64_t closed_early = 0;  // connections the server closed during the window
     double window_s = 0;

@@ -33,6 +33,8 @@ public:
     // ---- the session's side --------------------------------------------------------------
     // True when no write of Beast's is under way: the session may write now.
     bool session_may_write() const { return gate_->beast_writes == 0; }
+    // Where the gate's state lives, to fetch ahead of session_may_write().
+    const void* gate_address() const { return gate_.get(); }
     // The session's write is part-way out: Beast's writes wait until release().
     void hold() { gate_->held = true; }
     // Starts the write of Beast's that waited, if any.

@@ -36,6 +36,11 @@ public:
     void clear();
 
     std::size_t bytes() const { return queued_bytes_ + inflight_bytes_; }
+    // Starts fetching the memory the next push and write touch.
+    void prefetch() const {
+        if (!queue_.empty()) __builtin_prefetch(&queue_.back());
+        __builtin_prefetch(inflight_.data());
+    }
     std::size_t queued() const { return queue_.size(); }
     std::size_t conflated() const { return conflated_; }
 

@@ -114,7 +114,7 @@ public:
         // Skipped: already sent by a snapshot or resume, or to be sent by a resume under way.
         if (!sub || sub->catching_up || m->seq <= sub->last_seq) return;
         sub->last_seq = m->seq;
-        send(m);
+        send(m, shard_.write_at_once() ? Flush::now : Flush::end_of_turn);
     }
 
     void moved(StreamId stream, std::uint32_t slot) override { find_sub(stream)->slot = slot; }
@@ -126,6 +126,16 @@ public:
     }
 
     void close_for_shutdown() override { close(websocket::close_code::going_away, "server shutting down"); }
+
+    void prefetch(int stage) const override {
+        if (stage == 0) {
+            __builtin_prefetch(subs_.data());
+            queue_.prefetch();
+            if constexpr (kGated) __builtin_prefetch(&ws_.next_layer());  // Beast's stream state
+        } else if constexpr (kGated) {
+            __builtin_prefetch(ws_.next_layer().gate_address());
+        }
+    }
 
     // The end of the shard's turn: write what was queued during it.
     void flush() override {
@@ -399,7 +409,9 @@ private:
             close(websocket::close_code::policy_error, "too many errors");
     }
 
-    void send(const MessagePtr& m) {
+    enum class Flush { now, end_of_turn };
+
+    void send(const MessagePtr& m, Flush when = Flush::end_of_turn) {
         if (closing_) return;
         const auto before = queue_.conflated();
         switch (queue_.push(m)) {
@@ -412,13 +424,15 @@ private:
             case PushResult::queued: break;
         }
         report_queued();
-        schedule_flush();
+        schedule_flush(when);
     }
 
     // Writes are started at the end of the shard's turn, so that every frame queued for this
-    // connection during the turn goes out together.
-    void schedule_flush() {
+    // connection during the turn goes out together — unless the shard says nothing else is
+    // coming this turn (Flush::now, from deliver()).
+    void schedule_flush(Flush when = Flush::end_of_turn) {
         if (flush_scheduled_ || closing_ || queue_.writing() || !queue_.has_queued()) return;
+        if (when == Flush::now) return write_now();
         flush_scheduled_ = true;
         shard_.defer_flush(this);
     }

@@ -80,6 +80,7 @@ struct BenchSubscriber final : Subscriber {
     void on_stream_added(Stream*) override {}
     void close_for_shutdown() override {}
     void flush() override {}
+    void prefetch(int) const override {}
 };
 
 // The shard's delivery loop to N subscribers (no sockets): the cost the engine adds per

@@ -2,6 +2,7 @@
 // (plain, batched and compressed), measures lateness against the welcome's clock, and reports
 // connections the server closed and connections that never opened.
 #include "bench/load_client.hpp"
+#include "bench/loopback_floor.hpp"
 
 #include <gtest/gtest.h>
 
@@ -125,6 +126,23 @@ TEST(LoadClient, NoServerMeansEveryConnectionFails) {
     EXPECT_EQ(r.connected, 0u);
     EXPECT_EQ(r.failed, 5u);
     EXPECT_EQ(r.messages, 0u);
+}
+
+TEST(LoopbackFloor, EveryRoundReachesEveryConnectionAndIsTimed) {
+    FloorOptions o;
+    o.connections = 40;
+    o.message_bytes = 3000;  // more than one read's worth for some: the due instant is reassembled
+    o.interval = std::chrono::milliseconds(30);
+    o.rounds = 4;
+    o.senders = 2;
+    o.readers = 2;
+    auto r = measure_floor(o);
+    EXPECT_EQ(r.connections, 40u);
+    EXPECT_EQ(r.messages, 160u);
+    ASSERT_EQ(r.lateness.samples_us.size(), 160u);
+    // Each sample is against its own round's due instant: never early, never a round late.
+    EXPECT_GE(r.lateness.percentile_ms(0), 0.0);
+    EXPECT_LT(r.lateness.percentile_ms(100), 1000.0);
 }
 
 }  // namespace
