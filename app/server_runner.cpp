@@ -5,10 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "app/options_parse.hpp"
 #include "engine/server.hpp"
@@ -67,8 +69,12 @@ int run_server(const char* command, ServerArgs& args, engine::Source& source, en
     }
     // Signals are caught before the listening line: a signal right after it is never fatal.
     engine::SignalWatcher signals;
-    // A server started by `bench` ends with it, even when bench dies without stopping it.
-    if (std::getenv("STREAMBED_EXIT_WITH_PARENT")) prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // A server started by `bench` ends with it, even when bench dies without stopping it. The
+    // variable names bench's pid: if bench died before the request was made, end now.
+    if (const char* parent = std::getenv("STREAMBED_EXIT_WITH_PARENT")) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (std::to_string(getppid()) != parent) return 0;
+    }
     engine::Server server(args.options);
     if (tap) server.set_tap(tap);
     try {

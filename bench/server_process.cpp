@@ -29,7 +29,8 @@ ServerProcess::ServerProcess(const std::string& program, const std::vector<std::
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<std::string> env_s = {"STREAMBED_EXIT_WITH_PARENT=1"};
+    // The child ends with this process (app/server_runner.cpp): the value names the parent.
+    std::vector<std::string> env_s = {"STREAMBED_EXIT_WITH_PARENT=" + std::to_string(getpid())};
     for (char** e = environ; *e; ++e) env_s.emplace_back(*e);
     std::vector<char*> env;
     for (auto& e : env_s) env.push_back(e.data());

@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cmath>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -167,8 +168,14 @@ private:
         for (auto* s : ctx_.hub.streams_of(params_.endpoint)) channels.push_back(s->channel());
         ClockAnchor now = ctx_.hub.clock();
         const std::int64_t wall = system_now_us();
-        now.sim_ms += static_cast<std::int64_t>(static_cast<double>(wall - now.wall_us) / 1000.0 * now.scale);
-        now.wall_us = wall;
+        const auto sim_elapsed =
+            static_cast<std::int64_t>(static_cast<double>(wall - now.wall_us) / 1000.0 * now.scale);
+        now.sim_ms += sim_elapsed;
+        // `wall` is the instant of that whole simulated millisecond, not of the truncated moment
+        // after it: a client maps a message's time to its due instant with the pair, which
+        // otherwise put every due instant up to a millisecond late (and lateness that much low).
+        now.wall_us = now.scale > 0 ? now.wall_us + std::llround(static_cast<double>(sim_elapsed) * 1000.0 / now.scale)
+                                    : wall;
         // Subscribe before the welcome is written: a client holding the welcome is sure to get
         // every message published after it.
         Stream::Catchup snapshot;

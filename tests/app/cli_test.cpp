@@ -29,6 +29,7 @@
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -343,6 +344,64 @@ INSTANTIATE_TEST_SUITE_P(
                    {"serve", "--port", "0", "--record", "/proc/self/cannot-write-here.db"},
                    {"/proc/self/cannot-write-here.db"}}),
     [](const ::testing::TestParamInfo<BadOptions>& p) { return p.param.name; });
+
+// /proc/PID/stat: the parent's pid and the state letter; nullopt once the process is gone.
+struct ProcStat {
+    char state;
+    pid_t parent;
+};
+std::optional<ProcStat> proc_stat(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(f, line)) return std::nullopt;
+    const auto close = line.rfind(')');  // the command name may hold spaces
+    if (close == std::string::npos) return std::nullopt;
+    std::istringstream rest(line.substr(close + 1));
+    ProcStat st{};
+    rest >> st.state >> st.parent;
+    return st;
+}
+
+// bench's server child dies with bench, even when bench is killed outright and cleans nothing up
+// (the child asks for SIGTERM at its parent's death, or ends at once if the parent is already
+// gone: STREAMBED_EXIT_WITH_PARENT).
+TEST(CliBench, TheServerItStartedDiesWithIt) {
+    Child bench({"bench", "--clients", "1", "--duration", "60s"});
+    pid_t server = 0;
+    const bool found = wait_until([&] {
+        for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+            const auto name = entry.path().filename().string();
+            if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+            const pid_t pid = std::stoi(name);
+            const auto st = proc_stat(pid);
+            if (!st || st->parent != bench.pid()) continue;
+            std::ifstream cmd("/proc/" + name + "/cmdline");
+            const std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+            if (args.find(std::string("serve") + '\0') == std::string::npos) continue;
+            server = pid;
+            return true;
+        }
+        return false;
+    }, 10s);
+    ASSERT_TRUE(found) << "bench started no server; stderr: " << bench.err();
+    // Past its listening line (which a dead bench could not read: the write would kill it): its
+    // listener and bench's client are two sockets.
+    const bool serving = wait_until([&] {
+        int sockets = 0;
+        std::error_code ec;
+        for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(server) + "/fd", ec))
+            if (std::filesystem::read_symlink(fd.path(), ec).string().starts_with("socket:")) ++sockets;
+        return sockets >= 2;
+    }, 10s);
+    ASSERT_TRUE(serving) << "bench's client never connected";
+    bench.send_signal(SIGKILL);
+    ASSERT_TRUE(bench.wait_exit(5s));
+    // Gone, or a zombie waiting for whoever inherited it: either way no longer running.
+    EXPECT_TRUE(wait_until([&] {
+        const auto st = proc_stat(server);
+        return !st || st->state == 'Z' || st->state == 'X';
+    }, 5s)) << "server " << server << " outlived bench";
+}
 
 TEST(CliServe, FloodPublishesTheWorldsMetricsStampedWithTheWallClock) {
     auto s = start_serve({"--flood", "500"}, Wait::line);
