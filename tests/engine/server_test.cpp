@@ -2,6 +2,8 @@
 // delivery, ping/pong, and shutdown with 1001.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -27,6 +29,30 @@ TEST(Server, WelcomeComesFirstWithClockAndChannels) {
     EXPECT_TRUE(w["clock"]["time"].is_number_integer());
     EXPECT_TRUE(w["clock"]["wall"].is_number_integer());
     EXPECT_TRUE(w["clock"]["scale"].is_number());
+}
+
+// The welcome's clock maps message times to due instants, so its time and wall must name the
+// same instant: wall is the instant of the whole simulated millisecond `time`, to the µs.
+TEST(Server, WelcomeClockTimeAndWallAreTheSameInstant) {
+    TestServer srv;
+    srv.declare(Endpoint::metrics, "metrics");
+    const std::int64_t anchor_wall = std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count() -
+                                     123'457;  // not on a millisecond
+    for (double scale : {1.0, 20.0, 0.5}) {
+        SCOPED_TRACE(scale);
+        srv.server().publisher().set_clock({1'000'000, anchor_wall, scale});
+        for (int i = 0; i < 5; ++i) {
+            WsClient c(srv.port(), "/ws/metrics");
+            auto clock = c.read_json()["clock"];
+            const auto time = clock["time"].get<std::int64_t>(), wall = clock["wall"].get<std::int64_t>();
+            const double expected_wall = static_cast<double>(anchor_wall) +
+                                         static_cast<double>(time - 1'000'000) * 1000.0 / scale;
+            EXPECT_NEAR(static_cast<double>(wall), expected_wall, 1.0);
+            EXPECT_EQ(clock["scale"].get<double>(), scale);
+        }
+    }
 }
 
 TEST(Server, SessionIdsAreUnique) {
