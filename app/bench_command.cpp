@@ -155,10 +155,11 @@ std::function<int()> add_bench_command(CLI::App& app) {
         }
         std::optional<bench::FloorResult> floor;
         if (a->floor && result.connected > 0 && result.frames > 0) {
-            // As many rounds as each client got messages, at the interval it got them, with the
-            // server's and the client's thread counts.
+            // As many rounds as each client got frames (messages, or ?batch=1 arrays), of their
+            // average size, at the interval it got them, with the server's and the client's
+            // thread counts.
             bench::FloorOptions f;
-            const double per_client = static_cast<double>(result.messages) / n;
+            const double per_client = static_cast<double>(result.frames) / n;
             f.connections = result.connected;
             f.message_bytes = static_cast<std::size_t>(result.bytes / result.frames);
             f.rounds = std::clamp<std::size_t>(static_cast<std::size_t>(per_client), 3, 30);

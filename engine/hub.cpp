@@ -28,8 +28,10 @@ std::int64_t system_now_us() {
 }
 
 Hub::Hub(std::size_t history_limit) : history_limit_(history_limit == 0 ? 1 : history_limit) {
-    clock_.wall_us = system_now_us();
-    clock_.sim_ms = clock_.wall_us / 1000;
+    // Until a source anchors it: simulated time is the wall clock, the millisecond now paired
+    // with the instant it began.
+    clock_.sim_ms = system_now_us() / 1000;
+    clock_.wall_us = clock_.sim_ms * 1000;
 }
 
 void Hub::attach(FanoutTarget* target) { targets_.push_back(target); }

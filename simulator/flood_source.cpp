@@ -54,8 +54,11 @@ FloodSource::~FloodSource() { stop(); }
 void FloodSource::start(engine::Publisher& publisher) {
     stream_ = publisher.declare_stream(engine::Endpoint::metrics, "metrics");
     using namespace std::chrono;
-    const auto wall_us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-    publisher.set_clock({wall_us / 1000, wall_us, 1.0});
+    // Simulated time is the wall clock: the millisecond now and the instant it began (pairing it
+    // with the exact microsecond would put every due instant up to 1 ms late). A message's time is
+    // the millisecond of its publish, so its lateness counts from the start of that millisecond.
+    const auto wall_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    publisher.set_clock({wall_ms, wall_ms * 1000, 1.0});
     thread_.start([this, &publisher] { run(publisher); });
 }
 

@@ -49,5 +49,22 @@ TEST(FloodSource, SaturationWaitsForTheServerInsteadOfFillingQueues) {
     flood.stop();
 }
 
+// The flood's simulated time is the wall clock: the anchor pairs a whole millisecond with the
+// instant it began, so a due instant computed from it is never late by the sub-millisecond (and
+// lateness never reads low). So does the hub's own anchor, before any source sets one.
+TEST(FloodSource, ClockAnchorIsAWholeMillisecondAndItsInstant) {
+    for (int i = 0; i < 5; ++i) {
+        TestServer srv;
+        const auto before = srv.hub().clock();
+        EXPECT_EQ(before.wall_us, before.sim_ms * 1000);
+        simulator::FloodSource flood(simulator::SimConfig{}, 1.0);
+        flood.start(srv.server().publisher());
+        const auto anchor = srv.hub().clock();
+        EXPECT_EQ(anchor.wall_us, anchor.sim_ms * 1000);
+        EXPECT_EQ(anchor.scale, 1.0);
+        flood.stop();
+    }
+}
+
 }  // namespace
 }  // namespace streambed::testing
