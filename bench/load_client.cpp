@@ -1,7 +1,7 @@
 // load_client.cpp: asynchronous WebSocket clients, each thread's share on its own io_context.
 #include "bench/load_client.hpp"
 
-#include "bench/frame_reader.hpp"
+#include "fleet/frame_reader.hpp"
 
 #include <sys/resource.h>
 
@@ -23,6 +23,8 @@ namespace streambed::bench {
 namespace {
 
 namespace asio = boost::asio;
+using fleet::FrameKind;
+using fleet::FrameReader;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 

@@ -1,6 +1,6 @@
 // The load client's frame parser: every length form, bytes arriving one at a time, fragments
 // with a control frame between them, compressed messages, and each malformed frame refused.
-#include "bench/frame_reader.hpp"
+#include "fleet/frame_reader.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace streambed::bench {
+namespace streambed::fleet {
 namespace {
 
 // A server frame: FIN, RSV1 and opcode in the first byte, the shortest length form, no mask.
@@ -164,4 +164,4 @@ TEST(FrameReader, TheUpgradeResponseIsReadAheadOfTheFrames) {
 }
 
 }  // namespace
-}  // namespace streambed::bench
+}  // namespace streambed::fleet

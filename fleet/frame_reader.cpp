@@ -1,11 +1,11 @@
-// frame_reader.cpp: RFC 6455 §5.2 frame parsing for the load client.
-#include "bench/frame_reader.hpp"
+// frame_reader.cpp: RFC 6455 §5.2 frame parsing for the fleet and the load client.
+#include "fleet/frame_reader.hpp"
 
 #include <boost/beast/zlib/error.hpp>
 
 #include <cstring>
 
-namespace streambed::bench {
+namespace streambed::fleet {
 
 namespace zlib = boost::beast::zlib;
 
@@ -123,4 +123,4 @@ FrameReader::Result FrameReader::finish_message(FrameKind kind, bool compressed,
     return {Status::frame, {kind, inflated_}};
 }
 
-}  // namespace streambed::bench
+}  // namespace streambed::fleet

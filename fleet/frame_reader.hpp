@@ -1,4 +1,4 @@
-// frame_reader.hpp: the load client's receive path — WebSocket frames from a server (RFC 6455
+// frame_reader.hpp: the fleet's receive path — WebSocket frames from a server (RFC 6455
 // §5.2: unmasked), parsed in place from one growing buffer, fragments reassembled, and
 // permessage-deflate (RFC 7692) inflated when negotiated.
 //
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace streambed::bench {
+namespace streambed::fleet {
 
 enum class FrameKind : std::uint8_t { text, binary, ping, pong, close };
 
@@ -69,4 +69,4 @@ private:
     std::string inflated_;
 };
 
-}  // namespace streambed::bench
+}  // namespace streambed::fleet

@@ -1,0 +1,82 @@
+// fleet.hpp: thousands of WebSocket clients in one process, in groups, on raw sockets — each
+// tracking every stream it reads by seq (gaps, duplicates, resets), timing lateness against the
+// welcome's clock, reconnecting with backoff and resuming with `since`, falling back to polling.
+// The scenario runner drives it (join, leave, churn) and reads its counts; the numbers are kept
+// in histograms and counters, never in lists of samples.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fleet/client_group.hpp"
+#include "fleet/fleet_stats.hpp"
+
+namespace streambed::fleet {
+
+// Where a group's clients connect (the server, or the impairment proxy in front of it).
+struct Address {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;
+};
+
+struct FleetOptions {
+    std::uint64_t seed = 42;  // backoff draws and frame masks: the same seed, the same schedule
+    double time_scale = 1;    // simulated ms per wall ms; 0 ('max') is taken as 1 for client timings
+    // Client threads: on 2 cores shared with a server, 2 halves what the fleet adds to lateness.
+    unsigned threads = 2;
+    Millis bucket{1000};  // simulated width of one point of the time series
+    // An upgrade that has not completed by then (wall) failed: a partition or a dead server.
+    Millis connect_timeout{2000};
+    // Connections opened at once per thread: a burst of 10,000 SYNs overflows the listen backlog.
+    std::size_t connect_concurrency = 256;
+    std::string token;  // ?token= on every upgrade and poll, when set
+};
+
+// (endpoint, channel) -> the stream's newest seq at the end of the run.
+using FinalSeqs = std::map<std::pair<std::string, std::string>, std::uint64_t>;
+
+class Fleet {
+public:
+    Fleet(FleetOptions options, std::vector<ClientGroup> groups, std::vector<Address> targets);
+    ~Fleet();
+    Fleet(const Fleet&) = delete;
+    Fleet& operator=(const Fleet&) = delete;
+
+    // Starts the threads; the groups that start joined begin their ramp-up now. Resolves the
+    // targets first (throws std::runtime_error naming one that does not resolve).
+    void start();
+
+    // Timeline controls, from any thread; they take effect on the clients' threads.
+    void join(std::size_t group);
+    void leave(std::size_t group);
+    void churn(std::size_t group, double fraction);
+    // Drops every open connection of the group at once (as a network reset would).
+    void drop(std::size_t group);
+
+    std::size_t connected(std::size_t group) const;  // clients holding a welcomed connection
+    std::size_t connected() const;
+
+    // True when every client of the run (joined, not left, reading normally, behaving) is
+    // connected and has received each final seq of the streams it subscribes to: the end-of-run
+    // drain waits on it.
+    bool caught_up(const FinalSeqs& finals);
+
+    // Closes every client (close 1000) and joins the threads. Idempotent.
+    void stop();
+
+    // After stop(): the per-group totals with the spans closed at `finals`, and the series.
+    FleetResult result(const FinalSeqs& finals);
+
+    // Simulated ms since start(), from the wall clock and the time scale.
+    std::int64_t sim_elapsed_ms() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace streambed::fleet

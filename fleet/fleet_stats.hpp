@@ -1,0 +1,44 @@
+// fleet_stats.hpp: what the fleet measures — per-group counters and histograms, per-bucket time
+// series — written by one client thread each and merged once at the end.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "fleet/histogram.hpp"
+#include "fleet/seq_tracker.hpp"
+
+namespace streambed::fleet {
+
+struct GroupTotals {
+    std::uint64_t messages = 0;      // data messages received (duplicates included)
+    std::uint64_t polled = 0;        // of those, through the polling fallback
+    std::uint64_t snapshots_ignored = 0;  // snapshots before a resume (the resume re-sends them)
+    SeqCounts seqs;                  // summed over clients and streams
+    std::uint64_t resets = 0;        // `reset` messages
+    std::uint64_t errors = 0;        // `error` messages
+    std::uint64_t connects = 0;      // welcomes received
+    std::uint64_t reconnects = 0;    // welcomes after a lost connection
+    std::uint64_t refused = 0;       // upgrades refused with 503
+    std::uint64_t failed = 0;        // attempts that failed before the welcome (503 included)
+    std::uint64_t dead = 0;          // connections given up for silence past twice the heartbeat
+    std::map<int, std::uint64_t> closes;  // close codes received from the server
+    Histogram lateness_us;           // live messages only (wall µs after their due instant)
+    Histogram reconnect_us;          // from losing a connection to the next welcome (wall µs)
+
+    void merge(const GroupTotals& other);
+};
+
+// One point of the time series: a bucket of simulated time.
+struct Bucket {
+    std::uint64_t messages = 0;
+    Histogram lateness_us;
+};
+
+struct FleetResult {
+    std::vector<GroupTotals> groups;
+    std::vector<Bucket> buckets;  // index = simulated time / bucket width
+};
+
+}  // namespace streambed::fleet
