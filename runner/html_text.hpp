@@ -1,0 +1,22 @@
+// html_text.hpp: text helpers shared by the HTML report and its SVG charts — escaping of any
+// string for HTML/SVG text and attribute values (invalid UTF-8 and control characters made
+// harmless), and number formatting for tables and axis ticks (never "nan" or "inf").
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace streambed::runner {
+
+// `text` safe inside HTML/SVG text and quoted attributes: & < > " ' as entities, bytes that
+// are not valid UTF-8 as U+FFFD, control characters other than tab and newline dropped.
+std::string escape_html(std::string_view text);
+
+// A value for a table: "123,456" (integers, and anything from 1000 up), "8.5" (at most two
+// decimals from 1 up), "0.9995" (six significant digits below 1), "—" when not finite.
+std::string format_number(double v);
+
+// A value for an axis tick: "40k", "1.5M", "0.2", "1" (three significant digits).
+std::string format_compact(double v);
+
+}  // namespace streambed::runner
