@@ -20,53 +20,14 @@ namespace {
 
 using nlohmann::json;
 
-const json& null_json() {
-    static const json n;
-    return n;
-}
-
-// obj[key], or null when obj is not an object or has no such key
-const json& field(const json& obj, const char* key) {
-    if (!obj.is_object()) return null_json();
-    const auto it = obj.find(key);
-    return it == obj.end() ? null_json() : *it;
-}
-
-// the elements of an array; nothing for anything else
-std::vector<const json*> elements(const json& v) {
-    std::vector<const json*> out;
-    if (v.is_array()) {
-        for (const auto& e : v) out.push_back(&e);
-    }
-    return out;
-}
-
-std::optional<double> number(const json& v) {
-    if (!v.is_number()) return std::nullopt;
-    const double d = v.get<double>();
-    return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
-}
-
-// a scalar as plain (unescaped) text; "" for null, objects and arrays
-std::string plain(const json& v) {
-    if (v.is_string()) return v.get_ref<const std::string&>();
-    if (auto d = number(v)) return format_number(*d);
-    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-    return "";
-}
-
-// any value as escaped HTML: scalars as text, "—" when absent, structures as compact JSON
-std::string cell(const json& v) {
-    if (v.is_object() || v.is_array()) {
-        return escape_html(v.dump(-1, ' ', false, json::error_handler_t::replace));
-    }
-    const std::string p = plain(v);
-    return p.empty() ? "—" : escape_html(p);
-}
-
 std::string with_unit(const json& v, const std::string& unit) {
     const std::string c = cell(v);
     return c == "—" || unit.empty() ? c : c + " " + escape_html(unit);
+}
+
+std::string upper(std::string s) {
+    for (char& c : s) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+    return s;
 }
 
 std::string seconds(const json& v) {
@@ -81,9 +42,7 @@ std::string render_header(const json& r) {
     const std::string badge_class = result == "pass"   ? "pass"
                                     : result == "fail" ? "fail"
                                                        : "unknown";
-    std::string badge = result.empty() ? "NO RESULT" : result;
-    std::transform(badge.begin(), badge.end(), badge.begin(),
-                   [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
+    const std::string badge = result.empty() ? "NO RESULT" : upper(result);
     const std::string name = plain(field(r, "scenario"));
     std::string s = fmt::format(
         "<header>\n<div class=\"title\"><h1>{}</h1><p class=\"description\">{}</p></div>\n"
@@ -130,9 +89,7 @@ std::string render_expectations(const json& r) {
         const int k = status == "fail" ? 0 : status == "pass" ? 1 : status == "skipped" ? 2 : 3;
         ++counts[k];
         const char* cls = k == 0 ? "fail" : k == 1 ? "pass" : k == 2 ? "skipped" : "unknown";
-        std::string label = status.empty() ? "?" : status;
-        std::transform(label.begin(), label.end(), label.begin(),
-                       [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
+        const std::string label = status.empty() ? "?" : upper(status);
         const std::string unit = plain(field(*e, "unit"));
         const std::string group = plain(field(*e, "group"));
         std::string expect = escape_html(plain(field(*e, "op")));

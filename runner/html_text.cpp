@@ -1,4 +1,5 @@
-// html_text.cpp: escaping and number formatting for the HTML report (see html_text.hpp).
+// html_text.cpp: escaping, number formatting and tolerant field reading for the HTML report
+// (see html_text.hpp).
 #include "runner/html_text.hpp"
 
 #include <cmath>
@@ -8,6 +9,8 @@
 
 namespace streambed::runner {
 namespace {
+
+using nlohmann::json;
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
@@ -47,6 +50,11 @@ std::string with_separators(double rounded) {
         out += digits[i];
     }
     return negative ? "-" + out : out;
+}
+
+const json& null_json() {
+    static const json n;
+    return n;
 }
 
 }  // namespace
@@ -118,6 +126,41 @@ std::string format_compact(double v) {
     if (a >= 1e3) return fmt::format("{:.3g}k", v / 1e3);
     if (a < 1e-12) return "0";
     return fmt::format("{:.3g}", v);
+}
+
+const json& field(const json& obj, const char* key) {
+    if (!obj.is_object()) return null_json();
+    const auto it = obj.find(key);
+    return it == obj.end() ? null_json() : *it;
+}
+
+std::vector<const json*> elements(const json& v) {
+    std::vector<const json*> out;
+    if (v.is_array()) {
+        for (const auto& e : v) out.push_back(&e);
+    }
+    return out;
+}
+
+std::optional<double> number(const json& v) {
+    if (!v.is_number()) return std::nullopt;
+    const double d = v.get<double>();
+    return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
+}
+
+std::string plain(const json& v) {
+    if (v.is_string()) return v.get_ref<const std::string&>();
+    if (auto d = number(v)) return format_number(*d);
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    return "";
+}
+
+std::string cell(const json& v) {
+    if (v.is_object() || v.is_array()) {
+        return escape_html(v.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    const std::string p = plain(v);
+    return p.empty() ? "—" : escape_html(p);
 }
 
 }  // namespace streambed::runner

@@ -244,6 +244,10 @@ TEST(HtmlReport, OddReportsRenderWithoutThrowing) {
                    "lateness_p99_ms": [null, null, null, null]}
     })");
     expect_renders(odd, "mistyped fields");
+    // one point and nothing else: the axes cannot take their range from the data
+    expect_renders(json::parse(R"({"series": {"t": [0], "connected": [0],
+                                              "lateness_p50_ms": [0]}})"),
+                   "one point");
     json groups = sample();
     groups["groups"] = json::array({nullptr, 1, {{"name", nullptr}, {"closes", {1, 2}}}});
     expect_renders(groups, "odd groups");
@@ -285,7 +289,7 @@ TEST(HtmlReport, AbsentSeriesGiveNoChartEmptySeriesGiveAnEmptyOne) {
     report["series"]["t"] = {0};
     report["series"]["connected"] = {5};
     html = render_html(report);
-    EXPECT_EQ(count(html, "<circle"), 1u);  // a lone point is a dot
+    EXPECT_EQ(count(html, "<circle"), 1u);             // a lone point is a dot
     EXPECT_EQ(count(html, ">no samples</text>"), 2u);  // lateness and msgs/s: all null
 }
 
