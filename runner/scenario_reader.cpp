@@ -122,12 +122,13 @@ std::string Value::string() const {
 }
 
 std::int64_t Value::integer(std::int64_t lo, std::int64_t hi) const {
-    const bool in_range =
-        (json_->is_number_unsigned() && json_->get<std::uint64_t>() <= static_cast<std::uint64_t>(hi)) ||
-        (json_->is_number_integer() && !json_->is_number_unsigned() && json_->get<std::int64_t>() >= lo &&
-         json_->get<std::int64_t>() <= hi);
     if (!json_->is_number_integer())
         fail(fmt::format("expected an integer between {} and {}, not {}", lo, hi, describe()));
+    // nlohmann stores non-negative integers as unsigned, negative ones as signed.
+    const bool in_range = json_->is_number_unsigned()
+                              ? json_->get<std::uint64_t>() <= static_cast<std::uint64_t>(hi) &&
+                                    (lo <= 0 || json_->get<std::uint64_t>() >= static_cast<std::uint64_t>(lo))
+                              : json_->get<std::int64_t>() >= lo && json_->get<std::int64_t>() <= hi;
     if (!in_range) fail(fmt::format("must be between {} and {}, not {}", lo, hi, describe()));
     return json_->get<std::int64_t>();
 }
@@ -195,7 +196,8 @@ double Value::rate() const {
     } else {
         fail(fmt::format("expected a rate such as \"100KB/s\" or a number of bytes per second, not {}", describe()));
     }
-    if (!(v > 0) || v > 1e12) fail(fmt::format("must be more than 0 bytes per second (and at most 1TB/s), not {}", describe()));
+    if (!(v > 0)) fail(fmt::format("must be more than 0 bytes per second, not {}", describe()));
+    if (v > 1e12) fail(fmt::format("must be at most 1TB/s, not {}", describe()));
     return v;
 }
 

@@ -270,6 +270,9 @@ TEST(ScenarioParse, Durations) {
 
 TEST(ScenarioParse, ValuesOutOfRange) {
     expect_error(minimal("", R"("clients": 20001)"), "groups[0].clients: must be between 1 and 20000, not 20001");
+    expect_error(minimal("", R"("clients": 0)"), "groups[0].clients: must be between 1 and 20000, not 0");
+    expect_error(minimal("", R"("clients": -3)"), "groups[0].clients: must be between 1 and 20000, not -3");
+    expect_error(minimal(R"("server": {"threads": 300})"), "server.threads: must be between 0 and 256, not 300");
     expect_error(minimal(R"("time_scale": 0)"), "time_scale: must be more than 0");
     expect_error(minimal(R"("time_scale": "fast")"), "time_scale: expected a number of simulated ms per wall ms");
     expect_error(minimal(R"("server": {"outbound_limit": "512B"})"), "server.outbound_limit: must be between 1024 and");
