@@ -66,7 +66,7 @@ struct Event {
 struct Expectation {
     enum class Op { lt, le, gt, ge, eq };
     std::string group;
-    std::string metric;  // see kMetrics in scenario_parse.cpp and docs/scenarios.md
+    std::string metric;  // see kMetrics in scenario_metrics.hpp and docs/scenarios.md
     Op op = Op::le;
     double threshold = 0;
     std::optional<Millis> at;  // `connected` only: the instant it is sampled
