@@ -17,10 +17,10 @@ extern char** environ;
 namespace streambed::bench {
 
 ServerProcess::ServerProcess(const std::string& program, const std::vector<std::string>& args,
-                             std::chrono::milliseconds deadline) {
+                             std::chrono::milliseconds deadline, std::uint16_t port) {
     int out[2];
     if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> argv_s = {program, "serve", "--port", "0"};
+    std::vector<std::string> argv_s = {program, "serve", "--port", std::to_string(port)};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_s) argv.push_back(a.data());
@@ -87,11 +87,23 @@ int ServerProcess::stop() {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::uint64_t resident_bytes(pid_t pid) {
+int ServerProcess::kill_now() {
+    if (pid_ <= 0) return 0;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (stdout_fd_ >= 0) close(stdout_fd_);
+    stdout_fd_ = -1;
+    return 128 + SIGKILL;
+}
+
+namespace {
+std::uint64_t status_kb(pid_t pid, const std::string& field) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string key;
     while (in >> key) {
-        if (key == "VmRSS:") {
+        if (key == field) {
             std::uint64_t kb = 0;
             in >> kb;
             return kb * 1024;
@@ -100,6 +112,10 @@ std::uint64_t resident_bytes(pid_t pid) {
     }
     return 0;
 }
+}  // namespace
+
+std::uint64_t resident_bytes(pid_t pid) { return status_kb(pid, "VmRSS:"); }
+std::uint64_t peak_resident_bytes(pid_t pid) { return status_kb(pid, "VmHWM:"); }
 
 double cpu_seconds(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

@@ -13,10 +13,10 @@ namespace streambed::bench {
 
 class ServerProcess {
 public:
-    // Runs `program serve --port 0 ARGS...`; throws std::runtime_error when it does not listen
-    // within the deadline.
+    // Runs `program serve --port PORT ARGS...` (0: a free port); throws std::runtime_error when
+    // it does not listen within the deadline.
     ServerProcess(const std::string& program, const std::vector<std::string>& args,
-                  std::chrono::milliseconds deadline = std::chrono::seconds(20));
+                  std::chrono::milliseconds deadline = std::chrono::seconds(20), std::uint16_t port = 0);
     ~ServerProcess();  // SIGTERM, then SIGKILL after 5 s
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
@@ -24,6 +24,7 @@ public:
     std::uint16_t port() const { return port_; }
     pid_t pid() const { return pid_; }
     int stop();  // SIGTERM and wait; returns the exit status
+    int kill_now();  // SIGKILL and wait (a crash, for fault scenarios)
 
 private:
     pid_t pid_ = -1;
@@ -33,6 +34,7 @@ private:
 
 // From /proc/PID: resident memory in bytes, and user+system CPU seconds.
 std::uint64_t resident_bytes(pid_t pid);
+std::uint64_t peak_resident_bytes(pid_t pid);  // VmHWM: the most it has held
 double cpu_seconds(pid_t pid);
 
 }  // namespace streambed::bench

@@ -1,0 +1,84 @@
+// run_command.cpp: options of `run`, the scenario loaded and checked, the run, its report
+// written as JSON and HTML, and the verdict as the exit status.
+#include "app/run_command.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "runner/html_report.hpp"
+#include "runner/run.hpp"
+#include "runner/run_report.hpp"
+#include "runner/scenario_parse.hpp"
+
+namespace streambed::app {
+namespace {
+
+struct RunArgs {
+    std::string file;
+    std::optional<std::uint64_t> seed;
+    std::string record, report, html, target;
+};
+
+std::string self_program() {
+    char buf[4096];
+    const auto n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string("streambed");
+}
+
+// Writes `text` to `path`; false (and one line on stderr) when it cannot.
+bool write_file(const std::string& path, const std::string& text, const char* what) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) {
+        fmt::print(stderr, "streambed run: cannot write the {} to '{}'\n", what, path);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::function<int()> add_run_command(CLI::App& app) {
+    auto args = std::make_shared<RunArgs>();
+    auto* cmd = app.add_subcommand("run", "Run a scripted scenario: a client fleet through network faults, checked");
+    cmd->add_option("scenario", args->file, "SCENARIO.json (docs/scenarios.md)")->required();
+    cmd->add_option("--seed", args->seed, "seed of the world, the impairments and the fleet (overrides the file's)");
+    cmd->add_option("--record", args->record, "record the whole run to FILE.db");
+    cmd->add_option("--report", args->report, "write the report as JSON to FILE.json");
+    cmd->add_option("--html", args->html, "write the report as one self-contained HTML page to FILE.html");
+    cmd->add_option("--target", args->target, "drive an external server at ws://HOST:PORT instead of starting one");
+
+    return [args] {
+        auto parsed = runner::load_scenario(args->file);
+        if (!parsed.scenario) {
+            fmt::print(stderr, "streambed run: {}\n", parsed.error);
+            return 2;
+        }
+        if (!args->target.empty() && !runner::parse_target(args->target)) {
+            fmt::print(stderr, "streambed run: --target '{}' is not ws://HOST:PORT\n", args->target);
+            return 2;
+        }
+        runner::RunOptions o;
+        o.scenario_file = args->file;
+        o.program = self_program();
+        o.seed = args->seed;
+        o.record = args->record;
+        o.target = args->target;
+        o.progress = isatty(STDERR_FILENO) != 0;
+        const auto outcome = runner::run_scenario(*parsed.scenario, o);
+        bool written = true;
+        if (!args->report.empty()) written = write_file(args->report, outcome.report.dump(2) + "\n", "report") && written;
+        if (!args->html.empty()) written = write_file(args->html, runner::render_html(outcome.report), "HTML report") && written;
+        fmt::print("{}", runner::summary_text(outcome.report));
+        std::fflush(stdout);
+        return outcome.exit_code != 0 ? 1 : (written ? 0 : 2);
+    };
+}
+
+}  // namespace streambed::app

@@ -1,0 +1,313 @@
+// run.cpp: one scenario from start to verdict — server, proxies, fleet, the timeline played at
+// its instants (simulated time compressed by the time scale), the drain, the report.
+#include "runner/run.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "bench/server_process.hpp"
+#include "fleet/fleet.hpp"
+#include "proxy/impairment_proxy.hpp"
+#include "runner/run_report.hpp"
+#include "runner/server_setup.hpp"
+#include "runner/verdict.hpp"
+
+namespace streambed::runner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+// Waits until `t` (pacing the timeline; nothing else wakes it).
+void wait_until(Clock::time_point t) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::unique_lock lock(mu);
+    cv.wait_until(lock, t, [] { return false; });
+}
+
+// An action of the timeline at a simulated instant, with what the report shows of it.
+struct Step {
+    std::int64_t at_ms;
+    std::function<void()> act;
+};
+
+class Run {
+public:
+    Run(const Scenario& s, const RunOptions& o) : s_(s), o_(o), seed_(o.seed.value_or(s.seed)) {}
+
+    RunOutcome go() {
+        RunOutcome out;
+        const auto started_wall = std::chrono::system_clock::now();
+        const auto t0 = Clock::now();
+        std::string error;
+        try {
+            start_server();
+            start_proxies();
+            start_fleet();
+            play_timeline();
+            finish();
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+        teardown();
+        const double wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+        out.report = make_report(ReportInput{s_, o_, seed_, started_wall, wall_s, result_, measured_, windows_,
+                                             connected_series_, bucket_ms_, error});
+        out.exit_code = (!error.empty() || out.report.value("result", "fail") != "pass") ? 1 : 0;
+        return out;
+    }
+
+private:
+    double scale() const { return s_.time_scale > 0 ? s_.time_scale : 1.0; }
+    Clock::time_point wall_at(std::int64_t sim_ms) const {
+        return start_ + std::chrono::duration_cast<Clock::duration>(
+                            std::chrono::duration<double, std::milli>(static_cast<double>(sim_ms) / scale()));
+    }
+    std::vector<std::size_t> groups_of(const std::string& name) const {
+        std::vector<std::size_t> out;
+        for (std::size_t i = 0; i < s_.groups.size(); ++i)
+            if (name.empty() || s_.groups[i].name == name) out.push_back(i);
+        return out;
+    }
+
+    void start_server() {
+        if (!o_.target.empty()) {
+            auto t = parse_target(o_.target);
+            if (!t) throw std::runtime_error("--target '" + o_.target + "' is not ws://HOST:PORT");
+            upstream_ = *t;
+            measured_.server_skip_reason = "needs the server's process (--target drives an external one)";
+            measured_.recording_skip_reason = "needs the server's process (--target drives an external one)";
+            return;
+        }
+        clock_start_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+        server_args_ = server_arguments(s_, seed_, clock_start_ms_, o_.record, config_file_);
+        server_ = std::make_unique<bench::ServerProcess>(o_.program, server_args_.args);
+        upstream_ = {"127.0.0.1", server_->port()};
+        if (o_.record.empty()) measured_.recording_skip_reason = "nothing recorded: run with --record FILE.db";
+    }
+
+    void start_proxies() {
+        for (std::size_t g = 0; g < s_.groups.size(); ++g) {
+            proxy::ProxyOptions po;
+            po.upstream_host = upstream_.host;
+            po.upstream_port = upstream_.port;
+            po.seed = seed_ ^ (0x9e3779b97f4a7c15ULL * (g + 1));
+            proxies_.push_back(std::make_unique<proxy::ImpairmentProxy>(po));
+            proxies_.back()->start();
+        }
+    }
+
+    void start_fleet() {
+        fleet::FleetOptions fo;
+        fo.seed = seed_;
+        fo.time_scale = scale();
+        fo.threads = 2;
+        bucket_ms_ = std::max<std::int64_t>(1000, s_.duration.count() / 120);
+        fo.bucket = Millis{bucket_ms_};
+        // A black-holed upgrade is given up after a few heartbeats (wall), like the dead-connection check.
+        fo.connect_timeout = std::clamp(Millis{4 * s_.server.heartbeat.count()}, Millis{250}, Millis{5000});
+        std::vector<fleet::Address> targets;
+        for (auto& p : proxies_) targets.push_back({"127.0.0.1", p->port()});
+        fleet_ = std::make_unique<fleet::Fleet>(fo, s_.groups, targets);
+        measured_.connected_at.resize(s_.groups.size());
+        start_ = Clock::now();
+        fleet_->start();
+    }
+
+    std::vector<Step> steps();
+
+    void play_timeline() {
+        auto plan = steps();
+        // Samples of the connected clients: every bucket, and at every expectation's instant.
+        for (std::int64_t t = 0; t <= s_.duration.count(); t += bucket_ms_)
+            plan.push_back({t, [this] { connected_series_.push_back(static_cast<double>(fleet_->connected())); }});
+        for (const auto& e : s_.expectations)
+            if (e.at) {
+                const auto at = e.at->count();
+                plan.push_back({at, [this, at] {
+                                    for (std::size_t g = 0; g < s_.groups.size(); ++g)
+                                        measured_.connected_at[g][at] = fleet_->connected(g);
+                                }});
+            }
+        std::stable_sort(plan.begin(), plan.end(), [](const Step& a, const Step& b) { return a.at_ms < b.at_ms; });
+        auto next_progress = Clock::now();
+        for (auto& step : plan) {
+            while (o_.progress && Clock::now() < wall_at(step.at_ms)) {
+                if (Clock::now() >= next_progress) {
+                    print_progress();
+                    next_progress = Clock::now() + std::chrono::milliseconds(250);
+                }
+                wait_until(std::min(wall_at(step.at_ms), next_progress));
+            }
+            wait_until(wall_at(step.at_ms));
+            step.act();
+            sample_rss();
+        }
+        wait_until(wall_at(s_.duration.count()));
+        if (o_.progress) std::fputs("\n", stderr);
+    }
+
+    void print_progress() {
+        fmt::print(stderr, "\r[{:6.1f}s / {:.0f}s] connected {}   {}      ",
+                   static_cast<double>(fleet_->sim_elapsed_ms()) / 1000.0,
+                   static_cast<double>(s_.duration.count()) / 1000.0, fleet_->connected(), active_text());
+    }
+    std::string active_text() const {
+        std::string out;
+        const auto now = fleet_->sim_elapsed_ms();
+        for (const auto& w : windows_)
+            if (w.at_ms <= now && now < w.until_ms) out += (out.empty() ? "active: " : ", ") + w.label;
+        return out;
+    }
+
+    void sample_rss() {
+        if (!server_ || server_->pid() <= 0) return;
+        const double mb = static_cast<double>(bench::peak_resident_bytes(server_->pid())) / 1e6;
+        measured_.server_rss_mb = std::max(measured_.server_rss_mb.value_or(0.0), mb);
+    }
+
+    // The end: impairments lifted, the final seqs read from the server, the fleet drained.
+    void finish() {
+        for (std::size_t g = 0; g < s_.groups.size(); ++g) measured_.connected_end.push_back(fleet_->connected(g));
+        for (auto& p : proxies_) {
+            p->set_partition(false);
+            p->clear();
+        }
+        if (!server_ && o_.target.empty()) throw std::runtime_error("the server was down at the end of the run");
+        finals_ = final_seqs(upstream_, s_);
+        const auto deadline = Clock::now() + std::chrono::seconds(5);
+        while (!fleet_->caught_up(finals_) && Clock::now() < deadline)
+            wait_until(Clock::now() + std::chrono::milliseconds(20));
+        sample_rss();
+        fleet_->stop();
+        result_ = fleet_->result(finals_);
+        measured_.groups = result_.groups;
+    }
+
+    void teardown() {
+        if (fleet_) fleet_->stop();
+        for (auto& p : proxies_) p->stop();
+        if (server_) {
+            server_->stop();  // SIGTERM: the recording is flushed
+            server_.reset();
+        }
+        if (!o_.record.empty() && o_.target.empty()) measured_.recording_complete = recording_complete(o_.record, result_);
+        if (!config_file_.empty()) std::remove(config_file_.c_str());
+    }
+
+    const Scenario& s_;
+    const RunOptions& o_;
+    const std::uint64_t seed_;
+    std::int64_t clock_start_ms_ = 0, bucket_ms_ = 1000;
+    std::string config_file_;
+    ServerArguments server_args_;
+    std::unique_ptr<bench::ServerProcess> server_;
+    TargetAddress upstream_;
+    std::vector<std::unique_ptr<proxy::ImpairmentProxy>> proxies_;
+    std::unique_ptr<fleet::Fleet> fleet_;
+    Clock::time_point start_;
+    fleet::FinalSeqs finals_;
+    fleet::FleetResult result_;
+    Measured measured_;
+    std::vector<Window> windows_;
+    std::vector<double> connected_series_;
+};
+
+// The timeline as actions, each window recorded for the report (the charts shade them).
+std::vector<Step> Run::steps() {
+    std::vector<Step> plan;
+    const auto end = s_.duration.count();
+    for (const auto& e : s_.timeline) {
+        const auto at = e.at.count();
+        const std::string who = e.group.empty() ? "all" : e.group;
+        switch (e.kind) {
+            case Event::Kind::impair: {
+                const auto until = e.duration.count() > 0 ? at + e.duration.count() : end;
+                windows_.push_back({at, until, "impair", e.group, fmt::format("{} on {}", e.name, who)});
+                auto imp = to_proxy_impairment(e);
+                plan.push_back({at, [this, imp, g = groups_of(e.group)] {
+                                    for (auto i : g) proxies_[i]->add(imp);
+                                }});
+                if (e.duration.count() > 0)
+                    plan.push_back({until, [this, name = e.name, g = groups_of(e.group)] {
+                                        for (auto i : g) proxies_[i]->remove(name);
+                                    }});
+                break;
+            }
+            case Event::Kind::clear:
+                plan.push_back({at, [this, name = e.name, g = groups_of(e.group)] {
+                                    for (auto i : g) name.empty() ? proxies_[i]->clear() : (void)proxies_[i]->remove(name);
+                                }});
+                break;
+            case Event::Kind::partition:
+                windows_.push_back({at, at + e.duration.count(), "partition", e.group, "partition " + who});
+                plan.push_back({at, [this, g = groups_of(e.group)] {
+                                    for (auto i : g) proxies_[i]->set_partition(true);
+                                }});
+                plan.push_back({at + e.duration.count(), [this, g = groups_of(e.group)] {
+                                    for (auto i : g) proxies_[i]->set_partition(false);
+                                }});
+                break;
+            case Event::Kind::server_kill:
+            case Event::Kind::server_restart: {
+                const bool kill = e.kind == Event::Kind::server_kill;
+                windows_.push_back({at, at + e.down_for.count(), kill ? "server_kill" : "server_restart", "",
+                                    kill ? "server killed" : "server restarted"});
+                if (!o_.target.empty()) break;  // not ours to kill: the report's windows still show it
+                plan.push_back({at, [this, kill] {
+                                    sample_rss();
+                                    if (kill) server_->kill_now();
+                                    else server_->stop();
+                                }});
+                plan.push_back({at + e.down_for.count(), [this] {
+                                    const auto port = upstream_.port;
+                                    server_ = std::make_unique<bench::ServerProcess>(o_.program, server_args_.args,
+                                                                                     std::chrono::seconds(20), port);
+                                }});
+                break;
+            }
+            case Event::Kind::churn:
+                windows_.push_back({at, at, "churn", e.group, "churn " + who});
+                plan.push_back({at, [this, f = e.fraction, g = groups_of(e.group)] {
+                                    for (auto i : g) fleet_->churn(i, f);
+                                }});
+                break;
+            case Event::Kind::join:
+            case Event::Kind::leave: {
+                const bool join = e.kind == Event::Kind::join;
+                windows_.push_back({at, at, join ? "join" : "leave", e.group, (join ? "join " : "leave ") + who});
+                plan.push_back({at, [this, join, g = groups_of(e.group)] {
+                                    for (auto i : g) join ? fleet_->join(i) : fleet_->leave(i);
+                                }});
+                break;
+            }
+        }
+    }
+    return plan;
+}
+
+}  // namespace
+
+RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
+    try {
+        return Run(scenario, options).go();
+    } catch (const std::exception& e) {
+        RunOutcome out;
+        out.exit_code = 1;
+        out.report = json{{"scenario", scenario.name}, {"result", "fail"}, {"error", e.what()}};
+        return out;
+    }
+}
+
+}  // namespace streambed::runner

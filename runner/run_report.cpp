@@ -1,0 +1,120 @@
+// run_report.cpp: the report's JSON and the terminal summary.
+#include "runner/run_report.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace streambed::runner {
+
+using json = nlohmann::json;
+
+std::string reproduce_line(const RunOptions& o, std::uint64_t seed) {
+    std::string line = fmt::format("{} run {} --seed {}", o.program, o.scenario_file, seed);
+    if (!o.target.empty()) line += " --target " + o.target;
+    return line;
+}
+
+namespace {
+
+json ms_or_null(const fleet::Histogram& h, double p) {
+    if (h.count() == 0) return nullptr;
+    return std::round(static_cast<double>(h.percentile(p))) / 1000.0;
+}
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+json make_report(const ReportInput& in) {
+    const auto& s = in.scenario;
+    json r{{"streambed", "0.1.0"},
+           {"scenario", s.name},
+           {"description", s.description},
+           {"file", in.options.scenario_file},
+           {"seed", in.seed},
+           {"reproduce", reproduce_line(in.options, in.seed)},
+           {"started", iso8601(in.started)},
+           {"wall_seconds", std::round(in.wall_seconds * 100) / 100},
+           {"duration_s", static_cast<double>(s.duration.count()) / 1000.0},
+           {"time_scale", s.time_scale > 0 ? json(s.time_scale) : json("max")},
+           {"target", in.options.target.empty() ? "child process" : in.options.target}};
+    if (!in.error.empty()) {
+        r["result"] = "fail";
+        r["error"] = in.error;
+        r["expectations"] = json::array();
+        return r;
+    }
+    const Verdict v = judge(s, in.measured);
+    r["result"] = v.pass ? "pass" : "fail";
+    r["expectations"] = v.expectations;
+    json groups = json::array();
+    for (std::size_t g = 0; g < s.groups.size() && g < in.measured.groups.size(); ++g)
+        groups.push_back(group_summary(s.groups[g], in.measured.groups[g], in.measured.connected_end.at(g)));
+    r["groups"] = groups;
+    if (in.measured.server_rss_mb) r["server_rss_mb"] = std::round(*in.measured.server_rss_mb * 10) / 10;
+    json timeline = json::array();
+    for (const auto& w : in.windows)
+        timeline.push_back({{"at_s", static_cast<double>(w.at_ms) / 1000.0},
+                            {"until_s", static_cast<double>(w.until_ms) / 1000.0},
+                            {"kind", w.kind},
+                            {"group", w.group},
+                            {"label", w.label}});
+    r["timeline"] = timeline;
+    // The series: one point per bucket of simulated time, up to the scenario's end.
+    const double scale = s.time_scale > 0 ? s.time_scale : 1.0;
+    const double bucket_wall_s = static_cast<double>(in.bucket_ms) / 1000.0 / scale;
+    json t = json::array(), connected = json::array(), rate = json::array(), p50 = json::array(),
+         p99 = json::array(), p999 = json::array();
+    const auto points = static_cast<std::size_t>(s.duration.count() / in.bucket_ms);
+    for (std::size_t i = 0; i < points; ++i) {
+        t.push_back(static_cast<double>(i * static_cast<std::size_t>(in.bucket_ms)) / 1000.0);
+        connected.push_back(i < in.connected_series.size() ? json(in.connected_series[i]) : json(nullptr));
+        if (i < in.result.buckets.size()) {
+            const auto& b = in.result.buckets[i];
+            rate.push_back(std::round(static_cast<double>(b.messages) / bucket_wall_s));
+            p50.push_back(ms_or_null(b.lateness_us, 50));
+            p99.push_back(ms_or_null(b.lateness_us, 99));
+            p999.push_back(ms_or_null(b.lateness_us, 99.9));
+        } else {
+            rate.push_back(0);
+            p50.push_back(nullptr);
+            p99.push_back(nullptr);
+            p999.push_back(nullptr);
+        }
+    }
+    r["series"] = {{"t", t},           {"connected", connected}, {"msgs_per_s", rate},
+                   {"lateness_p50_ms", p50}, {"lateness_p99_ms", p99}, {"lateness_p999_ms", p999}};
+    return r;
+}
+
+std::string summary_text(const json& report) {
+    std::string out = fmt::format("scenario {} (seed {}): ", report.value("scenario", "?"), report.value("seed", 0));
+    if (report.contains("error")) {
+        out += fmt::format("the run could not be made: {}\n", report["error"].get<std::string>());
+    } else {
+        out += "\n";
+        for (const auto& e : report.value("expectations", json::array())) {
+            const std::string group = e.value("group", "");
+            std::string measured = e["measured"].is_null() ? "—" : fmt::format("{}", e["measured"].get<double>());
+            out += fmt::format("  {:7} {}{} {} {}: measured {}{}{}\n", e.value("status", "?"),
+                               group.empty() ? "" : group + ".", e.value("metric", "?"), e.value("text", ""),
+                               e.value("unit", "") == "" ? "" : "(" + e.value("unit", "") + ")", measured,
+                               e.value("unit", ""),
+                               e.contains("reason") ? " — " + e["reason"].get<std::string>() : "");
+        }
+    }
+    const bool pass = report.value("result", "fail") == "pass";
+    out += fmt::format("{} in {:.1f} s\n", pass ? "PASS" : "FAIL", report.value("wall_seconds", 0.0));
+    if (!pass) out += fmt::format("reproduce: {}\n", report.value("reproduce", ""));
+    return out;
+}
+
+}  // namespace streambed::runner

@@ -1,0 +1,161 @@
+// run_test.cpp: `streambed run` as a user meets it, the real program as a child process — a
+// passing scenario (exit 0, the JSON and HTML reports), a scenario built to fail (exit 1, the
+// failing expectation with its value, a reproduce line that reproduces it), bad scenario files
+// (exit 2 naming the problem), and a run against an external server (--target: server figures
+// skipped, and said so).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "tests/support/child_process.hpp"
+
+namespace streambed::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+class RunCommand : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("streambed-run-test-" + std::to_string(::getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string write(const std::string& name, const std::string& text) {
+        const auto path = (dir_ / name).string();
+        std::ofstream(path) << text;
+        return path;
+    }
+
+    struct Result {
+        int code;
+        std::string out, err;
+    };
+    Result run(const std::vector<std::string>& args, std::chrono::milliseconds limit = 60s) {
+        ChildProcess child(STREAMBED_BINARY, args);
+        const auto status = child.wait_exit(limit);
+        if (!status) return {-1, child.out(), child.err()};
+        return {exit_code(*status), child.out(), child.err()};
+    }
+    static json read_json(const std::string& path) {
+        std::ifstream in(path);
+        return json::parse(in);
+    }
+
+    fs::path dir_;
+};
+
+// Five metrics clients for 10 simulated seconds at 20x: half a second of wall time.
+std::string small_scenario(const std::string& expect) {
+    return R"({
+  // a small run: five clients on /ws/metrics
+  "name": "small", "duration": "10s", "time_scale": 20, "seed": 7,
+  "groups": [{"name": "m", "clients": 5, "endpoint": "/ws/metrics"}],
+  "expect": [)" + expect + R"(]
+})";
+}
+
+TEST_F(RunCommand, APassingScenarioExitsZeroAndWritesBothReports) {
+    const auto file = write("ok.json", small_scenario(R"({"group": "m", "gaps": "== 0", "messages": "> 0"})"));
+    const auto report = (dir_ / "r.json").string(), html = (dir_ / "r.html").string();
+    const auto r = run({"run", file, "--report", report, "--html", html});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("PASS"), std::string::npos) << r.out;
+    const auto j = read_json(report);
+    EXPECT_EQ(j["result"], "pass");
+    EXPECT_EQ(j["seed"], 7);
+    EXPECT_EQ(j["expectations"].size(), 2u);
+    EXPECT_EQ(j["groups"][0]["name"], "m");
+    EXPECT_GT(j["groups"][0]["messages"].get<int>(), 0);
+    EXPECT_EQ(j["series"]["t"].size(), 10u);
+    std::ifstream in(html);
+    const std::string page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(page.find("<svg"), std::string::npos);
+    EXPECT_NE(page.find("small"), std::string::npos);
+}
+
+TEST_F(RunCommand, AScenarioBuiltToFailFailsNamesTheExpectationAndReproduces) {
+    // The clients do receive messages, so "messages == 0" cannot hold.
+    const auto file = write("fails.json", small_scenario(R"({"group": "m", "messages": "== 0"})"));
+    const auto report = (dir_ / "r.json").string();
+    const auto r = run({"run", file, "--seed", "11", "--report", report});
+    ASSERT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("fail    m.messages == 0"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("FAIL"), std::string::npos) << r.out;
+    const auto first = read_json(report);
+    EXPECT_EQ(first["result"], "fail");
+    EXPECT_EQ(first["seed"], 11);
+    EXPECT_GT(first["expectations"][0]["measured"].get<double>(), 0);
+    // The one line that reproduces the run: run it as printed.
+    const auto at = r.out.find("reproduce: ");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    std::istringstream line(r.out.substr(at + 11, r.out.find('\n', at) - at - 11));
+    std::vector<std::string> words;
+    for (std::string w; line >> w;) words.push_back(w);
+    ASSERT_GE(words.size(), 4u);
+    EXPECT_EQ(words[0], STREAMBED_BINARY);
+    const auto again_report = (dir_ / "again.json").string();
+    std::vector<std::string> args(words.begin() + 1, words.end());
+    args.insert(args.end(), {"--report", again_report});
+    const auto again = run(args);
+    EXPECT_EQ(again.code, 1) << again.out << again.err;
+    const auto second = read_json(again_report);
+    EXPECT_EQ(second["seed"], 11);
+    EXPECT_EQ(second["expectations"][0]["status"], "fail");
+}
+
+TEST_F(RunCommand, BadScenarioFilesExitTwoNamingTheProblem) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {R"({"name": "x", "duration": "10s", "groups": [{"name": "g")", "line 1, column"},
+        {R"({"name": "x", "duration": "10s", "groups": [{"name": "g", "clinets": 3}]})", "groups[0].clinets"},
+        {R"({"name": "x", "duration": "10s", "groups": [{"name": "g", "clients": "three"}]})", "groups[0].clients"},
+        {R"({"name": "x", "duration": "-5s", "groups": [{"name": "g"}]})", "duration"},
+        {R"({"name": "x", "duration": "10s", "groups": [{"name": "g"}],
+             "timeline": [{"at": "20s", "event": "server_kill"}]})",
+         "timeline[0]"},
+    };
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const auto file = write("bad" + std::to_string(i) + ".json", cases[i].first);
+        const auto r = run({"run", file});
+        EXPECT_EQ(r.code, 2) << cases[i].first;
+        EXPECT_NE(r.err.find(cases[i].second), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find(file), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    const auto missing = run({"run", (dir_ / "nope.json").string()});
+    EXPECT_EQ(missing.code, 2);
+    EXPECT_NE(missing.err.find("nope.json"), std::string::npos) << missing.err;
+    const auto bad_target = run({"run", write("ok.json", small_scenario("")), "--target", "http://x"});
+    EXPECT_EQ(bad_target.code, 2);
+    EXPECT_NE(bad_target.err.find("--target"), std::string::npos) << bad_target.err;
+}
+
+TEST_F(RunCommand, AnExternalTargetSkipsServerFiguresAndSaysWhy) {
+    ChildProcess server(STREAMBED_BINARY, {"serve", "--port", "0", "--time-scale", "20"});
+    const auto line = server.next_line(20s);
+    ASSERT_TRUE(line) << server.err();
+    const auto port = line->substr(line->rfind(':') + 1);
+    const auto file = write("t.json", small_scenario(R"({"group": "m", "gaps": "== 0"}, {"server_rss": "< 10GB"})"));
+    const auto report = (dir_ / "r.json").string();
+    const auto r = run({"run", file, "--target", "ws://localhost:" + port, "--report", report});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    const auto j = read_json(report);
+    EXPECT_EQ(j["target"], "ws://localhost:" + port);
+    EXPECT_EQ(j["expectations"][0]["status"], "pass");
+    EXPECT_EQ(j["expectations"][1]["status"], "skipped");
+    EXPECT_NE(j["expectations"][1]["reason"].get<std::string>().find("--target"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace streambed::testing
