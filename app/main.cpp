@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/bench_command.hpp"
+#include "app/proxy_command.hpp"
 #include "app/recording_commands.hpp"
 #include "app/replay_command.hpp"
 #include "app/serve_command.hpp"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
     auto inspect = streambed::app::add_inspect_command(app);
     auto export_frames = streambed::app::add_export_command(app);
     auto verify = streambed::app::add_verify_command(app);
+    auto proxy = streambed::app::add_proxy_command(app);
 
     try {
         app.parse(argc, argv);
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("inspect")) return inspect();
     if (app.got_subcommand("export")) return export_frames();
     if (app.got_subcommand("verify")) return verify();
-    fmt::print(stderr, "streambed: a command is required: serve, replay, verify, bench, inspect or export (see --help)\n");
+    if (app.got_subcommand("proxy")) return proxy();
+    fmt::print(stderr, "streambed: a command is required: serve, replay, verify, bench, inspect, export or proxy (see --help)\n");
     return 2;
 }
