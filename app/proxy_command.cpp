@@ -20,7 +20,7 @@ namespace {
 
 struct ProxyArgs {
     std::string listen, upstream, control = "127.0.0.1:0";
-    std::uint64_t seed = 42;
+    std::string seed = "42";
     std::string latency, jitter, bandwidth, direction = "both";
 };
 
@@ -82,6 +82,10 @@ int run(const ProxyArgs& a) {
     const auto upstream = address("--upstream", a.upstream);
     const auto control = address("--control", a.control);
     const auto impairment = cli_impairment(a);
+    std::uint64_t seed = 0;
+    auto [end, ec] = std::from_chars(a.seed.data(), a.seed.data() + a.seed.size(), seed);
+    if (ec != std::errc() || end != a.seed.data() + a.seed.size() || a.seed.empty())
+        throw BadValue(fmt::format("--seed '{}' is not a non-negative integer", a.seed));
 
     engine::SignalWatcher signals;  // before the line: a signal right after it is never fatal
     proxy::ProxyOptions o;
@@ -89,7 +93,7 @@ int run(const ProxyArgs& a) {
     o.listen_port = listen.port;
     o.upstream_host = upstream.host;
     o.upstream_port = upstream.port;
-    o.seed = a.seed;
+    o.seed = seed;
     proxy::ImpairmentProxy proxy(o);
     if (impairment) proxy.add(*impairment);
     proxy.start();

@@ -55,6 +55,8 @@ TEST(ProxyCommand, BadValuesExitTwoWithOneLine) {
         {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--latency", "soon"}, "soon"},
         {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--bandwidth", "lots"}, "lots"},
         {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--direction", "up"}, "up"},
+        {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--seed", "abc"}, "abc"},
+        {{"--listen", "bad", "--upstream", "127.0.0.1:1"}, "bad"},
         {{"--listen", "127.0.0.1:0", "--upstream", "no.such.host.invalid:80"}, "no.such.host.invalid"},
     };
     for (const auto& [args, named] : cases) {
