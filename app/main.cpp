@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/bench_command.hpp"
+#include "app/proxy_command.hpp"
 #include "app/recording_commands.hpp"
 #include "app/replay_command.hpp"
 #include "app/run_command.hpp"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
     auto export_frames = streambed::app::add_export_command(app);
     auto verify = streambed::app::add_verify_command(app);
     auto run = streambed::app::add_run_command(app);
+    auto proxy = streambed::app::add_proxy_command(app);
 
     try {
         app.parse(argc, argv);
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("export")) return export_frames();
     if (app.got_subcommand("verify")) return verify();
     if (app.got_subcommand("run")) return run();
-    fmt::print(stderr, "streambed: a command is required: serve, run, replay, verify, bench, inspect or export (see --help)\n");
+    if (app.got_subcommand("proxy")) return proxy();
+    fmt::print(stderr, "streambed: a command is required: serve, run, replay, verify, bench, inspect, export or proxy (see --help)\n");
     return 2;
 }
