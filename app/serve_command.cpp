@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -22,7 +23,16 @@ struct ServeArgs {
     std::string record;
     std::string config;
     std::string flood;
+    std::string clock_start;  // Unix ms; checked against the wall clock when the command runs
+    std::string stop_after;
 };
+
+// A Unix time in ms: digits only (no sign, no fraction, no unit).
+std::optional<std::int64_t> parse_unix_ms(const std::string& text) {
+    if (text.empty() || text.size() > 15 || text.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    return std::stoll(text);
+}
 
 }  // namespace
 
@@ -40,6 +50,22 @@ std::function<int()> add_serve_command(CLI::App& app) {
                     "benchmark source instead of the simulator: /ws/metrics messages at RATE per second, "
                     "or 'max' for as fast as the server delivers them")
         ->check(time_scale_validator("flood rate"));
+    cmd->add_option("--clock-start", args->clock_start,
+                    "Unix ms at which the simulation's epoch was due: continue that world (catch up to now, "
+                    "then pace), e.g. after a restart")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                return parse_unix_ms(v) ? "" : "'" + v + "' is not a Unix time in ms (a non-negative integer)";
+            },
+            "UNIX_MS"));
+    cmd->add_option("--stop-after", args->stop_after,
+                    "simulated duration after the epoch at which the simulator stops publishing (the server "
+                    "keeps serving)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                return parse_duration(v) ? "" : "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
+            },
+            "DURATION"));
 
     return [args] {
         simulator::SimConfig sim;
@@ -51,6 +77,19 @@ std::function<int()> add_serve_command(CLI::App& app) {
         }
         if (args->seed) sim.seed = *args->seed;
         sim.time_scale = *parse_time_scale(args->time_scale);
+        if (!args->stop_after.empty()) sim.stop_after_ms = parse_duration(args->stop_after)->count();
+        if (!args->clock_start.empty()) sim.clock_start_ms = parse_unix_ms(args->clock_start);
+        if (!args->flood.empty() && (sim.clock_start_ms || sim.stop_after_ms >= 0)) {
+            fmt::print(stderr, "streambed serve: --clock-start and --stop-after pace the simulator, not --flood\n");
+            return 2;
+        }
+        try {
+            using namespace std::chrono;
+            simulator::validate_clock_start(sim, duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+        } catch (const simulator::ConfigError& e) {
+            fmt::print(stderr, "streambed serve: {}\n", e.what());
+            return 2;
+        }
         std::unique_ptr<recorder::Recorder> recording;
         if (!args->record.empty()) {
             try {

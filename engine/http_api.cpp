@@ -1,5 +1,6 @@
 // http_api.cpp: health, metrics, stats and the polling fallback.
 #include "engine/http_api.hpp"
+#include "engine/epoch.hpp"
 #include "engine/json_text.hpp"
 
 #include <boost/url/parse.hpp>
@@ -69,14 +70,20 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
     auto params = boost::urls::parse_query(query_copy);
     if (!params) return json_error(400, "bad_request", "the query string is malformed");
 
-    std::optional<std::string> channels_param, since_param;
+    std::optional<std::string> channels_param, since_param, epoch_param;
     for (auto p : *params) {
         const std::string key = p.key.decode();
         if (key == "channels") channels_param = p.value.decode();
         else if (key == "since") since_param = p.value.decode();
+        else if (key == "epoch") epoch_param = p.value.decode();
         else return json_error(400, "bad_request", "unknown parameter '" + key +
-                                                       "': use channels and since");
+                                                       "': use channels, since and epoch");
     }
+    // Read once: the reply names the epoch its seqs belong to.
+    const std::string epoch = hub.epoch();
+    // A poll under another epoch resets every polled stream, `since` or not: the client's view
+    // belongs to another world.
+    const bool foreign = foreign_epoch(epoch_param, epoch);
 
     std::vector<Stream*> streams;
     if (!channels_param || *channels_param == "*") {
@@ -118,7 +125,7 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
         std::optional<std::uint64_t> from;
         for (auto& [st, seq] : since)
             if (st == s) from = seq;
-        auto c = s->catchup(from);
+        auto c = foreign ? s->catchup_for_epoch(from.value_or(0), true) : s->catchup(from);
         for (auto& m : c.messages) {
             if (!first) body += ',';
             body += m->bytes;
@@ -127,7 +134,8 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
         next[s->channel()] = c.last_seq;
         if (c.reset) reset.push_back(s->channel());
     }
-    body += R"(],"next":)" + json_text(next) + R"(,"reset":)" + json_text(reset) + "}";
+    body += R"(],"next":)" + json_text(next) + R"(,"reset":)" + json_text(reset) +
+            R"(,"epoch":)" + json_text(json(epoch)) + "}";
     return {200, "application/json", std::move(body), {}};
 }
 

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "engine/epoch.hpp"
+
 namespace streambed::engine {
 
 bool valid_channel_id(std::string_view channel) {
@@ -32,6 +34,8 @@ Hub::Hub(std::size_t history_limit) : history_limit_(history_limit == 0 ? 1 : hi
     // with the instant it began.
     clock_.sim_ms = system_now_us() / 1000;
     clock_.wall_us = clock_.sim_ms * 1000;
+    // Until a source names its world, no other server shares it: a resume recovers nothing.
+    epoch_ = random_epoch("run-");
 }
 
 void Hub::attach(FanoutTarget* target) { targets_.push_back(target); }
@@ -73,6 +77,16 @@ MessagePtr Hub::publish(StreamId id, MessageType type, std::int64_t time_ms,
 void Hub::set_clock(const ClockAnchor& clock) {
     std::lock_guard lock(clock_mu_);
     clock_ = clock;
+}
+
+void Hub::set_epoch(std::string epoch) {
+    std::lock_guard lock(clock_mu_);
+    epoch_ = std::move(epoch);
+}
+
+std::string Hub::epoch() const {
+    std::lock_guard lock(clock_mu_);
+    return epoch_;
 }
 
 Stream* Hub::find(Endpoint endpoint, std::string_view channel) const {

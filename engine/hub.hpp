@@ -37,6 +37,7 @@ public:
     MessagePtr publish(StreamId stream, MessageType type, std::int64_t time_ms,
                        std::string_view data_json) override;
     void set_clock(const ClockAnchor& clock) override;
+    void set_epoch(std::string epoch) override;
     Backlog backlog() const override;  // the largest of the targets' (any thread)
 
     // The engine's side. Targets are attached before the source starts.
@@ -49,6 +50,7 @@ public:
     std::vector<Stream*> streams_of(Endpoint endpoint) const;
     std::size_t stream_count() const;
     ClockAnchor clock() const;
+    std::string epoch() const;  // a random "run-…" until the source names its world
     std::int64_t sim_now_ms() const;  // simulated time now, from the clock anchor
     std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
 
@@ -64,6 +66,7 @@ private:
 
     mutable std::mutex clock_mu_;
     ClockAnchor clock_;
+    std::string epoch_;  // guarded by clock_mu_ too
     std::atomic<std::uint64_t> published_{0};
 };
 

@@ -36,6 +36,14 @@ std::optional<ProtocolError> read_since(const json& msg, SubscribeRequest& out) 
     return std::nullopt;
 }
 
+std::optional<ProtocolError> read_epoch(const json& msg, SubscribeRequest& out) {
+    auto it = msg.find("epoch");
+    if (it == msg.end()) return std::nullopt;
+    if (!it->is_string()) return bad("'epoch' must be a string: the welcome's epoch");
+    out.epoch = it->get<std::string>();
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string_view name(ErrorCode code) {
@@ -65,6 +73,7 @@ ClientRequest parse_client_message(std::string_view text) {
         if (auto err = read_channels(msg, req)) return *err;
         if (req.subscribe) {
             if (auto err = read_since(msg, req)) return *err;
+            if (auto err = read_epoch(msg, req)) return *err;
         }
         return req;
     }
@@ -83,7 +92,7 @@ ClientRequest parse_client_message(std::string_view text) {
 
 std::string welcome_json(Endpoint endpoint, std::string_view session,
                          const std::vector<std::string>& channels, std::int64_t heartbeat_ms,
-                         const ClockAnchor& clock_now) {
+                         const ClockAnchor& clock_now, std::string_view epoch) {
     json j = {{"type", "welcome"},
               {"protocol", 1},
               {"endpoint", info(endpoint).path},
@@ -91,7 +100,8 @@ std::string welcome_json(Endpoint endpoint, std::string_view session,
               {"channels", channels},
               {"heartbeatMs", heartbeat_ms},
               {"clock",
-               {{"time", clock_now.sim_ms}, {"wall", clock_now.wall_us}, {"scale", clock_now.scale}}}};
+               {{"time", clock_now.sim_ms}, {"wall", clock_now.wall_us}, {"scale", clock_now.scale}}},
+              {"epoch", epoch}};
     return json_text(j);
 }
 
@@ -111,11 +121,12 @@ std::string pong_json(const PingRequest& ping) {
     return R"({"type":"pong","id":)" + ping.id_json + "}";
 }
 
-std::string reset_json(std::string_view channel, std::uint64_t latest_seq) {
-    return json_text(json{{"type", "reset"},
-                          {"channel", channel},
-                          {"seq", latest_seq},
-                          {"reason", "history_exceeded"}});
+std::string_view name(Stream::ResetReason reason) {
+    return reason == Stream::ResetReason::epoch_changed ? "epoch_changed" : "history_exceeded";
+}
+
+std::string reset_json(std::string_view channel, std::uint64_t latest_seq, Stream::ResetReason reason) {
+    return json_text(json{{"type", "reset"}, {"channel", channel}, {"seq", latest_seq}, {"reason", name(reason)}});
 }
 
 std::string error_json(ErrorCode code, std::string_view message) {

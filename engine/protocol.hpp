@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/source.hpp"
+#include "engine/stream.hpp"
 
 namespace streambed::engine {
 
@@ -34,6 +35,7 @@ struct SubscribeRequest {
     std::vector<std::string> channels;
     std::map<std::string, std::uint64_t> since;  // present only when the request had `since`
     bool has_since = false;
+    std::optional<std::string> epoch;  // the epoch `since` was read under, when given
 };
 
 struct PingRequest {
@@ -47,12 +49,14 @@ ClientRequest parse_client_message(std::string_view text);
 // Control messages
 std::string welcome_json(Endpoint endpoint, std::string_view session,
                          const std::vector<std::string>& channels, std::int64_t heartbeat_ms,
-                         const ClockAnchor& clock_now);
+                         const ClockAnchor& clock_now, std::string_view epoch);
 std::string subscribed_json(const std::vector<std::string>& channels,
                             const std::map<std::string, bool>* recovered);
 std::string unsubscribed_json(const std::vector<std::string>& channels);
 std::string pong_json(const PingRequest& ping);
-std::string reset_json(std::string_view channel, std::uint64_t latest_seq);
+std::string reset_json(std::string_view channel, std::uint64_t latest_seq,
+                       Stream::ResetReason reason = Stream::ResetReason::history_exceeded);
+std::string_view name(Stream::ResetReason reason);
 std::string error_json(ErrorCode code, std::string_view message);
 
 }  // namespace streambed::engine

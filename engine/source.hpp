@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "engine/catalog.hpp"
@@ -40,6 +41,10 @@ public:
     virtual MessagePtr publish(StreamId stream, MessageType type, std::int64_t time_ms,
                                std::string_view data_json) = 0;
     virtual void set_clock(const ClockAnchor& clock) = 0;
+    // Names the world whose seqs this source publishes (engine/epoch.hpp): sent in every
+    // welcome and poll, compared with a resuming client's. Set in start(), before the streams
+    // are declared, like the clock. A publisher that serves no client ignores it.
+    virtual void set_epoch(std::string epoch) { (void)epoch; }
     virtual Backlog backlog() const { return {}; }
 };
 

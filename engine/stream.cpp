@@ -54,6 +54,15 @@ Stream::Catchup Stream::catchup(std::optional<std::uint64_t> since, std::size_t 
     return out;
 }
 
+Stream::Catchup Stream::catchup_for_epoch(std::optional<std::uint64_t> since, bool foreign_epoch,
+                                          std::size_t max_messages) const {
+    if (!foreign_epoch || !since) return catchup(since, max_messages);
+    Catchup out = catchup(std::nullopt);
+    out.reset = true;
+    out.reason = ResetReason::epoch_changed;
+    return out;
+}
+
 std::uint64_t Stream::last_seq() const {
     std::lock_guard lock(mu_);
     return last_seq_;

@@ -27,9 +27,13 @@ public:
                       std::int64_t published_us);
 
     // What a subscriber or a poll needs, read atomically with respect to append().
+    // Why a resume recovers nothing: its point left history (or lies beyond the newest seq),
+    // or the client read its seqs under another epoch (engine/epoch.hpp).
+    enum class ResetReason : std::uint8_t { history_exceeded, epoch_changed };
     struct Catchup {
         std::uint64_t last_seq = 0;     // the newest seq published; live delivery continues after it
         bool reset = false;             // `since` asked for messages no longer in history
+        ResetReason reason = ResetReason::history_exceeded;  // when reset
         std::vector<MessagePtr> messages;  // in seq order: history after `since`, or the snapshot
     };
     // since == nullopt: the snapshot (latest state, if any). since == n: the messages with
@@ -37,6 +41,10 @@ public:
     // snapshot when seq n+1 has left history or n is beyond the newest seq (a restarted server).
     Catchup catchup(std::optional<std::uint64_t> since,
                     std::size_t max_messages = static_cast<std::size_t>(-1)) const;
+    // A resume by a client that named a foreign epoch: the snapshot, marked reset epoch_changed
+    // when it gave `since` (its seqs mean other bytes here); else as catchup().
+    Catchup catchup_for_epoch(std::optional<std::uint64_t> since, bool foreign_epoch,
+                              std::size_t max_messages = static_cast<std::size_t>(-1)) const;
     std::uint64_t last_seq() const;
 
 private:

@@ -17,6 +17,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "engine/epoch.hpp"
 #include "engine/gated_socket.hpp"
 #include "engine/outbound_queue.hpp"
 #include "engine/protocol.hpp"
@@ -194,7 +195,8 @@ private:
                                       ec_peer ? std::string() : fmt::format("{}:{}", peer.address().to_string(), peer.port()),
                                       std::move(target_), system_now_us()});
         }
-        send_control(welcome_json(params_.endpoint, id, channels, ctx_.options.heartbeat.count(), now));
+        send_control(welcome_json(params_.endpoint, id, channels, ctx_.options.heartbeat.count(), now,
+                                  ctx_.hub.epoch()));
         for (auto& m : snapshot.messages) send(m);
         do_read();
     }
@@ -291,11 +293,12 @@ private:
         };
         std::vector<Plan> plans;
         std::map<std::string, bool> recovered;
+        const bool foreign = foreign_epoch(req.epoch, ctx_.hub.epoch());  // recovers nothing
         for (Stream* s : targets) {
             std::optional<std::uint64_t> since;
             if (auto it = req.since.find(s->channel()); it != req.since.end()) since = it->second;
             if (find_sub(s->id()) && !since) continue;  // already subscribed: nothing to send
-            Plan p{s, since, s->catchup(since, kCatchupChunk)};
+            Plan p{s, since, s->catchup_for_epoch(since, foreign, kCatchupChunk)};
             if (since) recovered[s->channel()] = !p.first.reset;
             plans.push_back(std::move(p));
         }
@@ -303,7 +306,7 @@ private:
         for (auto& p : plans) {
             if (!find_sub(p.stream->id())) add_sub(p.stream, 0);
             Sub& sub = *find_sub(p.stream->id());
-            if (p.first.reset) send_control(reset_json(p.stream->channel(), p.first.last_seq));
+            if (p.first.reset) send_control(reset_json(p.stream->channel(), p.first.last_seq, p.first.reason));
             if (p.since && !p.first.reset) {
                 // A resume: history is sent in order, paced by the queue (see refill()); live
                 // messages of the stream wait in history until the resume has caught up.

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "engine/epoch.hpp"
 #include "recorder/statement.hpp"
 
 namespace streambed::recorder {
@@ -25,12 +26,16 @@ std::string_view data_of(std::string_view payload) {
 
 ReplaySource::ReplaySource(ReplayOptions options)
     : options_(std::move(options)), db_(open_for_reading(options_.path)) {
-    Rows runs(db_.get(), "SELECT id, coalesce(time_scale, 1) FROM run ORDER BY id DESC");
+    Rows runs(db_.get(),
+              "SELECT id, coalesce(time_scale, 1), started_us, version, coalesce(seed, ''), coalesce(config, '') "
+              "FROM run ORDER BY id DESC");
     bool found = false;
     while (runs.next()) {
         if (!options_.run || runs.i(0) == *options_.run) {
             run_ = runs.i(0);
             recorded_scale_ = runs.d(1);
+            epoch_ = engine::epoch_of("replay-", fmt::format("{}\n{}\n{}\n{}\n{}", run_, runs.i(2), runs.s(3),
+                                                               runs.s(4), runs.s(5)));
             found = true;
             break;
         }
@@ -48,6 +53,7 @@ ReplaySource::ReplaySource(ReplayOptions options)
 ReplaySource::~ReplaySource() { stop(); }
 
 void ReplaySource::start(engine::Publisher& publisher) {
+    publisher.set_epoch(epoch_);
     Rows streams(db_.get(), "SELECT id, endpoint, channel FROM stream WHERE run = ? ORDER BY id");
     streams.i(1, run_);
     while (streams.next()) {

@@ -32,6 +32,11 @@ public:
     void stop() override;
 
     std::int64_t run_id() const { return run_; }
+    // "replay-" and the xxHash64 of the run's identity in the file: its id, start instant,
+    // version, seed and configuration. The same recording and run give the same epoch whatever
+    // the speed, the loop or the file's name; the original server's epoch is not reused, since
+    // its world goes on where the recording ends.
+    const std::string& epoch() const { return epoch_; }
     std::uint64_t messages() const { return total_; }          // in the recorded run
     std::uint64_t published() const { return published_.load(); }
     bool finished() const { return finished_.load(); }         // the last message is out (no loop)
@@ -44,6 +49,7 @@ private:
     std::int64_t run_ = 0;
     std::uint64_t total_ = 0;
     double recorded_scale_ = 1.0;
+    std::string epoch_;
     std::vector<std::pair<std::int64_t, engine::StreamId>> streams_;  // recorded id -> engine id
     engine::SourceThread thread_;
     std::atomic<std::uint64_t> published_{0};

@@ -3,9 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "engine/epoch.hpp"
 
 namespace streambed::simulator {
 namespace {
@@ -42,6 +46,22 @@ void validate(const SimConfig& c) {
     check(c.first_block_ms >= 1 && c.first_block_ms <= 3600000, "'firstBlockMs' must be between 1 and 3600000");
     check(c.state_interval_ms >= 100 && c.state_interval_ms <= 3600000, "'stateIntervalMs' must be between 100 and 3600000");
     check(c.epoch_ms >= 0, "'epochMs' must not be negative");
+    check(!c.clock_start_ms || *c.clock_start_ms >= 0, "--clock-start must be a Unix time in ms, not negative");
+    check(!c.clock_start_ms || c.time_scale > 0, "--clock-start needs a paced --time-scale, not max");
+}
+
+void validate_clock_start(const SimConfig& c, std::int64_t wall_now_ms) {
+    validate(c);
+    if (!c.clock_start_ms) return;
+    const std::int64_t start = *c.clock_start_ms;
+    if (start > wall_now_ms + kMaxClockStartAheadMs)
+        throw ConfigError(fmt::format("--clock-start {} is {} s in the future (at most {} s ahead; Unix ms expected)",
+                                      start, (start - wall_now_ms) / 1000, kMaxClockStartAheadMs / 1000));
+    const double behind_sim_ms = static_cast<double>(wall_now_ms - start) * c.time_scale;
+    const double span = c.stop_after_ms >= 0 ? std::min(behind_sim_ms, static_cast<double>(c.stop_after_ms)) : behind_sim_ms;
+    if (span > static_cast<double>(kMaxCatchUpMs))
+        throw ConfigError(fmt::format("--clock-start {} is too far back: catching up {:.0f} simulated hours, at most {}",
+                                      start, span / 3600'000.0, kMaxCatchUpMs / 3600'000));
 }
 
 SimConfig parse_config(std::string_view text, SimConfig c) {
@@ -111,5 +131,7 @@ std::string to_json(const SimConfig& c) {
                 {"networkPartition", c.episodes.network_partition}}}};
     return j.dump();
 }
+
+std::string world_epoch(const SimConfig& config) { return engine::epoch_of("sim-", to_json(config)); }
 
 }  // namespace streambed::simulator

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -33,7 +34,19 @@ struct SimConfig {
     double time_scale = 1.0;
     // Simulated duration after which the source stops; < 0: run until stopped.
     std::int64_t stop_after_ms = -1;
+    // Pacing only: the wall-clock Unix ms at which epoch_ms was due (`serve --clock-start`).
+    // Unset: the epoch is due when the source starts. Set: the source first publishes, as fast
+    // as it can, every event due by the simulated now, then paces — the same world, seqs and
+    // clock as a server running since then. Needs a paced time scale.
+    std::optional<std::int64_t> clock_start_ms;
 };
+
+// A --clock-start further ahead than this is a mistake (seconds for ms, a wrong date), not a
+// planned start: a runner starting several servers together picks an instant a little ahead.
+constexpr std::int64_t kMaxClockStartAheadMs = 3600'000;
+// Catching up more simulated time than this would keep a starting server busy for many
+// seconds (about 40 messages per simulated second at the defaults): refused, not attempted.
+constexpr std::int64_t kMaxCatchUpMs = 24 * 3600'000;
 
 // A configuration value or file that cannot be used; the message names the field.
 struct ConfigError : std::runtime_error {
@@ -48,5 +61,13 @@ SimConfig load_config(const std::string& path, SimConfig base = {});
 void validate(const SimConfig& config);
 // The world-defining fields as canonical JSON (for recordings and reports).
 std::string to_json(const SimConfig& config);
+// The stream epoch of the world: "sim-" and the xxHash64 of to_json(config) — the seed, the
+// epoch and every generation field, not the pacing (time scale, clock start, stop), since a
+// seq names the same bytes however the world is paced.
+std::string world_epoch(const SimConfig& config);
+// Checks clock_start_ms against the wall clock now (Unix ms): not more than
+// kMaxClockStartAheadMs ahead, not so far back that catching up exceeds kMaxCatchUpMs of
+// simulated time. Throws ConfigError naming --clock-start.
+void validate_clock_start(const SimConfig& config, std::int64_t wall_now_ms);
 
 }  // namespace streambed::simulator

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "engine/epoch.hpp"
 #include "engine/hub.hpp"
 #include "simulator/world.hpp"
 
@@ -52,6 +53,8 @@ FloodSource::FloodSource(const SimConfig& config, std::optional<double> rate) : 
 FloodSource::~FloodSource() { stop(); }
 
 void FloodSource::start(engine::Publisher& publisher) {
+    // Its messages carry wall-clock stamps: no other run publishes the same bytes for a seq.
+    publisher.set_epoch(engine::random_epoch("flood-"));
     stream_ = publisher.declare_stream(engine::Endpoint::metrics, "metrics");
     using namespace std::chrono;
     // Simulated time is the wall clock: the millisecond now and the instant it began (pairing it

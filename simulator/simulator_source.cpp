@@ -1,25 +1,75 @@
-// simulator_source.cpp: the pacing thread.
+// simulator_source.cpp: the clock anchor, the catch-up of a restarted world, the pacing thread.
 #include "simulator/simulator_source.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "simulator/world.hpp"
 
 namespace streambed::simulator {
+namespace {
+
+// The catch-up checks the server's backlog every this many messages, and waits while more than
+// kCatchUpMaxBacklog messages are on their way to an I/O thread or the recorder's queue is half
+// full: what it publishes is held in memory until delivered (or recorded), so it may run ahead
+// of the I/O threads by a bounded amount only — and a recorded restart drops nothing.
+constexpr std::uint64_t kCatchUpCheckEvery = 256;
+constexpr std::uint64_t kCatchUpMaxBacklog = 16384;
+
+std::int64_t system_now_us() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
 
 SimulatorSource::SimulatorSource(SimConfig config) : config_(config) { validate(config_); }
 
 SimulatorSource::~SimulatorSource() { stop(); }
 
 void SimulatorSource::start(engine::Publisher& publisher) {
+    using namespace std::chrono;
+    const bool paced = config_.time_scale > 0;
+    // The epoch and the clock come first: a welcome written from now on carries both.
+    publisher.set_epoch(world_epoch(config_));
+    const auto steady_now = steady_clock::now();
+    const std::int64_t wall_now_us = system_now_us();
+    // The wall instant the epoch is due: now, or the clock start of a world already running.
+    const std::int64_t wall_start_us = config_.clock_start_ms ? *config_.clock_start_ms * 1000 : wall_now_us;
+    steady_start_ = steady_now - microseconds(wall_now_us - wall_start_us);
+    publisher.set_clock({config_.epoch_ms, wall_start_us, paced ? config_.time_scale : 0.0});
     // The streams exist before start() returns, so a client connecting right after sees them.
     world_ = std::make_shared<World>(config_, publisher);
-    // The clock is anchored before start() returns, so the first welcome already carries it.
-    using namespace std::chrono;
-    steady_start_ = steady_clock::now();
-    const auto wall_start = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-    publisher.set_clock({config_.epoch_ms, wall_start, config_.time_scale > 0 ? config_.time_scale : 0.0});
+    sim_time_ = config_.epoch_ms;
+    if (config_.clock_start_ms && paced && wall_now_us > wall_start_us) {
+        const double behind_ms = static_cast<double>(wall_now_us - wall_start_us) / 1000.0;
+        catch_up_to(publisher, config_.epoch_ms + static_cast<std::int64_t>(behind_ms * config_.time_scale));
+    }
     thread_.start([this, &publisher] { run(publisher); });
+}
+
+void SimulatorSource::catch_up_to(engine::Publisher& publisher, std::int64_t sim_now_ms) {
+    using namespace std::chrono;
+    const auto began = steady_clock::now();
+    World& world = *world_;
+    std::int64_t until = sim_now_ms;
+    if (config_.stop_after_ms >= 0) until = std::min(until, config_.epoch_ms + config_.stop_after_ms);
+    const std::uint64_t before = world.messages_published();
+    std::uint64_t events = 0;
+    while (world.next_event_ms() <= until) {
+        sim_time_ = world.next_event_ms();
+        world.advance();
+        if (++events % kCatchUpCheckEvery != 0) continue;
+        for (auto b = publisher.backlog(); b.messages > kCatchUpMaxBacklog || b.tap_fill > 0.5; b = publisher.backlog())
+            std::this_thread::sleep_for(microseconds(200));  // a throttle, not a synchronization
+    }
+    catch_up_ = {world.messages_published() - before, sim_now_ms - config_.epoch_ms,
+                 duration_cast<microseconds>(steady_clock::now() - began)};
+    spdlog::info("caught up {} messages ({} simulated s) in {:.1f} ms", catch_up_.messages,
+                 catch_up_.simulated_ms / 1000, static_cast<double>(catch_up_.wall.count()) / 1000.0);
 }
 
 void SimulatorSource::stop() { thread_.stop(); }
@@ -29,7 +79,6 @@ void SimulatorSource::run(engine::Publisher&) {
     World& world = *world_;
     const bool paced = config_.time_scale > 0;
     const auto steady_start = steady_start_;
-    sim_time_ = config_.epoch_ms;
     while (true) {
         const std::int64_t t = world.next_event_ms();
         if (config_.stop_after_ms >= 0 && t > config_.epoch_ms + config_.stop_after_ms) break;

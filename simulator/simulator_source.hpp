@@ -1,6 +1,7 @@
 // simulator_source.hpp: the Source that `serve` runs — the World advanced on a thread of its
 // own, paced by the time scale (or as fast as possible). Wall time only paces: what is
-// generated depends on the seed and configuration alone.
+// generated depends on the seed and configuration alone. With a clock start in the past, the
+// world first catches up to the simulated now (see SimConfig::clock_start_ms).
 #pragma once
 
 #include <atomic>
@@ -14,27 +15,40 @@
 
 namespace streambed::simulator {
 
+// What start() did to catch up with a clock start in the past.
+struct CatchUp {
+    std::uint64_t messages = 0;       // published before start() returned
+    std::int64_t simulated_ms = 0;    // simulated time they span, from the epoch
+    std::chrono::microseconds wall{}; // how long it took
+};
+
 class SimulatorSource final : public engine::Source {
 public:
     explicit SimulatorSource(SimConfig config);  // throws ConfigError on a bad configuration
     ~SimulatorSource() override;
 
+    // Names the epoch (world_epoch), anchors the clock, declares the streams, catches up to
+    // the simulated now when a clock start is set — all before it returns, so that no client
+    // ever sees a world still catching up — then paces on its own thread.
     void start(engine::Publisher& publisher) override;
     void stop() override;
 
     const SimConfig& config() const { return config_; }
     std::int64_t sim_time_ms() const { return sim_time_.load(); }  // of the last event published
     bool finished() const { return finished_.load(); }             // reached stop_after_ms
+    const CatchUp& catch_up() const { return catch_up_; }          // after start()
 
 private:
     void run(engine::Publisher& publisher);
+    void catch_up_to(engine::Publisher& publisher, std::int64_t sim_now_ms);
 
     SimConfig config_;
     std::shared_ptr<class World> world_;
-    std::chrono::steady_clock::time_point steady_start_;  // the instant the epoch is due
+    std::chrono::steady_clock::time_point steady_start_;  // the instant the epoch is (was) due
     engine::SourceThread thread_;
     std::atomic<std::int64_t> sim_time_{0};
     std::atomic<bool> finished_{false};
+    CatchUp catch_up_;
 };
 
 }  // namespace streambed::simulator

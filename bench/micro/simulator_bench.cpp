@@ -1,13 +1,16 @@
 // simulator_bench.cpp: generation plus serialization in the as-fast-as-possible mode — the
 // World publishing into a Hub with no subscribers (framing and history included).
 #include <benchmark/benchmark.h>
+#include <spdlog/spdlog.h>
 
 #include <array>
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "engine/hub.hpp"
 #include "engine/stream.hpp"
+#include "simulator/simulator_source.hpp"
 #include "simulator/world.hpp"
 
 namespace streambed::simulator {
@@ -65,6 +68,29 @@ void BM_SerializeByType(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
 }
 BENCHMARK(BM_SerializeByType)->DenseRange(0, static_cast<int>(engine::MessageType::metrics));
+
+// A restart with --clock-start: SimulatorSource::start() catching up N simulated minutes (30 wall
+// s ago at N × 2) into a Hub with no subscribers, before it returns. Per iteration: one start.
+void BM_CatchUp(benchmark::State& state) {
+    using namespace std::chrono;
+    spdlog::set_level(spdlog::level::warn);  // not the "caught up" line of every iteration
+    SimConfig config;
+    config.time_scale = static_cast<double>(state.range(0)) * 2;
+    std::uint64_t messages = 0;
+    for (auto _ : state) {
+        config.clock_start_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() - 30'000;
+        engine::Hub hub(1000);
+        SimulatorSource source(config);
+        source.start(hub);
+        state.PauseTiming();
+        messages = source.catch_up().messages;
+        source.stop();
+        state.ResumeTiming();
+    }
+    state.counters["messages"] = static_cast<double>(messages);
+    state.SetLabel(std::to_string(state.range(0)) + " simulated min");
+}
+BENCHMARK(BM_CatchUp)->Arg(10)->Arg(60)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace streambed::simulator

@@ -121,7 +121,8 @@ TEST_F(Api, PollingWithoutSinceGivesTheSnapshot) {
     auto latest = srv.publish_n(metrics, MessageType::metrics, 2);
     auto r = http_get(srv.port(), "/api/v11/poll/metrics");
     ASSERT_EQ(r.status, 200);
-    EXPECT_EQ(r.body, R"({"messages":[)" + latest->bytes + R"(],"next":{"metrics":2},"reset":[]})");
+    EXPECT_EQ(r.body, R"({"messages":[)" + latest->bytes + R"(],"next":{"metrics":2},"reset":[],"epoch":")" +
+                          srv.hub().epoch() + R"("})");
     EXPECT_EQ(http_get(srv.port(), "/api/v11/poll/metrics?since=metrics:1").body_json()["messages"].size(), 1u);
 }
 

@@ -72,6 +72,25 @@ TEST(ParseClientMessage, SubscribeWithSince) {
     EXPECT_EQ(req.since, (std::map<std::string, std::uint64_t>{{"ch-1", 1041}, {"ch-2", 0}}));
 }
 
+TEST(ParseClientMessage, SubscribeWithSinceAndEpoch) {
+    auto req = expect_request<SubscribeRequest>(
+        R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":7},"epoch":"sim-00ff"})");
+    ASSERT_TRUE(req.epoch);
+    EXPECT_EQ(*req.epoch, "sim-00ff");
+    EXPECT_FALSE(expect_request<SubscribeRequest>(R"({"action":"subscribe","channels":["ch-1"]})").epoch);
+}
+
+TEST(ParseClientMessage, NonStringEpochIsBadRequest) {
+    for (const char* text : {R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":7},"epoch":7})",
+                             R"({"action":"subscribe","channels":["ch-1"],"epoch":null})",
+                             R"({"action":"subscribe","channels":["ch-1"],"since":{},"epoch":["a"]})"}) {
+        SCOPED_TRACE(text);
+        auto err = expect_error(text);
+        EXPECT_EQ(name(err.code), "bad_request");
+        EXPECT_PRED2(contains, err.message, "epoch");
+    }
+}
+
 TEST(ParseClientMessage, SinceAcceptsTheLargestSeq) {
     auto req = expect_request<SubscribeRequest>(
         R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":18446744073709551615}})");
@@ -229,11 +248,14 @@ TEST(ParseClientMessage, BadSinceNamesTheChannel) {
 
 TEST(ControlMessages, WelcomeHasExactlyTheSpecFields) {
     const ClockAnchor clock{1762732800123, 1700000000123456, 2.5};
-    const json w =
-        json::parse(welcome_json(Endpoint::channels, "s-42", {"ch-1", "ch-2"}, 15000, clock));
+    const std::string text = welcome_json(Endpoint::channels, "s-42", {"ch-1", "ch-2"}, 15000, clock, "sim-0123");
+    const json w = json::parse(text);
     EXPECT_EQ(w, json::parse(R"({"type":"welcome","protocol":1,"endpoint":"/ws/channels",
         "session":"s-42","channels":["ch-1","ch-2"],"heartbeatMs":15000,
-        "clock":{"time":1762732800123,"wall":1700000000123456,"scale":2.5}})"));
+        "clock":{"time":1762732800123,"wall":1700000000123456,"scale":2.5},"epoch":"sim-0123"})"));
+    // The documented key order: the spec's, then the epoch last.
+    EXPECT_TRUE(text.starts_with(R"({"type":"welcome","protocol":1,"endpoint":"/ws/channels","session":"s-42",)"));
+    EXPECT_TRUE(text.ends_with(R"("scale":2.5},"epoch":"sim-0123"})")) << text;
     EXPECT_TRUE(w["protocol"].is_number_integer());
     EXPECT_TRUE(w["clock"]["time"].is_number_integer());
     EXPECT_TRUE(w["clock"]["wall"].is_number_integer());
@@ -246,7 +268,7 @@ TEST(ControlMessages, WelcomeCarriesTheEndpointPath) {
         {Endpoint::validators, "/ws/validators"}, {Endpoint::consensus, "/ws/consensus"},
         {Endpoint::network, "/ws/network"},       {Endpoint::metrics, "/ws/metrics"}};
     for (const auto& [endpoint, path] : paths) {
-        const json w = json::parse(welcome_json(endpoint, "s", {}, 1000, ClockAnchor{}));
+        const json w = json::parse(welcome_json(endpoint, "s", {}, 1000, ClockAnchor{}, "e"));
         EXPECT_EQ(w["endpoint"], path);
         EXPECT_EQ(w["channels"], json::array());
         EXPECT_EQ(w["type"], "welcome");
@@ -255,7 +277,7 @@ TEST(ControlMessages, WelcomeCarriesTheEndpointPath) {
 
 TEST(ControlMessages, WelcomeEscapesTheSessionId) {
     const json w =
-        json::parse(welcome_json(Endpoint::metrics, "a\"b\\c", {"metrics"}, 1, ClockAnchor{}));
+        json::parse(welcome_json(Endpoint::metrics, "a\"b\\c", {"metrics"}, 1, ClockAnchor{}, "e"));
     EXPECT_EQ(w["session"], "a\"b\\c");
 }
 
@@ -287,6 +309,11 @@ TEST(ControlMessages, Reset) {
     EXPECT_EQ(json::parse(reset_json("ch-1", 1050)),
               json::parse(R"({"type":"reset","channel":"ch-1","seq":1050,
                               "reason":"history_exceeded"})"));
+}
+
+TEST(ControlMessages, ResetForAnotherEpoch) {
+    EXPECT_EQ(reset_json("ch-1", 12, Stream::ResetReason::epoch_changed),
+              R"({"type":"reset","channel":"ch-1","seq":12,"reason":"epoch_changed"})");
 }
 
 TEST(ControlMessages, ErrorForEveryCode) {

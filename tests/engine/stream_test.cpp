@@ -243,5 +243,33 @@ TEST(Stream, CatchupIsConsistentWhileAppending) {
     EXPECT_EQ(s.last_seq(), kCount);
 }
 
+// A client that read its seqs under another epoch recovers nothing: the snapshot, marked reset
+// epoch_changed, even when its resume point is in history.
+TEST(Stream, CatchupUnderAForeignEpochIsAResetWithTheSnapshot) {
+    Stream s(0, Endpoint::channels, "ch-1", 1000);
+    append_n(s, 5, MessageType::block);
+    auto state = s.append(MessageType::channel_update, kT0, R"({"n":6})", 0);
+    append_n(s, 2, MessageType::block);  // seqs 7, 8
+
+    auto foreign = s.catchup_for_epoch(3, true);
+    EXPECT_TRUE(foreign.reset);
+    EXPECT_EQ(foreign.reason, Stream::ResetReason::epoch_changed);
+    EXPECT_EQ(foreign.last_seq, 8u);
+    ASSERT_EQ(foreign.messages.size(), 1u);
+    EXPECT_EQ(foreign.messages[0], state);
+
+    auto same = s.catchup_for_epoch(3, false);
+    EXPECT_FALSE(same.reset);
+    EXPECT_EQ(seqs(same.messages), range(4, 8));
+
+    auto fresh = s.catchup_for_epoch(std::nullopt, true);  // no `since`: nothing to recover
+    EXPECT_FALSE(fresh.reset);
+    EXPECT_EQ(seqs(fresh.messages), (std::vector<std::uint64_t>{6}));
+
+    auto gone = s.catchup_for_epoch(500, false);  // the old reason stays the old reason
+    EXPECT_TRUE(gone.reset);
+    EXPECT_EQ(gone.reason, Stream::ResetReason::history_exceeded);
+}
+
 }  // namespace
 }  // namespace streambed::engine

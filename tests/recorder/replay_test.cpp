@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <map>
 
 #include "recorder/recorder.hpp"
@@ -154,6 +155,45 @@ TEST(Replay, ARunWithoutDataMessagesIsRefused) {
         EXPECT_NE(std::string(e.what()).find("no data message"), std::string::npos) << e.what();
     }
     for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
+}
+
+// The epoch names the recording's run: the same at any speed, loop or not, under another file
+// name; another run of the same world is another epoch; and it is what the welcome carries.
+TEST(Replay, EpochNamesTheRecordedRun) {
+    const auto& rec = recording();
+    recorder::ReplaySource fast({rec.path, std::nullopt, 0, false}), looped({rec.path, 1, 2.5, true});
+    EXPECT_TRUE(fast.epoch().starts_with("replay-")) << fast.epoch();
+    EXPECT_EQ(fast.epoch(), looped.epoch());
+    EXPECT_NE(fast.epoch(), simulator::world_epoch(simulator::SimConfig{}));
+
+    const std::string copy = rec.path + ".copy.db";
+    {
+        std::ifstream in(rec.path, std::ios::binary);
+        std::ofstream out(copy, std::ios::binary);
+        out << in.rdbuf();
+    }
+    EXPECT_EQ(recorder::ReplaySource({copy, std::nullopt, 1.0, false}).epoch(), fast.epoch());
+    {   // a second run of the same world into the copy
+        recorder::Recorder second(copy, {"test", 11, "{}", 0});
+        engine::Server server(test_options());
+        server.set_tap(&second);
+        server.start();
+        const auto id = server.publisher().declare_stream(engine::Endpoint::metrics, "metrics");
+        server.publisher().publish(id, engine::MessageType::metrics, 1, R"({"n":1})");
+        server.shutdown();
+        second.finish();
+    }
+    EXPECT_NE(recorder::ReplaySource({copy, std::nullopt, 1.0, false}).epoch(), fast.epoch());
+    for (const char* s : {"", "-wal", "-shm"}) std::remove((copy + s).c_str());
+
+    engine::Server server(test_options());
+    server.start();
+    fast.start(server.publisher());
+    WsClient c(server.port(), "/ws/metrics");
+    EXPECT_EQ(c.read_json()["epoch"], fast.epoch());
+    c.close();
+    fast.stop();
+    server.shutdown();
 }
 
 TEST(Replay, UnknownRunOrMissingFileIsRefused) {
