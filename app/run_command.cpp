@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -64,6 +65,8 @@ std::function<int()> add_run_command(CLI::App& app) {
             fmt::print(stderr, "streambed run: --target '{}' is not ws://HOST:PORT\n", args->target);
             return 2;
         }
+        // The server child logs warnings and errors only: the run's own summary is the output.
+        ::setenv("SPDLOG_LEVEL", "warn", 0);
         runner::RunOptions o;
         o.scenario_file = args->file;
         o.program = self_program();

@@ -236,8 +236,20 @@ std::vector<Step> Run::steps() {
                 const auto until = e.duration.count() > 0 ? at + e.duration.count() : end;
                 windows_.push_back({at, until, "impair", e.group, fmt::format("{} on {}", e.name, who)});
                 auto imp = to_proxy_impairment(e);
-                plan.push_back({at, [this, imp, g = groups_of(e.group)] {
-                                    for (auto i : g) proxies_[i]->add(imp);
+                // A reset without a duration is one blow: the connections open at that instant are
+                // reset, and the clients may come back at once (docs/scenarios.md).
+                const bool one_shot_reset = imp.reset && e.duration.count() == 0;
+                if (one_shot_reset) imp.reset = false;
+                plan.push_back({at, [this, imp, one_shot_reset, g = groups_of(e.group)] {
+                                    for (auto i : g) {
+                                        if (one_shot_reset) proxies_[i]->reset_all();
+                                        if (!imp.stall && !imp.reset && imp.latency.count() == 0 &&
+                                            imp.jitter.count() == 0 && imp.bandwidth == 0 && imp.slice == 0 &&
+                                            imp.limit_data == 0 && imp.drop_after_frames == 0 &&
+                                            imp.hold_stream.empty())
+                                            continue;  // nothing left to apply
+                                        proxies_[i]->add(imp);
+                                    }
                                 }});
                 if (e.duration.count() > 0)
                     plan.push_back({until, [this, name = e.name, g = groups_of(e.group)] {

@@ -96,18 +96,17 @@ json make_report(const ReportInput& in) {
 }
 
 std::string summary_text(const json& report) {
-    std::string out = fmt::format("scenario {} (seed {}): ", report.value("scenario", "?"), report.value("seed", 0));
+    std::string out = fmt::format("scenario {} (seed {})", report.value("scenario", "?"), report.value("seed", 0));
     if (report.contains("error")) {
-        out += fmt::format("the run could not be made: {}\n", report["error"].get<std::string>());
+        out += fmt::format(": the run could not be made: {}\n", report["error"].get<std::string>());
     } else {
         out += "\n";
         for (const auto& e : report.value("expectations", json::array())) {
             const std::string group = e.value("group", "");
             std::string measured = e["measured"].is_null() ? "—" : fmt::format("{}", e["measured"].get<double>());
-            out += fmt::format("  {:7} {}{} {} {}: measured {}{}{}\n", e.value("status", "?"),
-                               group.empty() ? "" : group + ".", e.value("metric", "?"), e.value("text", ""),
-                               e.value("unit", "") == "" ? "" : "(" + e.value("unit", "") + ")", measured,
-                               e.value("unit", ""),
+            out += fmt::format("  {:7} {}{} {}: measured {}{}{}\n", e.value("status", "?"),
+                               group.empty() ? "" : group + ".", e.value("metric", "?"), e.value("text", ""), measured,
+                               e["measured"].is_null() ? "" : e.value("unit", ""),
                                e.contains("reason") ? " — " + e["reason"].get<std::string>() : "");
         }
     }
