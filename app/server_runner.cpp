@@ -52,6 +52,10 @@ void add_server_options(CLI::App* cmd, ServerArgs& args) {
             },
             "DURATION"))
         ->capture_default_str();
+    cmd->add_option("--send-buffer", o.socket_send_buffer,
+                    "SO_SNDBUF of each client socket in bytes (0: the kernel's autotuning)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30))
+        ->capture_default_str();
     cmd->add_flag("--deflate", o.deflate, "offer permessage-deflate");
     cmd->add_option("--tls-cert", o.tls_cert_file, "PEM certificate chain: serve https:// and wss://")
         ->check(CLI::ExistingFile);
@@ -78,8 +82,11 @@ int run_server(const char* command, ServerArgs& args, engine::Source& source, en
     engine::Server server(args.options);
     if (tap) server.set_tap(tap);
     try {
-        server.start();
+        // Accepting waits for the source: a restarted world catches up in start() (serve
+        // --clock-start), and a client must not resume against a world half caught up.
+        server.start(/*accept=*/false);
         source.start(server.publisher());  // every stream is declared when this returns
+        server.accept_connections();
     } catch (const std::exception& e) {
         fmt::print(stderr, "streambed {}: {}\n", command, e.what());
         return 2;

@@ -76,7 +76,7 @@ std::string Server::url() const {
     return fmt::format("{}://{}:{}", impl_->ctx.tls ? "https" : "http", impl_->address, impl_->port);
 }
 
-void Server::start() {
+void Server::start(bool accept) {
     auto& ctx = impl_->ctx;
     raise_descriptor_limit();
     const auto& o = ctx.options;
@@ -114,7 +114,11 @@ void Server::start() {
     impl_->address = local.address().is_v6() ? "[" + local.address().to_string() + "]"
                                              : local.address().to_string();
     for (auto& s : ctx.shards) s->start_thread();
-    impl_->listener->run();
+    if (accept) impl_->listener->run();
+}
+
+void Server::accept_connections() {
+    if (impl_->listener) impl_->listener->run();
 }
 
 void Server::shutdown() {

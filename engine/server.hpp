@@ -28,8 +28,12 @@ public:
     // must outlive the server. Set before start().
     void set_tap(Tap* tap);
 
-    // Binds (throws std::runtime_error naming the address on failure) and starts the threads.
-    void start();
+    // Binds (throws std::runtime_error naming the address on failure), starts the threads and,
+    // unless told to wait, accepts connections. A caller that must publish first (a restarted
+    // world catching up) starts with accept = false, then calls accept_connections(): clients
+    // that connect meanwhile wait in the listen backlog rather than see a world half caught up.
+    void start(bool accept = true);
+    void accept_connections();
     std::uint16_t port() const;
     std::string url() const;  // http://ADDR:PORT
 

@@ -86,6 +86,13 @@ void Client::start_handshake() {
     connect_timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
         if (!ec && gen == self->gen_ && self->state_ == State::connecting) self->lost(false);
     });
+    if (spec_.reading.mode != Reading::Mode::normal) {
+        // A slow or stalled reader with a small receive window, as on a poor mobile link: the
+        // server's bound is reached in seconds, not after megabytes of kernel buffering.
+        error_code ec;
+        sock_.open(target_.protocol(), ec);
+        if (!ec) sock_.set_option(asio::socket_base::receive_buffer_size(4096), ec);
+    }
     sock_.async_connect(target_, [self = shared_from_this(), gen](error_code ec) { self->on_connect(ec, gen); });
 }
 

@@ -97,14 +97,24 @@ private:
         if (o_.record.empty()) measured_.recording_skip_reason = "nothing recorded: run with --record FILE.db";
     }
 
+    // A proxy in front of each group that an event impairs or partitions; the other groups
+    // connect straight to the server (a proxy costs a copy of every byte, on the same 2 cores).
     void start_proxies() {
+        std::vector<bool> needs(s_.groups.size(), false);
+        for (const auto& e : s_.timeline)
+            if (e.kind == Event::Kind::impair || e.kind == Event::Kind::clear || e.kind == Event::Kind::partition)
+                for (auto g : groups_of(e.group)) needs[g] = true;
+        proxies_.resize(s_.groups.size());
         for (std::size_t g = 0; g < s_.groups.size(); ++g) {
+            if (!needs[g]) continue;
             proxy::ProxyOptions po;
             po.upstream_host = upstream_.host;
             po.upstream_port = upstream_.port;
             po.seed = seed_ ^ (0x9e3779b97f4a7c15ULL * (g + 1));
-            proxies_.push_back(std::make_unique<proxy::ImpairmentProxy>(po));
-            proxies_.back()->start();
+            // What a network path holds in flight, roughly: more would hide the server's own bound.
+            po.max_held_bytes = 256 << 10;
+            proxies_[g] = std::make_unique<proxy::ImpairmentProxy>(po);
+            proxies_[g]->start();
         }
     }
 
@@ -118,7 +128,8 @@ private:
         // A black-holed upgrade is given up after a few heartbeats (wall), like the dead-connection check.
         fo.connect_timeout = std::clamp(Millis{4 * s_.server.heartbeat.count()}, Millis{250}, Millis{5000});
         std::vector<fleet::Address> targets;
-        for (auto& p : proxies_) targets.push_back({"127.0.0.1", p->port()});
+        for (auto& p : proxies_)
+            targets.push_back(p ? fleet::Address{"127.0.0.1", p->port()} : fleet::Address{upstream_.host, upstream_.port});
         fleet_ = std::make_unique<fleet::Fleet>(fo, s_.groups, targets);
         measured_.connected_at.resize(s_.groups.size());
         start_ = Clock::now();
@@ -180,10 +191,11 @@ private:
     // The end: impairments lifted, the final seqs read from the server, the fleet drained.
     void finish() {
         for (std::size_t g = 0; g < s_.groups.size(); ++g) measured_.connected_end.push_back(fleet_->connected(g));
-        for (auto& p : proxies_) {
-            p->set_partition(false);
-            p->clear();
-        }
+        for (auto& p : proxies_)
+            if (p) {
+                p->set_partition(false);
+                p->clear();
+            }
         if (!server_ && o_.target.empty()) throw std::runtime_error("the server was down at the end of the run");
         finals_ = final_seqs(upstream_, s_);
         const auto deadline = Clock::now() + std::chrono::seconds(5);
@@ -197,7 +209,8 @@ private:
 
     void teardown() {
         if (fleet_) fleet_->stop();
-        for (auto& p : proxies_) p->stop();
+        for (auto& p : proxies_)
+            if (p) p->stop();
         if (server_) {
             server_->stop();  // SIGTERM: the recording is flushed
             server_.reset();

@@ -82,6 +82,7 @@ struct ServerSetup {
     Millis heartbeat{15000};   // wall, like the server's option
     bool deflate = false;
     unsigned threads = 0;      // 0: the server's default
+    std::size_t send_buffer = 0;  // SO_SNDBUF per connection; 0: the kernel's autotuning
 };
 
 struct Scenario {

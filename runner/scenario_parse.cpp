@@ -24,7 +24,7 @@ constexpr Millis kMaxDuration{24 * 3600 * 1000};
 
 void parse_server(const Value& value, ServerSetup& server) {
     const Object o(value, {"history", "outbound_limit", "inbound_limit", "max_connections", "heartbeat", "deflate",
-                           "threads"});
+                           "threads", "send_buffer"});
     // The ranges of `serve`'s options (app/server_runner.cpp).
     if (auto v = o.get("history")) server.history = static_cast<std::size_t>(v->integer(1, 10'000'000));
     if (auto v = o.get("outbound_limit")) server.outbound_limit = v->size(1024, std::uint64_t{1} << 34);
@@ -33,6 +33,7 @@ void parse_server(const Value& value, ServerSetup& server) {
     if (auto v = o.get("heartbeat")) server.heartbeat = v->duration(Millis(10), kMaxDuration);
     if (auto v = o.get("deflate")) server.deflate = v->boolean();
     if (auto v = o.get("threads")) server.threads = static_cast<unsigned>(v->integer(0, 256));
+    if (auto v = o.get("send_buffer")) server.send_buffer = v->size(0, std::uint64_t{1} << 30);
 }
 
 // simulator::parse_config's message for one field, without the field's own name (the path says it).

@@ -47,6 +47,7 @@ ServerArguments server_arguments(const Scenario& s, std::uint64_t seed, std::int
               "--heartbeat", fmt::format("{}ms", o.heartbeat.count())};
     if (o.threads > 0) a.args.insert(a.args.end(), {"--threads", std::to_string(o.threads)});
     if (o.deflate) a.args.push_back("--deflate");
+    if (o.send_buffer > 0) a.args.insert(a.args.end(), {"--send-buffer", std::to_string(o.send_buffer)});
     if (!record.empty()) a.args.insert(a.args.end(), {"--record", record});
     return a;
 }
