@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "engine/hub.hpp"
+#include "engine/server.hpp"
 #include "simulator/simulator_source.hpp"
 #include "simulator/world.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace streambed::simulator {
 namespace {
@@ -74,6 +76,33 @@ TEST(WorldEpoch, NamesTheSeedAndConfigurationNotThePacing) {
     rate.tx_per_second = 5;
     episodes.episodes.failed_round = 0.5;
     for (const auto& other : {seed, epoch_ms, channels, rate, episodes}) EXPECT_NE(world_epoch(other), e);
+}
+
+// Through a real server: the welcome's epoch is the world's — the same for the same seed at
+// another time scale, another for another seed.
+TEST(SimulatorSource, WelcomeEpochFollowsTheWorldNotThePace) {
+    auto welcome_epoch = [](std::uint64_t seed, double scale) {
+        engine::ServerOptions o;
+        o.port = 0;
+        o.threads = 1;
+        engine::Server server(o);
+        server.start();
+        SimConfig c;
+        c.seed = seed;
+        c.time_scale = scale;
+        SimulatorSource source(c);
+        source.start(server.publisher());
+        testing::WsClient client(server.port(), "/ws/metrics");
+        const std::string epoch = client.read_json()["epoch"];
+        client.close();
+        source.stop();
+        server.shutdown();
+        return epoch;
+    };
+    const std::string e = welcome_epoch(7, 20);
+    EXPECT_EQ(e, world_epoch([] { SimConfig c; c.seed = 7; return c; }()));
+    EXPECT_EQ(welcome_epoch(7, 50), e);
+    EXPECT_NE(welcome_epoch(8, 20), e);
 }
 
 TEST(SimulatorSource, NamesItsEpochOnStart) {
