@@ -36,8 +36,8 @@ public:
     virtual StreamId declare_stream(Endpoint endpoint, std::string_view channel) = 0;
     // Publishes one data message; the engine assigns `seq` and frames the envelope around
     // `data_json`, which must be one canonical JSON object.
-    // A source never calls the Publisher from two threads at once (declare on the caller of
-    // start(), publish from its own thread: thread creation orders the two).
+    // A source never calls the Publisher from two threads at once (declare, and catch up, on the
+    // caller of start(), publish from its own thread after: thread creation orders the two).
     virtual MessagePtr publish(StreamId stream, MessageType type, std::int64_t time_ms,
                                std::string_view data_json) = 0;
     virtual void set_clock(const ClockAnchor& clock) = 0;

@@ -26,10 +26,10 @@ public:
     MessagePtr append(MessageType type, std::int64_t time_ms, std::string_view data_json,
                       std::int64_t published_us);
 
-    // What a subscriber or a poll needs, read atomically with respect to append().
     // Why a resume recovers nothing: its point left history (or lies beyond the newest seq),
     // or the client read its seqs under another epoch (engine/epoch.hpp).
     enum class ResetReason : std::uint8_t { history_exceeded, epoch_changed };
+    // What a subscriber or a poll needs, read atomically with respect to append().
     struct Catchup {
         std::uint64_t last_seq = 0;     // the newest seq published; live delivery continues after it
         bool reset = false;             // `since` asked for messages no longer in history

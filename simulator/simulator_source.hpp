@@ -20,6 +20,7 @@ struct CatchUp {
     std::uint64_t messages = 0;       // published before start() returned
     std::int64_t simulated_ms = 0;    // simulated time they span, from the epoch
     std::chrono::microseconds wall{}; // how long it took
+    std::chrono::microseconds cpu{};  // of which the catching-up thread ran
 };
 
 class SimulatorSource final : public engine::Source {

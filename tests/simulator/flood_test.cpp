@@ -1,5 +1,6 @@
 // flood_test.cpp: the benchmark flood at saturation is paced by the server's backlog — a client
-// that stops reading holds the flood back instead of filling its queue to conflation or 1013.
+// that stops reading holds the flood back instead of filling its queue to conflation or 1013;
+// its clock anchor, and its epoch, new at every start.
 #include <gtest/gtest.h>
 
 #include "simulator/flood_source.hpp"
@@ -64,6 +65,20 @@ TEST(FloodSource, ClockAnchorIsAWholeMillisecondAndItsInstant) {
         EXPECT_EQ(anchor.scale, 1.0);
         flood.stop();
     }
+}
+
+// Its messages carry wall-clock stamps, so every start names a world of its own.
+TEST(FloodSource, EveryStartHasAFreshEpoch) {
+    std::vector<std::string> epochs;
+    for (int i = 0; i < 2; ++i) {
+        TestServer srv;
+        simulator::FloodSource flood(simulator::SimConfig{}, 1.0);
+        flood.start(srv.server().publisher());
+        epochs.push_back(srv.hub().epoch());
+        flood.stop();
+        EXPECT_TRUE(epochs.back().starts_with("flood-")) << epochs.back();
+    }
+    EXPECT_NE(epochs[0], epochs[1]);
 }
 
 }  // namespace
