@@ -11,7 +11,8 @@ HeadKind classify_head(std::string_view bytes, std::size_t bound) {
     while (i < bytes.size() && i < 16 && bytes[i] >= 'A' && bytes[i] <= 'Z') ++i;
     if (i == bytes.size()) return i < 16 ? HeadKind::incomplete : HeadKind::raw;
     if (i == 0 || bytes[i] != ' ') return HeadKind::raw;  // not a request line: a raw stream
-    if (bytes.find("\r\n\r\n") != std::string_view::npos || bytes.size() >= bound) return HeadKind::http;
+    if (bytes.find("\r\n\r\n") != std::string_view::npos || bytes.size() >= bound)
+        return HeadKind::http;
     return HeadKind::incomplete;
 }
 
@@ -66,10 +67,11 @@ void Connection::apply() {
 
 void Connection::do_read_head() {
     const std::size_t room = std::min(head_buf_.size(), kMaxHead - head_.size());
-    client_.async_read_some(asio::buffer(head_buf_.data(), room),
-                            [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                                self->on_read_head(ec, n);
-                            });
+    client_.async_read_some(
+        asio::buffer(head_buf_.data(), room),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+            self->on_read_head(ec, n);
+        });
 }
 
 void Connection::on_read_head(const boost::system::error_code& ec, std::size_t n) {
@@ -95,10 +97,11 @@ void Connection::head_done() {
 
 void Connection::do_connect() {
     state_ = State::connecting;
-    asio::async_connect(server_, st_.upstream,
-                        [self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
-                            self->on_connect(ec);
-                        });
+    asio::async_connect(
+        server_, st_.upstream,
+        [self = shared_from_this()](const boost::system::error_code& ec, const tcp::endpoint&) {
+            self->on_connect(ec);
+        });
 }
 
 void Connection::on_connect(const boost::system::error_code& ec) {
@@ -109,8 +112,10 @@ void Connection::on_connect(const boost::system::error_code& ec) {
     server_.set_option(tcp::no_delay(true), ignored);
     st_.schedules.begin(key_);
     using S = UnitSplitter::Start;
-    up_.emplace(st_, static_cast<PipeOwner&>(*this), client_, server_, Direction::upstream, key_, http_ ? S::http_request : S::raw);
-    down_.emplace(st_, static_cast<PipeOwner&>(*this), server_, client_, Direction::downstream, key_, http_ ? S::http_response : S::raw);
+    up_.emplace(st_, static_cast<PipeOwner&>(*this), client_, server_, Direction::upstream, key_,
+                http_ ? S::http_request : S::raw);
+    down_.emplace(st_, static_cast<PipeOwner&>(*this), server_, client_, Direction::downstream,
+                  key_, http_ ? S::http_response : S::raw);
     up_->apply(*st_.impairments, st_.partition);
     down_->apply(*st_.impairments, st_.partition);
     up_->start(head_, head_arrival_);
@@ -123,7 +128,8 @@ void Connection::on_connect(const boost::system::error_code& ec) {
 
 void Connection::pipe_drained(Pipe& p) {
     boost::system::error_code ec;
-    (p.direction() == Direction::upstream ? server_ : client_).shutdown(tcp::socket::shutdown_send, ec);
+    (p.direction() == Direction::upstream ? server_ : client_)
+        .shutdown(tcp::socket::shutdown_send, ec);
     if (up_->drained() && down_->drained()) close();
 }
 

@@ -14,7 +14,7 @@
 namespace streambed::proxy {
 
 class Connection : public std::enable_shared_from_this<Connection>, private PipeOwner {
-public:
+  public:
     Connection(ProxyState& st, tcp::socket client, std::uint64_t ordinal);
     ~Connection() override;
 
@@ -27,7 +27,7 @@ public:
 
     static constexpr std::size_t kMaxHead = 16 * 1024;
 
-private:
+  private:
     enum class State { head, partitioned, connecting, open, closed };
 
     void do_read_head();

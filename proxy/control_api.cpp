@@ -21,10 +21,15 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 
-ControlResponse error(int status, const std::string& message) { return {status, json{{"error", message}}.dump()}; }
-ControlResponse ok(int status, const json& body) { return {status, body.dump()}; }
+ControlResponse error(int status, const std::string& message) {
+    return {status, json{{"error", message}}.dump()};
+}
+ControlResponse ok(int status, const json& body) {
+    return {status, body.dump()};
+}
 
-ControlResponse impairments_route(ImpairmentProxy& proxy, std::string_view method, std::string_view body) {
+ControlResponse impairments_route(ImpairmentProxy& proxy, std::string_view method,
+                                  std::string_view body) {
     if (method == "GET") {
         json list = json::array();
         for (const auto& i : proxy.list()) list.push_back(to_json(i));
@@ -42,13 +47,14 @@ ControlResponse impairments_route(ImpairmentProxy& proxy, std::string_view metho
 
 }  // namespace
 
-ControlResponse handle_control(ImpairmentProxy& proxy, std::string_view method, std::string_view target,
-                               std::string_view body) {
+ControlResponse handle_control(ImpairmentProxy& proxy, std::string_view method,
+                               std::string_view target, std::string_view body) {
     if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
     if (target == "/impairments") return impairments_route(proxy, method, body);
     if (target.rfind("/impairments/", 0) == 0) {
         const std::string name(target.substr(13));
-        if (method != "DELETE") return error(405, "method not allowed on /impairments/NAME: use DELETE");
+        if (method != "DELETE")
+            return error(405, "method not allowed on /impairments/NAME: use DELETE");
         if (!proxy.remove(name)) return error(404, "no impairment named '" + name + "'");
         return {204, ""};
     }
@@ -80,24 +86,25 @@ ControlResponse handle_control(ImpairmentProxy& proxy, std::string_view method, 
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
-public:
+  public:
     Session(tcp::socket s, ImpairmentProxy& proxy) : stream_(std::move(s)), proxy_(proxy) {}
     void start() { do_read(); }
 
-private:
+  private:
     void do_read() {
         parser_.emplace();
         parser_->body_limit(64 * 1024);  // an impairment is a few hundred bytes
         stream_.expires_after(std::chrono::seconds(60));
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+        http::async_read(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
     }
 
     void on_read(beast::error_code ec) {
         if (ec) return;  // closed, timed out or malformed: nothing to answer
         const auto& req = parser_->get();
-        const auto r = handle_control(proxy_, std::string_view(req.method_string()), std::string_view(req.target()),
-                                      req.body());
+        const auto r = handle_control(proxy_, std::string_view(req.method_string()),
+                                      std::string_view(req.target()), req.body());
         response_ = {};
         response_.version(req.version());
         response_.result(static_cast<unsigned>(r.status));
@@ -107,9 +114,10 @@ private:
             response_.body() = r.body;
         }
         response_.prepare_payload();
-        http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code wec, std::size_t) {
-            self->on_write(wec);
-        });
+        http::async_write(stream_, response_,
+                          [self = shared_from_this()](beast::error_code wec, std::size_t) {
+                              self->on_write(wec);
+                          });
     }
 
     void on_write(beast::error_code ec) {
@@ -131,7 +139,8 @@ private:
 }  // namespace
 
 struct ControlApi::Impl {
-    Impl(ImpairmentProxy& p, std::string h, std::uint16_t pt) : proxy(p), host(std::move(h)), want_port(pt) {}
+    Impl(ImpairmentProxy& p, std::string h, std::uint16_t pt)
+        : proxy(p), host(std::move(h)), want_port(pt) {}
 
     ImpairmentProxy& proxy;
     std::string host;
@@ -154,7 +163,9 @@ struct ControlApi::Impl {
 ControlApi::ControlApi(ImpairmentProxy& proxy, std::string host, std::uint16_t port)
     : impl_(std::make_unique<Impl>(proxy, std::move(host), port)) {}
 
-ControlApi::~ControlApi() { stop(); }
+ControlApi::~ControlApi() {
+    stop();
+}
 
 void ControlApi::start() {
     auto& m = *impl_;
@@ -169,13 +180,17 @@ void ControlApi::start() {
         if (!ec) m.acceptor.bind(ep, ec);
         if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
     }
-    if (ec) throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", m.host, m.want_port, ec.message()));
+    if (ec)
+        throw std::runtime_error(
+            fmt::format("cannot listen on {}:{}: {}", m.host, m.want_port, ec.message()));
     m.port = m.acceptor.local_endpoint().port();
     m.do_accept();
     m.thread = std::thread([&m] { m.io.run(); });
 }
 
-std::uint16_t ControlApi::port() const { return impl_->port; }
+std::uint16_t ControlApi::port() const {
+    return impl_->port;
+}
 
 void ControlApi::stop() {
     auto& m = *impl_;

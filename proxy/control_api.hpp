@@ -18,11 +18,11 @@ struct ControlResponse {
 };
 
 // One request against the proxy, without the network (the server below calls it).
-ControlResponse handle_control(ImpairmentProxy& proxy, std::string_view method, std::string_view target,
-                               std::string_view body);
+ControlResponse handle_control(ImpairmentProxy& proxy, std::string_view method,
+                               std::string_view target, std::string_view body);
 
 class ControlApi {
-public:
+  public:
     ControlApi(ImpairmentProxy& proxy, std::string host = "127.0.0.1", std::uint16_t port = 0);
     ~ControlApi();  // stops
     ControlApi(const ControlApi&) = delete;
@@ -30,9 +30,9 @@ public:
 
     void start();  // binds (throws std::runtime_error naming the address) and runs
     std::uint16_t port() const;
-    void stop();   // idempotent
+    void stop();  // idempotent
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -15,8 +15,8 @@ using std::chrono::microseconds;
 bool valid_name(std::string_view n) {
     if (n.empty() || n.size() > 128) return false;
     for (char c : n) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                        c == '_' || c == '.';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
         if (!ok) return false;
     }
     return true;
@@ -25,23 +25,28 @@ bool valid_name(std::string_view n) {
 std::optional<double> leading_number(std::string_view text, std::string_view& unit) {
     double value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end == text.data() || !std::isfinite(value) || value < 0) return std::nullopt;
+    if (ec != std::errc() || end == text.data() || !std::isfinite(value) || value < 0)
+        return std::nullopt;
     unit = std::string_view(end, static_cast<std::size_t>(text.data() + text.size() - end));
     return value;
 }
 
 std::optional<microseconds> duration_field(const json& j, std::string& error, const char* field) {
     std::optional<microseconds> d;
-    if (j.is_string()) d = parse_duration_us(j.get<std::string>());
+    if (j.is_string())
+        d = parse_duration_us(j.get<std::string>());
     else if (j.is_number() && j.get<double>() >= 0 && j.get<double>() <= 1e9)
         d = microseconds(std::llround(j.get<double>() * 1000));  // a bare number is milliseconds
-    if (!d) error = std::string("'") + field + "' must be a duration such as \"100ms\" or \"2s\", not " + j.dump();
+    if (!d)
+        error = std::string("'") + field +
+                "' must be a duration such as \"100ms\" or \"2s\", not " + j.dump();
     return d;
 }
 
 std::optional<std::uint64_t> count_field(const json& j, std::string& error, const char* field) {
     if (j.is_number_unsigned()) return j.get<std::uint64_t>();
-    if (j.is_number_integer() && j.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(j.get<std::int64_t>());
+    if (j.is_number_integer() && j.get<std::int64_t>() >= 0)
+        return static_cast<std::uint64_t>(j.get<std::int64_t>());
     error = std::string("'") + field + "' must be a non-negative integer, not " + j.dump();
     return std::nullopt;
 }
@@ -56,9 +61,12 @@ std::optional<bool> bool_field(const json& j, std::string& error, const char* fi
 
 std::string_view to_string(Direction d) {
     switch (d) {
-        case Direction::upstream: return "upstream";
-        case Direction::downstream: return "downstream";
-        case Direction::both: return "both";
+        case Direction::upstream:
+            return "upstream";
+        case Direction::downstream:
+            return "downstream";
+        case Direction::both:
+            return "both";
     }
     return "both";
 }
@@ -75,11 +83,16 @@ std::optional<microseconds> parse_duration_us(std::string_view text) {
     auto value = leading_number(text, unit);
     if (!value) return std::nullopt;
     double us;
-    if (unit == "us") us = *value;
-    else if (unit.empty() || unit == "ms") us = *value * 1e3;
-    else if (unit == "s") us = *value * 1e6;
-    else if (unit == "m") us = *value * 60e6;
-    else return std::nullopt;
+    if (unit == "us")
+        us = *value;
+    else if (unit.empty() || unit == "ms")
+        us = *value * 1e3;
+    else if (unit == "s")
+        us = *value * 1e6;
+    else if (unit == "m")
+        us = *value * 60e6;
+    else
+        return std::nullopt;
     if (us > 1e15) return std::nullopt;
     return microseconds(std::llround(us));
 }
@@ -90,14 +103,22 @@ std::optional<double> parse_bandwidth(std::string_view text) {
     if (!value) return std::nullopt;
     if (unit.size() >= 2 && unit.substr(unit.size() - 2) == "/s") unit.remove_suffix(2);
     double scale;
-    if (unit.empty() || unit == "B") scale = 1;
-    else if (unit == "KB") scale = 1e3;
-    else if (unit == "KiB") scale = 1024;
-    else if (unit == "MB") scale = 1e6;
-    else if (unit == "MiB") scale = 1024.0 * 1024;
-    else if (unit == "GB") scale = 1e9;
-    else if (unit == "GiB") scale = 1024.0 * 1024 * 1024;
-    else return std::nullopt;
+    if (unit.empty() || unit == "B")
+        scale = 1;
+    else if (unit == "KB")
+        scale = 1e3;
+    else if (unit == "KiB")
+        scale = 1024;
+    else if (unit == "MB")
+        scale = 1e6;
+    else if (unit == "MiB")
+        scale = 1024.0 * 1024;
+    else if (unit == "GB")
+        scale = 1e9;
+    else if (unit == "GiB")
+        scale = 1024.0 * 1024 * 1024;
+    else
+        return std::nullopt;
     const double rate = *value * scale;
     if (rate > 1e15) return std::nullopt;
     return rate;
@@ -142,7 +163,8 @@ std::optional<Impairment> impairment_from_json(const json& j, std::string& error
         if (key == "direction") {
             auto d = v.is_string() ? parse_direction(v.get<std::string>()) : std::nullopt;
             if (!d) {
-                error = "'direction' must be \"upstream\", \"downstream\" or \"both\", not " + v.dump();
+                error =
+                    "'direction' must be \"upstream\", \"downstream\" or \"both\", not " + v.dump();
                 return std::nullopt;
             }
             i.direction = *d;
@@ -152,10 +174,13 @@ std::optional<Impairment> impairment_from_json(const json& j, std::string& error
             (key == "latency" ? i.latency : key == "jitter" ? i.jitter : i.slice_delay) = *d;
         } else if (key == "bandwidth") {
             std::optional<double> b;
-            if (v.is_number() && v.get<double>() >= 0 && std::isfinite(v.get<double>())) b = v.get<double>();
-            else if (v.is_string()) b = parse_bandwidth(v.get<std::string>());
+            if (v.is_number() && v.get<double>() >= 0 && std::isfinite(v.get<double>()))
+                b = v.get<double>();
+            else if (v.is_string())
+                b = parse_bandwidth(v.get<std::string>());
             if (!b) {
-                error = "'bandwidth' must be bytes per second or a rate such as \"100KB/s\", not " + v.dump();
+                error = "'bandwidth' must be bytes per second or a rate such as \"100KB/s\", not " +
+                        v.dump();
                 return std::nullopt;
             }
             i.bandwidth = *b;
@@ -166,9 +191,12 @@ std::optional<Impairment> impairment_from_json(const json& j, std::string& error
         } else if (key == "slice" || key == "limit_data" || key == "drop_after_frames") {
             auto n = count_field(v, error, key.c_str());
             if (!n) return std::nullopt;
-            if (key == "slice") i.slice = static_cast<std::size_t>(*n);
-            else if (key == "limit_data") i.limit_data = *n;
-            else i.drop_after_frames = *n;
+            if (key == "slice")
+                i.slice = static_cast<std::size_t>(*n);
+            else if (key == "limit_data")
+                i.limit_data = *n;
+            else
+                i.drop_after_frames = *n;
         } else if (key == "hold_stream") {
             if (!v.is_string()) {
                 error = "'hold_stream' must be a channel name, not " + v.dump();

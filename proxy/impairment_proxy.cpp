@@ -68,14 +68,14 @@ struct ImpairmentProxy::Impl {
 
 namespace {
 
-std::vector<tcp::endpoint> resolve(asio::io_context& io, const std::string& host, std::uint16_t port,
-                                   const char* what) {
+std::vector<tcp::endpoint> resolve(asio::io_context& io, const std::string& host,
+                                   std::uint16_t port, const char* what) {
     tcp::resolver resolver(io);
     boost::system::error_code ec;
     auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec || results.empty())
-        throw std::runtime_error(fmt::format("cannot resolve {} address {}:{}: {}", what, host, port,
-                                             ec ? ec.message() : "no address"));
+        throw std::runtime_error(fmt::format("cannot resolve {} address {}:{}: {}", what, host,
+                                             port, ec ? ec.message() : "no address"));
     std::vector<tcp::endpoint> out;
     for (const auto& r : results) out.push_back(r.endpoint());
     return out;
@@ -87,7 +87,9 @@ ImpairmentProxy::ImpairmentProxy(ProxyOptions o) : impl_(std::make_unique<Impl>(
     impl_->st.forget = [impl = impl_.get()](std::uint64_t id) { impl->connections.erase(id); };
 }
 
-ImpairmentProxy::~ImpairmentProxy() { stop(); }
+ImpairmentProxy::~ImpairmentProxy() {
+    stop();
+}
 
 void ImpairmentProxy::start() {
     auto& m = *impl_;
@@ -104,13 +106,17 @@ void ImpairmentProxy::start() {
     if (!ec) m.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) m.acceptor.bind(listen, ec);
     if (!ec) m.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", o.listen_host, o.listen_port, ec.message()));
+    if (ec)
+        throw std::runtime_error(
+            fmt::format("cannot listen on {}:{}: {}", o.listen_host, o.listen_port, ec.message()));
     m.port = m.acceptor.local_endpoint().port();
     m.do_accept();
     m.thread = std::thread([&m] { m.io.run(); });
 }
 
-std::uint16_t ImpairmentProxy::port() const { return impl_->port; }
+std::uint16_t ImpairmentProxy::port() const {
+    return impl_->port;
+}
 
 void ImpairmentProxy::stop() {
     auto& m = *impl_;
@@ -131,9 +137,12 @@ void ImpairmentProxy::stop() {
 void ImpairmentProxy::add(Impairment i) {
     std::lock_guard lock(impl_->mu);
     auto& r = impl_->registry;
-    auto it = std::find_if(r.begin(), r.end(), [&](const Impairment& x) { return x.name == i.name; });
-    if (it != r.end()) *it = std::move(i);
-    else r.push_back(std::move(i));
+    auto it =
+        std::find_if(r.begin(), r.end(), [&](const Impairment& x) { return x.name == i.name; });
+    if (it != r.end())
+        *it = std::move(i);
+    else
+        r.push_back(std::move(i));
     impl_->publish_locked();
 }
 
@@ -170,7 +179,9 @@ bool ImpairmentProxy::partitioned() const {
 }
 
 void ImpairmentProxy::reset_all() {
-    asio::post(impl_->io, [impl = impl_.get()] { impl->for_each_connection([](Connection& c) { c.reset(); }); });
+    asio::post(impl_->io, [impl = impl_.get()] {
+        impl->for_each_connection([](Connection& c) { c.reset(); });
+    });
 }
 
 ImpairmentProxy::Stats ImpairmentProxy::stats() const {
@@ -183,8 +194,11 @@ std::vector<std::int64_t> ImpairmentProxy::schedule(const std::string& key, Dire
 }
 
 nlohmann::json to_json(const ImpairmentProxy::Stats& s) {
-    return {{"accepted", s.accepted}, {"open", s.open}, {"bytes_up", s.bytes_up},
-            {"bytes_down", s.bytes_down}, {"resets", s.resets}};
+    return {{"accepted", s.accepted},
+            {"open", s.open},
+            {"bytes_up", s.bytes_up},
+            {"bytes_down", s.bytes_down},
+            {"resets", s.resets}};
 }
 
 }  // namespace streambed::proxy

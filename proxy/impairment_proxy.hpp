@@ -18,27 +18,30 @@ struct ProxyOptions {
     std::uint16_t listen_port = 0;  // 0: a free port
     std::string upstream_host = "127.0.0.1";
     std::uint16_t upstream_port = 0;
-    std::uint64_t seed = 42;                // every random draw comes from it
-    std::size_t max_held_bytes = 4 << 20;   // per connection and direction; reading stops beyond (TCP back-pressure)
+    std::uint64_t seed = 42;  // every random draw comes from it
+    std::size_t max_held_bytes =
+        4 << 20;  // per connection and direction; reading stops beyond (TCP back-pressure)
 };
 
 class ImpairmentProxy {  // runs on a thread of its own; every method thread-safe
-public:
+  public:
     explicit ImpairmentProxy(ProxyOptions);
     ~ImpairmentProxy();  // stops
     ImpairmentProxy(const ImpairmentProxy&) = delete;
     ImpairmentProxy& operator=(const ImpairmentProxy&) = delete;
 
-    void start();  // resolves the upstream, binds (throws std::runtime_error naming the address) and runs
+    void start();  // resolves the upstream, binds (throws std::runtime_error naming the address)
+                   // and runs
     std::uint16_t port() const;
-    void stop();   // closes everything, joins; idempotent
+    void stop();  // closes everything, joins; idempotent
 
     void add(Impairment);  // applies at once to open and future connections
     bool remove(const std::string& name);
     void clear();
     std::vector<Impairment> list() const;
-    void set_partition(bool on);  // both directions black-holed for every connection, new ones accepted but never
-                                  // connected upstream; off: held bytes flow again
+    void set_partition(
+        bool on);  // both directions black-holed for every connection, new ones accepted but never
+                   // connected upstream; off: held bytes flow again
     bool partitioned() const;
     void reset_all();  // RST every open connection now
 
@@ -51,7 +54,7 @@ public:
     // key starts the list afresh. Bounded: at most 1,000,000 entries over all keys are kept.
     std::vector<std::int64_t> schedule(const std::string& key, Direction d) const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

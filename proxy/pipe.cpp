@@ -21,13 +21,15 @@ std::uint64_t fnv1a(std::string_view s) {
 
 // A data frame of this channel, as the server frames it: {"type":"…","channel":"ch-1",…}.
 bool frame_of_channel(std::string_view prefix, const std::string& channel) {
-    if (prefix.rfind(R"({"type":"reset")", 0) == 0) return false;  // a control message naming a channel
+    if (prefix.rfind(R"({"type":"reset")", 0) == 0)
+        return false;  // a control message naming a channel
     return prefix.find("\"channel\":\"" + channel + "\"") != std::string_view::npos;
 }
 
 }  // namespace
 
-std::uint64_t draw_seed(std::uint64_t seed, const std::string& key, Direction d, const std::string& name) {
+std::uint64_t draw_seed(std::uint64_t seed, const std::string& key, Direction d,
+                        const std::string& name) {
     std::uint64_t x = seed;
     std::uint64_t h = simulator::splitmix64(x) ^ fnv1a(key);
     h = simulator::splitmix64(h) ^ (d == Direction::upstream ? 1 : 2);
@@ -35,9 +37,16 @@ std::uint64_t draw_seed(std::uint64_t seed, const std::string& key, Direction d,
     return simulator::splitmix64(h);
 }
 
-Pipe::Pipe(ProxyState& st, PipeOwner& owner, tcp::socket& from, tcp::socket& to, Direction dir, std::string key,
-           UnitSplitter::Start start)
-    : st_(st), owner_(owner), from_(from), to_(to), dir_(dir), key_(std::move(key)), splitter_(start), timer_(st.io) {}
+Pipe::Pipe(ProxyState& st, PipeOwner& owner, tcp::socket& from, tcp::socket& to, Direction dir,
+           std::string key, UnitSplitter::Start start)
+    : st_(st),
+      owner_(owner),
+      from_(from),
+      to_(to),
+      dir_(dir),
+      key_(std::move(key)),
+      splitter_(start),
+      timer_(st.io) {}
 
 void Pipe::start(std::string_view initial, Clock::time_point arrival) {
     if (!initial.empty()) feed(initial, arrival);
@@ -54,19 +63,26 @@ void Pipe::apply(const std::vector<Impairment>& all, bool partition) {
         if (it != active_.end() && to_json(it->second.imp) == to_json(imp)) {
             next.emplace(imp.name, std::move(it->second));  // unchanged: its draws go on
         } else {  // new or replaced: its generator starts afresh, its counts from now
-            next.emplace(imp.name, Active{imp, simulator::Rng(draw_seed(st_.options.seed, key_, dir_, imp.name)),
-                                          bytes_written_, frames_written_});
+            next.emplace(
+                imp.name,
+                Active{imp, simulator::Rng(draw_seed(st_.options.seed, key_, dir_, imp.name)),
+                       bytes_written_, frames_written_});
         }
     }
     active_ = std::move(next);
     if (!holding() && (!held_.empty() || fate_ != Fate::normal)) {
-        const bool mid_unit = fate_ == Fate::normal && !segments_.empty() && !segments_.back().unit_end;
-        if (mid_unit) release_held_at_frame_end_ = true;  // never split the frame being queued
-        else release_held(Clock::now());
+        const bool mid_unit =
+            fate_ == Fate::normal && !segments_.empty() && !segments_.back().unit_end;
+        if (mid_unit)
+            release_held_at_frame_end_ = true;  // never split the frame being queued
+        else
+            release_held(Clock::now());
     }
     if (closed_) return;
-    if (waiting_) timer_.cancel();  // its handler pumps again
-    else pump();
+    if (waiting_)
+        timer_.cancel();  // its handler pumps again
+    else
+        pump();
 }
 
 void Pipe::close() {
@@ -76,12 +92,14 @@ void Pipe::close() {
 
 bool Pipe::stalled() const {
     if (partition_) return true;
-    return std::any_of(active_.begin(), active_.end(), [](const auto& a) { return a.second.imp.stall; });
+    return std::any_of(active_.begin(), active_.end(),
+                       [](const auto& a) { return a.second.imp.stall; });
 }
 
 bool Pipe::holding() const {
     if (dir_ != Direction::downstream) return false;
-    return std::any_of(active_.begin(), active_.end(), [](const auto& a) { return !a.second.imp.hold_stream.empty(); });
+    return std::any_of(active_.begin(), active_.end(),
+                       [](const auto& a) { return !a.second.imp.hold_stream.empty(); });
 }
 
 // ---- reading ----
@@ -93,8 +111,9 @@ void Pipe::do_read() {
         return;
     }
     reading_ = true;
-    from_.async_read_some(asio::buffer(buf_), [this, keep = owner_.keep_alive()](
-                                                   const boost::system::error_code& ec, std::size_t n) { on_read(ec, n); });
+    from_.async_read_some(asio::buffer(buf_),
+                          [this, keep = owner_.keep_alive()](const boost::system::error_code& ec,
+                                                             std::size_t n) { on_read(ec, n); });
 }
 
 void Pipe::on_read(const boost::system::error_code& ec, std::size_t n) {
@@ -126,7 +145,8 @@ void Pipe::feed(std::string_view data, Clock::time_point now) {
             fate_ = (s.frame && holding()) ? Fate::undecided : Fate::normal;
             prefix_.clear();
         }
-        const auto release = std::max(last_release_, now + std::chrono::duration_cast<Clock::duration>(unit_delay_));
+        const auto release =
+            std::max(last_release_, now + std::chrono::duration_cast<Clock::duration>(unit_delay_));
         last_release_ = release;
         if (fate_ == Fate::undecided && s.payload && prefix_.size() < kPrefix)
             prefix_.append(bytes.substr(0, kPrefix - prefix_.size()));
@@ -142,10 +162,11 @@ void Pipe::feed(std::string_view data, Clock::time_point now) {
 void Pipe::route(Piece p, Fate fate) {
     auto& dest = fate == Fate::normal ? queue_ : fate == Fate::held ? held_ : staging_;
     held_bytes_ += p.bytes.size();
-    // Same unit, same read: one piece. Never grow the piece being written (its buffer is in flight).
+    // Same unit, same read: one piece. Never grow the piece being written (its buffer is in
+    // flight).
     const bool in_flight = &dest == &queue_ && writing_ && dest.size() == 1;
-    if (!dest.empty() && !in_flight && dest.back().unit == p.unit && dest.back().release == p.release &&
-        dest.back().sent == 0) {
+    if (!dest.empty() && !in_flight && dest.back().unit == p.unit &&
+        dest.back().release == p.release && dest.back().sent == 0) {
         dest.back().bytes += p.bytes;
         dest.back().frame_end = p.frame_end;
         return;
@@ -157,7 +178,8 @@ void Pipe::decide_fate() {
     bool hold = false;
     if (splitter_.opcode() == 1) {  // text frames carry the JSON messages
         for (const auto& [name, a] : active_)
-            if (!a.imp.hold_stream.empty() && frame_of_channel(prefix_, a.imp.hold_stream)) hold = true;
+            if (!a.imp.hold_stream.empty() && frame_of_channel(prefix_, a.imp.hold_stream))
+                hold = true;
     }
     auto& dest = hold ? held_ : queue_;
     for (auto& p : staging_) dest.push_back(std::move(p));
@@ -187,7 +209,10 @@ std::chrono::microseconds Pipe::draw() {
         if (latency == 0 && jitter == 0) continue;
         any = true;
         std::int64_t d = latency;
-        if (jitter > 0) d += static_cast<std::int64_t>(a.rng.below(static_cast<std::uint64_t>(2 * jitter + 1))) - jitter;
+        if (jitter > 0)
+            d +=
+                static_cast<std::int64_t>(a.rng.below(static_cast<std::uint64_t>(2 * jitter + 1))) -
+                jitter;
         total += std::max<std::int64_t>(0, d);
     }
     if (any) st_.schedules.record(key_, dir_, total);
@@ -214,7 +239,8 @@ void Pipe::pump() {
     for (const auto& [name, a] : active_) {
         const auto& i = a.imp;
         if (i.slice > 0) n = std::min(n, i.slice);
-        if (i.bandwidth > 0) bandwidth = bandwidth == 0 ? i.bandwidth : std::min(bandwidth, i.bandwidth);
+        if (i.bandwidth > 0)
+            bandwidth = bandwidth == 0 ? i.bandwidth : std::min(bandwidth, i.bandwidth);
         if (i.limit_data > 0) {
             const std::uint64_t used = bytes_written_ - a.bytes_base;
             if (used >= i.limit_data) return owner_.pipe_limit_reached(*this);
@@ -222,12 +248,13 @@ void Pipe::pump() {
         }
     }
     // Paced in writes of about 10 ms of the rate, so the cap holds over short windows too.
-    if (bandwidth > 0) n = std::min(n, std::max<std::size_t>(1, static_cast<std::size_t>(bandwidth / 100)));
+    if (bandwidth > 0)
+        n = std::min(n, std::max<std::size_t>(1, static_cast<std::size_t>(bandwidth / 100)));
     writing_ = true;
-    asio::async_write(to_, asio::buffer(front.bytes.data() + front.sent, n),
-                      [this, keep = owner_.keep_alive(), now](const boost::system::error_code& ec, std::size_t w) {
-                          on_write(ec, w, now);
-                      });
+    asio::async_write(
+        to_, asio::buffer(front.bytes.data() + front.sent, n),
+        [this, keep = owner_.keep_alive(), now](const boost::system::error_code& ec,
+                                                std::size_t w) { on_write(ec, w, now); });
 }
 
 void Pipe::on_write(const boost::system::error_code& ec, std::size_t n, Clock::time_point started) {
@@ -247,16 +274,19 @@ void Pipe::on_write(const boost::system::error_code& ec, std::size_t n, Clock::t
     double bandwidth = 0;
     microseconds pause{0};
     for (const auto& [name, a] : active_) {
-        if (a.imp.bandwidth > 0) bandwidth = bandwidth == 0 ? a.imp.bandwidth : std::min(bandwidth, a.imp.bandwidth);
+        if (a.imp.bandwidth > 0)
+            bandwidth = bandwidth == 0 ? a.imp.bandwidth : std::min(bandwidth, a.imp.bandwidth);
         if (a.imp.slice > 0) pause = std::max(pause, a.imp.slice_delay);
     }
     if (bandwidth > 0)
-        next_send_ = std::max(next_send_, started) +
-                     std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(n / bandwidth));
+        next_send_ =
+            std::max(next_send_, started) + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(n / bandwidth));
     if (pause.count() > 0) next_send_ = std::max(next_send_, Clock::now() + pause);
     if (frame_done) ++frames_written_;
     for (const auto& [name, a] : active_) {
-        if (frame_done && dir_ == Direction::downstream && a.imp.drop_after_frames > 0 && frames_written_ - a.frames_base >= a.imp.drop_after_frames)
+        if (frame_done && dir_ == Direction::downstream && a.imp.drop_after_frames > 0 &&
+            frames_written_ - a.frames_base >= a.imp.drop_after_frames)
             return owner_.pipe_frames_reached(*this);
         if (a.imp.limit_data > 0 && bytes_written_ - a.bytes_base >= a.imp.limit_data)
             return owner_.pipe_limit_reached(*this);

@@ -22,22 +22,23 @@ class Pipe;
 
 // The connection a pipe belongs to, told of what ends it.
 class PipeOwner {
-public:
+  public:
     virtual ~PipeOwner() = default;
     virtual std::shared_ptr<void> keep_alive() = 0;  // bound into every handler
     virtual void pipe_drained(Pipe&) = 0;            // the source ended and every byte is written
     virtual void pipe_failed(Pipe&, const boost::system::error_code&) = 0;
-    virtual void pipe_limit_reached(Pipe&) = 0;      // limit_data: close
-    virtual void pipe_frames_reached(Pipe&) = 0;     // drop_after_frames: reset
+    virtual void pipe_limit_reached(Pipe&) = 0;   // limit_data: close
+    virtual void pipe_frames_reached(Pipe&) = 0;  // drop_after_frames: reset
 };
 
 // The generator of (seed, connection key, direction, impairment name).
-std::uint64_t draw_seed(std::uint64_t seed, const std::string& key, Direction d, const std::string& name);
+std::uint64_t draw_seed(std::uint64_t seed, const std::string& key, Direction d,
+                        const std::string& name);
 
 class Pipe {
-public:
-    Pipe(ProxyState& st, PipeOwner& owner, tcp::socket& from, tcp::socket& to, Direction dir, std::string key,
-         UnitSplitter::Start start);
+  public:
+    Pipe(ProxyState& st, PipeOwner& owner, tcp::socket& from, tcp::socket& to, Direction dir,
+         std::string key, UnitSplitter::Start start);
 
     // Forwards `initial` (bytes already read from `from`) and starts reading.
     void start(std::string_view initial, Clock::time_point arrival);
@@ -47,7 +48,7 @@ public:
     Direction direction() const { return dir_; }
     bool drained() const { return drained_; }
 
-private:
+  private:
     struct Piece {
         std::string bytes;
         std::size_t sent = 0;
@@ -89,9 +90,9 @@ private:
     std::map<std::string, Active> active_;  // by name
     bool partition_ = false;
 
-    std::deque<Piece> queue_;    // due to be written, in order
-    std::deque<Piece> staging_;  // the current frame, until its channel is known (hold_stream)
-    std::deque<Piece> held_;     // frames of held streams
+    std::deque<Piece> queue_;     // due to be written, in order
+    std::deque<Piece> staging_;   // the current frame, until its channel is known (hold_stream)
+    std::deque<Piece> held_;      // frames of held streams
     std::size_t held_bytes_ = 0;  // in all three
     std::uint64_t unit_serial_ = 0;
     std::chrono::microseconds unit_delay_{0};

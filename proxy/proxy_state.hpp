@@ -24,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 // The drawn delays per connection key and direction (any thread; a mutex).
 class ScheduleLog {
-public:
+  public:
     static constexpr std::size_t kMaxEntries = 1'000'000;  // 8 MB: ample for a test run or report
 
     void begin(const std::string& key) {
@@ -48,7 +48,7 @@ public:
         return it->second[d == Direction::upstream ? 0 : 1];
     }
 
-private:
+  private:
     mutable std::mutex mu_;
     std::map<std::string, std::array<std::vector<std::int64_t>, 2>> entries_;
     std::size_t total_ = 0;
@@ -62,7 +62,8 @@ struct ProxyState {
     std::vector<tcp::endpoint> upstream;  // resolved once, at start
 
     // The io thread only:
-    std::shared_ptr<const std::vector<Impairment>> impairments = std::make_shared<std::vector<Impairment>>();
+    std::shared_ptr<const std::vector<Impairment>> impairments =
+        std::make_shared<std::vector<Impairment>>();
     bool partition = false;
     std::function<void(std::uint64_t)> forget;  // a connection closed
 

@@ -1,4 +1,5 @@
-// unit_splitter.cpp: the unit boundaries of a byte stream (HTTP heads, WebSocket frames, raw pieces).
+// unit_splitter.cpp: the unit boundaries of a byte stream (HTTP heads, WebSocket frames, raw
+// pieces).
 #include "proxy/unit_splitter.hpp"
 
 #include <algorithm>
@@ -31,9 +32,15 @@ void UnitSplitter::split(std::string_view data, std::vector<Segment>& out) {
     while (!data.empty()) {
         std::size_t used = 0;
         switch (mode_) {
-            case Mode::head: used = split_head(data, out); break;
-            case Mode::frames: used = split_frame(data, out); break;
-            case Mode::raw: used = split_raw(data, out); break;
+            case Mode::head:
+                used = split_head(data, out);
+                break;
+            case Mode::frames:
+                used = split_frame(data, out);
+                break;
+            case Mode::raw:
+                used = split_raw(data, out);
+                break;
         }
         data.remove_prefix(used);
     }
@@ -77,7 +84,11 @@ std::size_t UnitSplitter::split_frame(std::string_view data, std::vector<Segment
             header_[header_have_++] = static_cast<std::uint8_t>(data[used++]);
             if (header_have_ == 2) {
                 const std::uint8_t len7 = header_[1] & 0x7f;
-                header_need_ = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((header_[1] & 0x80) ? 4 : 0);
+                header_need_ = 2 +
+                               (len7 == 126   ? 2
+                                : len7 == 127 ? 8
+                                              : 0) +
+                               ((header_[1] & 0x80) ? 4 : 0);
             }
         }
         bool end = false;
@@ -100,7 +111,8 @@ std::size_t UnitSplitter::split_frame(std::string_view data, std::vector<Segment
         out.push_back(Segment{used, first, end, true, false});
         return used;
     }
-    const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, data.size()));
+    const std::size_t take =
+        static_cast<std::size_t>(std::min<std::uint64_t>(payload_left_, data.size()));
     payload_left_ -= take;
     const bool end = payload_left_ == 0;
     if (end) in_payload_ = false;

@@ -24,11 +24,11 @@ struct Segment {
 };
 
 class UnitSplitter {
-public:
+  public:
     enum class Start { http_request, http_response, raw };
     enum class Mode { head, frames, raw };
     static constexpr std::size_t kMaxHead = 16 * 1024;  // like the proxy's head read bound
-    static constexpr std::size_t kRawUnit = 1024;       // small enough to pace, large enough to be cheap
+    static constexpr std::size_t kRawUnit = 1024;  // small enough to pace, large enough to be cheap
 
     explicit UnitSplitter(Start start)
         : start_(start), mode_(start == Start::raw ? Mode::raw : Mode::head) {}
@@ -42,7 +42,7 @@ public:
     bool fin() const { return fin_; }
     std::uint64_t payload_length() const { return payload_length_; }
 
-private:
+  private:
     std::size_t split_head(std::string_view data, std::vector<Segment>& out);
     std::size_t split_frame(std::string_view data, std::vector<Segment>& out);
     std::size_t split_raw(std::string_view data, std::vector<Segment>& out);
@@ -50,9 +50,9 @@ private:
 
     Start start_;
     Mode mode_;
-    std::string head_;               // the head so far (bounded by kMaxHead)
-    std::size_t raw_in_unit_ = 0;    // bytes of the current raw unit so far
-    std::uint8_t header_[14] = {};   // the current frame's header so far
+    std::string head_;              // the head so far (bounded by kMaxHead)
+    std::size_t raw_in_unit_ = 0;   // bytes of the current raw unit so far
+    std::uint8_t header_[14] = {};  // the current frame's header so far
     std::size_t header_have_ = 0, header_need_ = 2;
     std::uint64_t payload_left_ = 0;
     bool in_payload_ = false;

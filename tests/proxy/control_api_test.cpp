@@ -26,7 +26,8 @@ struct Reply {
     json body_json() const { return json::parse(body); }
 };
 
-Reply request(std::uint16_t port, http::verb method, const std::string& target, const std::string& body = "") {
+Reply request(std::uint16_t port, http::verb method, const std::string& target,
+              const std::string& body = "") {
     boost::asio::io_context io;
     tcp::socket s(io);
     s.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
@@ -39,7 +40,8 @@ Reply request(std::uint16_t port, http::verb method, const std::string& target, 
     boost::beast::flat_buffer buf;
     http::response<http::string_body> res;
     http::read(s, buf, res);
-    return Reply{static_cast<int>(res.result_int()), std::string(res[http::field::content_type]), res.body()};
+    return Reply{static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
+                 res.body()};
 }
 
 struct ControlFixture : ::testing::Test {
@@ -71,7 +73,10 @@ TEST_F(ControlFixture, AddListRemove) {
     EXPECT_EQ(proxy.list()[0].jitter, std::chrono::milliseconds(5));
 
     // The same name again replaces it.
-    EXPECT_EQ(request(api.port(), http::verb::post, "/impairments", R"({"name":"lag","latency":"1s"})").status, 201);
+    EXPECT_EQ(
+        request(api.port(), http::verb::post, "/impairments", R"({"name":"lag","latency":"1s"})")
+            .status,
+        201);
     ASSERT_EQ(proxy.list().size(), 1u);
     EXPECT_EQ(proxy.list()[0].latency, std::chrono::seconds(1));
 
@@ -84,9 +89,11 @@ TEST_F(ControlFixture, AddListRemove) {
 }
 
 TEST_F(ControlFixture, BadRequestsNameTheProblem) {
-    auto r = request(api.port(), http::verb::post, "/impairments", R"({"name":"x","bandwidth":"lots"})");
+    auto r =
+        request(api.port(), http::verb::post, "/impairments", R"({"name":"x","bandwidth":"lots"})");
     EXPECT_EQ(r.status, 400);
-    EXPECT_NE(r.body_json()["error"].get<std::string>().find("'bandwidth'"), std::string::npos) << r.body;
+    EXPECT_NE(r.body_json()["error"].get<std::string>().find("'bandwidth'"), std::string::npos)
+        << r.body;
     r = request(api.port(), http::verb::post, "/impairments", "{not json");
     EXPECT_EQ(r.status, 400);
     EXPECT_TRUE(r.body_json().contains("error"));
@@ -124,7 +131,8 @@ TEST_F(ControlFixture, PartitionResetAndStats) {
     EXPECT_EQ(request(api.port(), http::verb::post, "/reset").status, 200);
     EXPECT_EQ(c.read_exact(1), "");
     EXPECT_EQ(c.last_errno(), ECONNRESET);
-    EXPECT_TRUE(wait_until([&] { return request(api.port(), http::verb::get, "/stats").body_json()["resets"] == 1; }));
+    EXPECT_TRUE(wait_until(
+        [&] { return request(api.port(), http::verb::get, "/stats").body_json()["resets"] == 1; }));
 }
 
 }  // namespace

@@ -13,10 +13,11 @@ using namespace std::chrono_literals;
 
 TEST(ImpairmentJson, ParsesEveryField) {
     std::string error;
-    auto i = impairment_from_json(json::parse(R"({"name":"lag","direction":"downstream","latency":"100ms",
+    auto i = impairment_from_json(
+        json::parse(R"({"name":"lag","direction":"downstream","latency":"100ms",
         "jitter":"2.5ms","bandwidth":"100KB/s","stall":true,"reset":false,"slice":64,"slice_delay":"250us",
         "limit_data":1000,"drop_after_frames":3,"hold_stream":"ch-1"})"),
-                                  error);
+        error);
     ASSERT_TRUE(i) << error;
     EXPECT_EQ(i->name, "lag");
     EXPECT_EQ(i->direction, Direction::downstream);

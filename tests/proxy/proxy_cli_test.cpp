@@ -23,12 +23,13 @@ bool exited_with(const std::optional<int>& status, int code) {
 TEST(ProxyCommand, PrintsTheLineProxiesAndStopsOnSigterm) {
     EchoServer echo;
     const std::string upstream = "localhost:" + std::to_string(echo.port());
-    ChildProcess p(STREAMBED_BINARY, {"proxy", "--listen", "127.0.0.1:0", "--upstream", upstream, "--latency",
-                                      "20ms", "--seed", "5"});
+    ChildProcess p(STREAMBED_BINARY, {"proxy", "--listen", "127.0.0.1:0", "--upstream", upstream,
+                                      "--latency", "20ms", "--seed", "5"});
     const auto line = p.next_line(10s);
     ASSERT_TRUE(line) << p.err();
     std::smatch m;
-    const std::regex want(R"(proxying 127\.0\.0\.1:(\d+) -> localhost:(\d+), control on http://127\.0\.0\.1:(\d+))");
+    const std::regex want(
+        R"(proxying 127\.0\.0\.1:(\d+) -> localhost:(\d+), control on http://127\.0\.0\.1:(\d+))");
     ASSERT_TRUE(std::regex_match(*line, m, want)) << *line;
     EXPECT_EQ(std::stoi(m[2]), echo.port());
     const auto port = static_cast<std::uint16_t>(std::stoi(m[1]));
@@ -57,7 +58,8 @@ TEST(ProxyCommand, BadValuesExitTwoWithOneLine) {
         {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--direction", "up"}, "up"},
         {{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--seed", "abc"}, "abc"},
         {{"--listen", "bad", "--upstream", "127.0.0.1:1"}, "bad"},
-        {{"--listen", "127.0.0.1:0", "--upstream", "no.such.host.invalid:80"}, "no.such.host.invalid"},
+        {{"--listen", "127.0.0.1:0", "--upstream", "no.such.host.invalid:80"},
+         "no.such.host.invalid"},
     };
     for (const auto& [args, named] : cases) {
         std::vector<std::string> argv{"proxy"};

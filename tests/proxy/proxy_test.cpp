@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <set>
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,7 +78,8 @@ TEST(ImpairmentProxy, LatencyAddsItsDelay) {
         // Never less than the latency (bytes are released no earlier); the machine's own
         // delays may add to it, generously bounded for a loaded 2-core machine.
         EXPECT_GE(p, 100'000) << "round trip " << i;
-        EXPECT_LE(p - direct_best, 100'000 + 80'000) << "round trip " << i << ", direct " << direct_best << " us";
+        EXPECT_LE(p - direct_best, 100'000 + 80'000)
+            << "round trip " << i << ", direct " << direct_best << " us";
     }
     EXPECT_EQ(f.proxy.schedule("1", Direction::downstream).front(), 100'000);
 }
@@ -213,13 +214,15 @@ TEST(ImpairmentProxy, PartitionBlackHolesThenHeals) {
 
 // A client that names itself like the fleet, then sends `total` bytes in writes of `chunk`,
 // reading the echo as it goes; returns what it received.
-std::string keyed_run(std::uint16_t port, const std::string& key, std::size_t total, std::size_t chunk) {
+std::string keyed_run(std::uint16_t port, const std::string& key, std::size_t total,
+                      std::size_t chunk) {
     TcpClient c(port, 10s);
     const std::string head = "GET /raw HTTP/1.1\r\nX-Streambed-Client: " + key + "\r\n\r\n";
     EXPECT_TRUE(c.send(head));
     std::string got = c.read_exact(head.size());
     std::string body;
-    for (std::size_t i = 0; i < total; ++i) body.push_back(static_cast<char>('a' + (i * 7 + i / 13) % 26));
+    for (std::size_t i = 0; i < total; ++i)
+        body.push_back(static_cast<char>('a' + (i * 7 + i / 13) % 26));
     for (std::size_t off = 0; off < total; off += chunk) {
         EXPECT_TRUE(c.send(body.substr(off, chunk)));
         got += c.read_exact(std::min(chunk, total - off));
@@ -227,7 +230,8 @@ std::string keyed_run(std::uint16_t port, const std::string& key, std::size_t to
     return got;
 }
 
-std::vector<std::int64_t> jittered_schedule(std::uint64_t seed, std::size_t chunk, std::string* received = nullptr) {
+std::vector<std::int64_t> jittered_schedule(std::uint64_t seed, std::size_t chunk,
+                                            std::string* received = nullptr) {
     Fixture f(seed);
     auto j = named("jitter", Direction::downstream);
     j.latency = 2ms;
@@ -235,7 +239,8 @@ std::vector<std::int64_t> jittered_schedule(std::uint64_t seed, std::size_t chun
     f.proxy.add(j);
     const std::string got = keyed_run(f.proxy.port(), "fleet/7/0", 8 * 1024, chunk);
     if (received) *received = got;
-    EXPECT_TRUE(wait_until([&] { return f.proxy.schedule("fleet/7/0", Direction::downstream).size() == 9; }));
+    EXPECT_TRUE(wait_until(
+        [&] { return f.proxy.schedule("fleet/7/0", Direction::downstream).size() == 9; }));
     return f.proxy.schedule("fleet/7/0", Direction::downstream);
 }
 

@@ -38,7 +38,8 @@ TEST(ProxyWebSocket, DropAfterFramesResetsAfterTheNthServerFrame) {
     WsClient c(p.port(), "/ws/metrics", 3s);
     EXPECT_EQ(c.read_json()["type"], "welcome");  // frame 1
     std::vector<std::string> sent;
-    for (int n = 1; n <= 5; ++n) sent.push_back(srv.publish_n(metrics, MessageType::metrics, n)->bytes);
+    for (int n = 1; n <= 5; ++n)
+        sent.push_back(srv.publish_n(metrics, MessageType::metrics, n)->bytes);
     EXPECT_EQ(c.read_text(), sent[0]);  // frame 2
     EXPECT_EQ(c.read_text(), sent[1]);  // frame 3
     const auto t0 = std::chrono::steady_clock::now();
@@ -95,7 +96,8 @@ RunResult jittered_fleet_run(std::uint64_t seed) {
     WsClient b(p.port(), "/ws/metrics", 5s, {{"X-Streambed-Client", keys[1]}});
     EXPECT_EQ(a.read_json()["type"], "welcome");
     EXPECT_EQ(b.read_json()["type"], "welcome");
-    for (int n = 1; n <= 20; ++n) srv.publish_n(metrics, MessageType::metrics, static_cast<std::uint64_t>(n));
+    for (int n = 1; n <= 20; ++n)
+        srv.publish_n(metrics, MessageType::metrics, static_cast<std::uint64_t>(n));
     for (int n = 1; n <= 20; ++n) {
         r.received[0].push_back(a.read_text());
         r.received[1].push_back(b.read_text());

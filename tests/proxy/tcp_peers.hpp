@@ -23,7 +23,7 @@ namespace streambed::testing {
 
 // Echoes every byte back, on 127.0.0.1, port 0.
 class EchoServer {
-public:
+  public:
     EchoServer() {
         using tcp = boost::asio::ip::tcp;
         acceptor_.open(tcp::v4());
@@ -39,31 +39,32 @@ public:
     }
     std::uint16_t port() const { return port_; }
 
-private:
+  private:
     struct Session : std::enable_shared_from_this<Session> {
         explicit Session(boost::asio::ip::tcp::socket s) : socket(std::move(s)) {}
         void read() {
-            socket.async_read_some(boost::asio::buffer(buf),
-                                   [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                                       if (ec) return;
-                                       boost::asio::async_write(
-                                           self->socket, boost::asio::buffer(self->buf.data(), n),
-                                           [self](boost::system::error_code wec, std::size_t) {
-                                               if (!wec) self->read();
-                                           });
-                                   });
+            socket.async_read_some(
+                boost::asio::buffer(buf),
+                [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                    if (ec) return;
+                    boost::asio::async_write(self->socket, boost::asio::buffer(self->buf.data(), n),
+                                             [self](boost::system::error_code wec, std::size_t) {
+                                                 if (!wec) self->read();
+                                             });
+                });
         }
         boost::asio::ip::tcp::socket socket;
         std::array<char, 16384> buf{};
     };
     void accept() {
-        acceptor_.async_accept([this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
-            if (ec) return;
-            boost::system::error_code ignored;
-            s.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-            std::make_shared<Session>(std::move(s))->read();
-            accept();
-        });
+        acceptor_.async_accept(
+            [this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
+                if (ec) return;
+                boost::system::error_code ignored;
+                s.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+                std::make_shared<Session>(std::move(s))->read();
+                accept();
+            });
     }
     boost::asio::io_context io_{1};
     boost::asio::ip::tcp::acceptor acceptor_{io_};
@@ -73,8 +74,9 @@ private:
 
 // A blocking client on 127.0.0.1. `last_errno()` tells how the last read ended (ECONNRESET…).
 class TcpClient {
-public:
-    explicit TcpClient(std::uint16_t port, std::chrono::milliseconds read_timeout = std::chrono::seconds(5)) {
+  public:
+    explicit TcpClient(std::uint16_t port,
+                       std::chrono::milliseconds read_timeout = std::chrono::seconds(5)) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -93,7 +95,8 @@ public:
     TcpClient& operator=(const TcpClient&) = delete;
 
     void set_timeout(std::chrono::milliseconds t) {
-        timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+        timeval tv{static_cast<time_t>(t.count() / 1000),
+                   static_cast<suseconds_t>((t.count() % 1000) * 1000)};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
     bool send(const std::string& bytes) {
@@ -129,7 +132,7 @@ public:
     bool eof() const { return eof_; }
     int last_errno() const { return last_errno_; }
 
-private:
+  private:
     int fd_ = -1;
     bool eof_ = false;
     int last_errno_ = 0;

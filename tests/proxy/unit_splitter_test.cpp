@@ -23,7 +23,8 @@ std::string frame(std::size_t payload, bool masked, std::uint8_t opcode = 1) {
         f.push_back(static_cast<char>(payload & 0xff));
     } else {
         f.push_back(static_cast<char>(mask | 127));
-        for (int k = 7; k >= 0; --k) f.push_back(static_cast<char>((std::uint64_t(payload) >> (8 * k)) & 0xff));
+        for (int k = 7; k >= 0; --k)
+            f.push_back(static_cast<char>((std::uint64_t(payload) >> (8 * k)) & 0xff));
     }
     if (masked) f += "abcd";
     f += std::string(payload, 'x');
@@ -31,10 +32,12 @@ std::string frame(std::size_t payload, bool masked, std::uint8_t opcode = 1) {
 }
 
 // The units' lengths, feeding `bytes` in chunks of `chunk`.
-std::vector<std::size_t> units(UnitSplitter::Start start, const std::string& bytes, std::size_t chunk) {
+std::vector<std::size_t> units(UnitSplitter::Start start, const std::string& bytes,
+                               std::size_t chunk) {
     UnitSplitter s(start);
     std::vector<Segment> segs;
-    for (std::size_t off = 0; off < bytes.size(); off += chunk) s.split(std::string_view(bytes).substr(off, chunk), segs);
+    for (std::size_t off = 0; off < bytes.size(); off += chunk)
+        s.split(std::string_view(bytes).substr(off, chunk), segs);
     std::vector<std::size_t> out;
     std::size_t current = 0;
     bool open = false;
@@ -58,22 +61,26 @@ const std::string kRequest =
 const std::string kResponse = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
 
 TEST(UnitSplitter, ServerFramesAreUnitsWhateverTheReads) {
-    const std::string bytes = kResponse + frame(5, false) + frame(300, false) + frame(70'000, false) + frame(0, false);
+    const std::string bytes =
+        kResponse + frame(5, false) + frame(300, false) + frame(70'000, false) + frame(0, false);
     const std::vector<std::size_t> want{kResponse.size(), 2 + 5, 4 + 300, 10 + 70'000, 2};
     for (std::size_t chunk : {1u, 3u, 7u, 64u, 1000u, 16384u, 1u << 20})
-        EXPECT_EQ(units(UnitSplitter::Start::http_response, bytes, chunk), want) << "chunk " << chunk;
+        EXPECT_EQ(units(UnitSplitter::Start::http_response, bytes, chunk), want)
+            << "chunk " << chunk;
 }
 
 TEST(UnitSplitter, ClientFramesAreMasked) {
     const std::string bytes = kRequest + frame(10, true) + frame(200, true);
     const std::vector<std::size_t> want{kRequest.size(), 2 + 4 + 10, 4 + 4 + 200};
-    for (std::size_t chunk : {1u, 5u, 4096u}) EXPECT_EQ(units(UnitSplitter::Start::http_request, bytes, chunk), want);
+    for (std::size_t chunk : {1u, 5u, 4096u})
+        EXPECT_EQ(units(UnitSplitter::Start::http_request, bytes, chunk), want);
 }
 
 TEST(UnitSplitter, RawAndNonUpgradeStreamsAreKiBPieces) {
     const std::string raw(2500, 'r');
     for (std::size_t chunk : {1u, 999u, 4096u})
-        EXPECT_EQ(units(UnitSplitter::Start::raw, raw, chunk), (std::vector<std::size_t>{1024, 1024, 452}));
+        EXPECT_EQ(units(UnitSplitter::Start::raw, raw, chunk),
+                  (std::vector<std::size_t>{1024, 1024, 452}));
     const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 1500\r\n\r\n";
     EXPECT_EQ(units(UnitSplitter::Start::http_response, ok + std::string(1500, 'b'), 100),
               (std::vector<std::size_t>{ok.size(), 1024, 476}));
