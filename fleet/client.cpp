@@ -274,8 +274,9 @@ void Client::start_misbehaving() {
     });
 }
 
-void Client::leave() {
+void Client::leave(bool by_event) {
     leaving_ = true;
+    left_by_event_ = left_by_event_ || by_event;
     if (state_ == State::live) {
         send_frame(0x8, "\x03\xe8");  // 1000, then the socket goes with the server's answer
         (*ctx_.connected)[group_].fetch_sub(1, std::memory_order_relaxed);

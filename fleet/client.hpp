@@ -51,12 +51,13 @@ public:
            boost::asio::ip::tcp::endpoint target, std::uint64_t seed);
 
     void begin(std::chrono::steady_clock::duration delay);  // join: connect after `delay`
-    void leave();                                           // close 1000 and stop for good
+    // Close 1000 and stop for good. `by_event`: the group left during the run (a timeline
+    // event), so the streams' spans end with what it received; the end of the run is not that.
+    void leave(bool by_event = true);
     void churn();                                           // unsubscribe, then resume
     void drop();                                            // lose the connection now
     std::size_t index() const { return index_; }
     bool live() const { return state_ == State::live; }
-    bool left() const { return state_ == State::stopped && leaving_; }
     // Every stream the client subscribes to has reached its final seq (a stream not yet seen
     // has not).
     bool caught_up(const auto& finals) const {
@@ -72,7 +73,7 @@ public:
     void add_counts(GroupTotals& totals, const auto& finals) const {
         for (const auto& s : streams_) {
             auto it = finals.find({spec_.endpoint, s.channel});
-            const std::uint64_t end = (it != finals.end() && !leaving_) ? it->second : s.seqs.last();
+            const std::uint64_t end = (it != finals.end() && !left_by_event_) ? it->second : s.seqs.last();
             const auto c = s.seqs.counts(end);
             totals.seqs.distinct += c.distinct;
             totals.seqs.duplicates += c.duplicates;
@@ -91,6 +92,8 @@ private:
         SeqTracker seqs;
         bool fresh = true;      // the next message follows a (re)subscribe: a jump is a gap
         bool declared = false;  // a `reset` came: the next jump is declared
+        bool snapshot = false;  // the last message was a snapshot: the next jump skips unowed events
+        bool after_reset = false;  // ... and it followed a `reset`: that jump is declared too
         std::int64_t live_since_us = 0;  // due instants before this are history, not live
     };
 
@@ -142,7 +145,7 @@ private:
     State state_ = State::idle;
     unsigned gen_ = 0;            // the connection attempt; handlers of older ones are ignored
     bool upgraded_ = false, writing_ = false, reading_ = false, paused_ = false;
-    bool leaving_ = false, in_handshake_ = false, ignore_snapshot_ = false, polling_ = false;
+    bool leaving_ = false, left_by_event_ = false, in_handshake_ = false, ignore_snapshot_ = false, polling_ = false;
     unsigned poll_gen_ = 0;       // a poll answered after polling stopped is ignored
     std::uint64_t attempt_ = 0;   // connection attempts so far (the proxy's key)
     unsigned failures_ = 0;       // in a row, for the backoff
@@ -151,6 +154,7 @@ private:
     std::int64_t lost_at_us_ = 0;  // steady µs the connection was lost; 0 when never
     std::int64_t heartbeat_ms_ = 15000;
 
+    bool resumed_ = false;  // the current subscription asked for `since`
     std::int64_t subscribed_at_us_ = 0;  // when the current subscription was asked for (wall µs)
     std::string epoch_;
     std::int64_t clock_time_ = 0, clock_wall_ = 0;

@@ -110,6 +110,7 @@ void Client::subscribe_on_open(const std::string& previous_epoch) {
         s.fresh = true;
         s.live_since_us = now;
     }
+    resumed_ = resuming;
     if (auto_subscribed(spec_.endpoint)) {
         if (!resuming) return;  // subscribed on open; the snapshot follows the welcome
         // The snapshot that follows the welcome is re-sent by the resume in order: it is set
@@ -148,6 +149,7 @@ void Client::churn() {
     if (channels.empty()) return;
     send_frame(0x1, json{{"action", "unsubscribe"}, {"channels", channels}}.dump());
     json req{{"action", "subscribe"}, {"channels", channels}};
+    resumed_ = spec_.resume;
     if (spec_.resume) {
         json since = json::object();
         for (const auto& s : streams_)
@@ -213,7 +215,13 @@ void Client::on_data(std::string_view channel, std::uint64_t seq, std::int64_t t
     // connection it is the server's conflation of superseded states (never on transactions).
     HoleKind kind = HoleKind::gap;
     if (s.fresh) kind = s.declared ? HoleKind::declared : HoleKind::gap;
+    else if (s.snapshot) kind = s.after_reset ? HoleKind::declared : HoleKind::unowed;
     else if (spec_.endpoint != "/ws/transactions" && !polled) kind = HoleKind::conflated;
+    // The first message of a subscription that did not resume is the snapshot (or, after a
+    // reset, the one that follows it); events between it and the next live one are not owed.
+    if (kind == HoleKind::conflated && !s.seqs.empty() && seq > s.seqs.last() + 1) t.conflated += seq - s.seqs.last() - 1;
+    s.snapshot = s.fresh && (!resumed_ || s.declared) && !polled;
+    s.after_reset = s.declared;
     s.seqs.receive(seq, kind);
     s.fresh = false;
     s.declared = false;
@@ -247,7 +255,10 @@ void Client::on_control(std::string_view type, std::string_view msg) {
 Client::StreamState& Client::stream(std::string_view channel) {
     for (auto& s : streams_)
         if (s.channel == channel) return s;
-    streams_.push_back(StreamState{std::string(channel), {}, true, false, subscribed_at_us_});
+    StreamState s;
+    s.channel = std::string(channel);
+    s.live_since_us = subscribed_at_us_;
+    streams_.push_back(std::move(s));
     return streams_.back();
 }
 

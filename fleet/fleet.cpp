@@ -140,7 +140,11 @@ bool Fleet::caught_up(const FinalSeqs& finals) {
     std::atomic<bool> all{true};
     for (std::size_t g = 0; g < impl_->groups.size(); ++g) {
         const auto& spec = impl_->groups[g];
-        if (spec.reading.mode != Reading::Mode::normal || spec.misbehave.kind != Misbehaviour::Kind::none) continue;
+        // Readers too slow to ever catch up, and misbehaving clients, are not waited for.
+        const auto mode = spec.reading.mode;
+        if (mode == Reading::Mode::slow || mode == Reading::Mode::never ||
+            spec.misbehave.kind != Misbehaviour::Kind::none)
+            continue;
         impl_->on_each(g, [&](ThreadContext&, auto& clients) {
             for (auto& c : clients)
                 if (!c->caught_up(finals)) all = false;
@@ -153,7 +157,10 @@ void Fleet::stop() {
     auto& m = *impl_;
     if (!m.started || m.stopped) return;
     m.stopped = true;
-    for (std::size_t g = 0; g < m.groups.size(); ++g) leave(g);
+    for (std::size_t g = 0; g < m.groups.size(); ++g)
+        m.on_each(g, [](ThreadContext&, auto& clients) {
+            for (auto& c : clients) c->leave(/*by_event=*/false);
+        });
     // The close handshakes get a moment; then every socket goes with its client.
     for (auto& g : m.guards) g.reset();
     for (auto& ctx : m.threads) asio::post(ctx->ioc, [c = ctx.get()] {
@@ -191,6 +198,7 @@ void GroupTotals::merge(const GroupTotals& o) {
     messages += o.messages;
     polled += o.polled;
     snapshots_ignored += o.snapshots_ignored;
+    conflated += o.conflated;
     seqs.distinct += o.seqs.distinct;
     seqs.duplicates += o.seqs.duplicates;
     seqs.gaps += o.seqs.gaps;

@@ -60,7 +60,7 @@ public:
     std::size_t connected(std::size_t group) const;  // clients holding a welcomed connection
     std::size_t connected() const;
 
-    // True when every client of the run (joined, not left, reading normally, behaving) is
+    // True when every client of the run (joined, not left, not a slow or never reader, behaving) is
     // connected and has received each final seq of the streams it subscribes to: the end-of-run
     // drain waits on it.
     bool caught_up(const FinalSeqs& finals);

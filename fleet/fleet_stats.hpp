@@ -16,6 +16,9 @@ struct GroupTotals {
     std::uint64_t polled = 0;        // of those, through the polling fallback
     std::uint64_t snapshots_ignored = 0;  // snapshots before a resume (the resume re-sends them)
     SeqCounts seqs;                  // summed over clients and streams
+    // State seqs skipped by the server's conflation when they were skipped, whether or not a
+    // resume brought them back later (seqs.conflated counts those never brought back).
+    std::uint64_t conflated = 0;
     std::uint64_t resets = 0;        // `reset` messages
     std::uint64_t errors = 0;        // `error` messages
     std::uint64_t connects = 0;      // welcomes received

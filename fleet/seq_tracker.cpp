@@ -58,16 +58,18 @@ SeqCounts SeqTracker::counts(std::uint64_t end) const {
     c.distinct = distinct_;
     c.duplicates = duplicates_;
     c.gaps = overflow_gaps_;
+    std::uint64_t unowed = 0;
     for (const auto& h : holes_) {
         const std::uint64_t n = h.hi - h.lo + 1;
         switch (h.kind) {
             case HoleKind::gap: c.gaps += n; break;
             case HoleKind::conflated: c.conflated += n; break;
             case HoleKind::declared: c.declared += n; break;
+            case HoleKind::unowed: unowed += n; break;
         }
     }
     if (end > last_) c.gaps += end - last_;
-    c.expected = (end > last_ ? end : last_) - first_ + 1;
+    c.expected = (end > last_ ? end : last_) - first_ + 1 - unowed;
     return c;
 }
 

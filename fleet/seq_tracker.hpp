@@ -9,7 +9,10 @@
 
 namespace streambed::fleet {
 
-enum class HoleKind : std::uint8_t { gap, conflated, declared };
+// gap: owed and missing. conflated: state seqs the server's conflation skipped. declared: skipped
+// after a `reset`. unowed: events between a snapshot and the first live message, published
+// before the subscription began: never owed to the client, so not counted as expected either.
+enum class HoleKind : std::uint8_t { gap, conflated, declared, unowed };
 
 struct SeqCounts {
     std::uint64_t distinct = 0;
@@ -17,7 +20,7 @@ struct SeqCounts {
     std::uint64_t gaps = 0;       // seqs missing, not declared nor conflated
     std::uint64_t conflated = 0;  // state seqs skipped by the server's conflation
     std::uint64_t declared = 0;   // seqs skipped after a `reset`
-    std::uint64_t expected = 0;   // seqs from the first received to the span's end
+    std::uint64_t expected = 0;   // seqs owed: from the first received to the span's end, less unowed ones
 };
 
 class SeqTracker {

@@ -34,7 +34,8 @@ inline constexpr std::array kMetrics{
                "not counting those declared by a `reset` or skipped by conflation"},
     MetricInfo{"duplicates", MetricKind::count, true, false, "data messages whose seq a client had already received"},
     MetricInfo{"conflated", MetricKind::count, true, false,
-               "state seqs skipped by the server's conflation while the client was connected"},
+               "state seqs skipped by the server's conflation while the client was connected (counted when "
+               "skipped, even if a later resume brought them back)"},
     MetricInfo{"resets", MetricKind::count, true, false, "`reset` messages received"},
     MetricInfo{"reconnects", MetricKind::count, true, false, "successful re-connections (a welcome after a lost one)"},
     MetricInfo{"refused", MetricKind::count, true, false, "upgrades refused with HTTP 503"},

@@ -28,7 +28,7 @@ std::optional<double> metric_of(const std::string& metric, const fleet::GroupTot
     if (metric == "messages") return static_cast<double>(t.messages);
     if (metric == "gaps") return static_cast<double>(s.gaps);
     if (metric == "duplicates") return static_cast<double>(s.duplicates);
-    if (metric == "conflated") return static_cast<double>(s.conflated);
+    if (metric == "conflated") return static_cast<double>(t.conflated);
     if (metric == "resets") return static_cast<double>(t.resets);
     if (metric == "reconnects") return static_cast<double>(t.reconnects);
     if (metric == "refused") return static_cast<double>(t.refused);
@@ -154,7 +154,7 @@ json group_summary(const fleet::ClientGroup& group, const fleet::GroupTotals& t,
                 {"delivery_ratio", value("delivery_ratio")},
                 {"gaps", t.seqs.gaps},
                 {"duplicates", t.seqs.duplicates},
-                {"conflated", t.seqs.conflated},
+                {"conflated", t.conflated},
                 {"declared", t.seqs.declared},
                 {"resets", t.resets},
                 {"errors", t.errors},

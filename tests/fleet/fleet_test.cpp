@@ -203,18 +203,43 @@ TEST(Fleet, ADeclaredResetIsNotAGap) {
         ws.read(buf);
         send_tx(ws, 1, 0);
         ws.write(asio::buffer(std::string(R"({"type":"reset","channel":"ch-1","seq":9,"reason":"history_exceeded"})")));
-        send_tx(ws, 9, 0);  // 2..8 declared by the reset... but a transaction jump without reset is a gap:
-        send_tx(ws, 12, 0);
+        send_tx(ws, 9, 0);   // 2..8 declared by the reset (9: the message that follows it)
+        send_tx(ws, 10, 0);  // live again: a jump now is a gap (11, 12)
+        send_tx(ws, 13, 0);
     });
     Fleet fleet(FleetOptions{}, {transactions_group(1)}, {{"127.0.0.1", server.port()}});
     fleet.start();
-    const FinalSeqs finals{{{"/ws/transactions", "ch-1"}, 12}};
+    const FinalSeqs finals{{{"/ws/transactions", "ch-1"}, 13}};
     ASSERT_TRUE(eventually([&] { return fleet.caught_up(finals); }));
     fleet.stop();
     const auto g = fleet.result(finals).groups.at(0);
     EXPECT_EQ(g.resets, 1u);
     EXPECT_EQ(g.seqs.declared, 7u);
     EXPECT_EQ(g.seqs.gaps, 2u);
+}
+
+TEST(Fleet, EventsBetweenASnapshotAndTheFirstLiveMessageAreNotOwed) {
+    // A fresh subscription: the snapshot (seq 5), then live from 9: 6..8 were published before
+    // the subscription, so they are neither expected nor missing. A later jump is conflation.
+    ScriptedServer server([](Ws& ws, int) {
+        send_welcome(ws, now_us());
+        beast::flat_buffer buf;
+        ws.read(buf);
+        for (std::uint64_t s : {5, 9, 10, 12}) send_tx(ws, s, 0);
+    });
+    auto group = transactions_group(1);
+    group.endpoint = "/ws/channels";  // a stream with states: a jump inside a connection is conflation
+    Fleet fleet(FleetOptions{}, {group}, {{"127.0.0.1", server.port()}});
+    fleet.start();
+    const FinalSeqs finals{{{"/ws/channels", "ch-1"}, 12}};
+    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 1 && fleet.caught_up(finals); }));
+    fleet.stop();
+    const auto g = fleet.result(finals).groups.at(0);
+    EXPECT_EQ(g.seqs.distinct, 4u);
+    EXPECT_EQ(g.seqs.expected, 5u);  // 5, 9, 10, 11, 12
+    EXPECT_EQ(g.seqs.gaps, 0u);
+    EXPECT_EQ(g.seqs.conflated, 1u);
+    EXPECT_EQ(g.conflated, 1u);
 }
 
 TEST(Fleet, ATargetThatRefusesIsCountedAsFailedAndRetried) {
