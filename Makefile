@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build serve test test-release test-asan test-tsan bench bench-compare clean
+.PHONY: all setup build serve test test-release test-asan test-tsan bench bench-compare soak clean
 
 all: build
 
@@ -32,16 +32,17 @@ test: test-release test-asan
 test-release: build
 	ctest --preset release -j $(JOBS) --timeout 300
 
+# The scenario library runs in the release build only: its expectations are timings.
 test-asan: setup
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan -j $(JOBS) --timeout 600
+	ctest --preset asan -j $(JOBS) --timeout 600 -LE scenario
 
 # ThreadSanitizer over every in-process test (hub fan-out, subscription churn, shutdown, ...).
 test-tsan: setup
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
-	ctest --preset tsan -j $(JOBS) --timeout 600 -LE process
+	ctest --preset tsan -j $(JOBS) --timeout 600 -LE 'process|scenario'
 
 # Micro-benchmarks of the hot paths, then the end-to-end fan-out figures (docs/benchmarks.md).
 bench: build
@@ -58,6 +59,12 @@ bench-compare: build bench/peers/node_modules
 bench/peers/node_modules: bench/peers/package.json bench/peers/package-lock.json
 	cd bench/peers && npm ci --no-audit --no-fund
 	@touch $@
+
+# The long variants of the scenario library (scenarios/soak/), reports in build/soak/.
+soak: build
+	@mkdir -p build/soak
+	@set -e; for f in scenarios/soak/*.json; do n=$$(basename $$f .json); \
+	  ./build/streambed run $$f --report build/soak/$$n.json --html build/soak/$$n.html; done
 
 clean:
 	rm -rf build build-asan build-tsan

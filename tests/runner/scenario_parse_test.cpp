@@ -386,7 +386,7 @@ TEST(ScenarioLibrary, EveryScenarioFileParses) {
     const std::filesystem::path dir = std::filesystem::path(STREAMBED_SOURCE_DIR) / "scenarios";
     ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
     std::size_t count = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {  // soak/ too
         if (entry.path().extension() != ".json") continue;
         ++count;
         const auto r = load_scenario(entry.path().string());
