@@ -3,6 +3,7 @@
 #include "app/run_command.hpp"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -64,6 +65,12 @@ std::function<int()> add_run_command(CLI::App& app) {
         if (!args->target.empty() && !runner::parse_target(args->target)) {
             fmt::print(stderr, "streambed run: --target '{}' is not ws://HOST:PORT\n", args->target);
             return 2;
+        }
+        // Thousands of clients need as many descriptors: raise the soft limit to the hard one.
+        rlimit files{};
+        if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+            files.rlim_cur = files.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &files);
         }
         // The server child logs warnings and errors only: the run's own summary is the output.
         ::setenv("SPDLOG_LEVEL", "warn", 0);

@@ -3,6 +3,7 @@
 #include "runner/run.hpp"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +26,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
+
+// This process's CPU (user + system): the fleet's and the proxies' cost.
+double process_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 // Waits until `t` (pacing the timeline; nothing else wakes it).
 void wait_until(Clock::time_point t) {
@@ -133,6 +142,7 @@ private:
         fleet_ = std::make_unique<fleet::Fleet>(fo, s_.groups, targets);
         measured_.connected_at.resize(s_.groups.size());
         start_ = Clock::now();
+        cpu_at_start_ = process_cpu_seconds();
         fleet_->start();
     }
 
@@ -203,6 +213,7 @@ private:
             wait_until(Clock::now() + std::chrono::milliseconds(20));
         sample_rss();
         fleet_->stop();
+        measured_.client_cpu_s = process_cpu_seconds() - cpu_at_start_;
         result_ = fleet_->result(finals_);
         measured_.groups = result_.groups;
     }
@@ -223,6 +234,7 @@ private:
     const RunOptions& o_;
     const std::uint64_t seed_;
     std::int64_t clock_start_ms_ = 0, bucket_ms_ = 1000;
+    double cpu_at_start_ = 0;
     std::string config_file_;
     ServerArguments server_args_;
     std::unique_ptr<bench::ServerProcess> server_;

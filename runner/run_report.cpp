@@ -60,6 +60,13 @@ json make_report(const ReportInput& in) {
         groups.push_back(group_summary(s.groups[g], in.measured.groups[g], in.measured.connected_end.at(g)));
     r["groups"] = groups;
     if (in.measured.server_rss_mb) r["server_rss_mb"] = std::round(*in.measured.server_rss_mb * 10) / 10;
+    // What the instrument cost: the fleet's (and proxies') CPU per data message received.
+    std::uint64_t received = 0;
+    for (const auto& g : in.measured.groups) received += g.messages;
+    r["client_cpu_s"] = std::round(in.measured.client_cpu_s * 1000) / 1000;
+    r["client_cpu_us_per_message"] =
+        received ? json(std::round(in.measured.client_cpu_s * 1e6 / static_cast<double>(received) * 100) / 100)
+                 : json(nullptr);
     json timeline = json::array();
     for (const auto& w : in.windows)
         timeline.push_back({{"at_s", static_cast<double>(w.at_ms) / 1000.0},

@@ -25,6 +25,7 @@ struct Measured {
     std::optional<double> server_rss_mb;        // nullopt: no server process of ours
     std::optional<bool> recording_complete;     // nullopt: nothing recorded
     std::string server_skip_reason;             // why server figures are missing
+    double client_cpu_s = 0;                    // the runner's own CPU: fleet and proxies
     std::string recording_skip_reason;
 };
 
