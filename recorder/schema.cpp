@@ -124,9 +124,10 @@ int check(sqlite3* db, const std::string& path) {
     return version;
 }
 
-Db open(const std::string& path, int flags) {
+// `name`: what SQLite opens (a path or a file: URI); `path`: the file, for messages.
+Db open(const std::string& path, int flags, const std::string& name = {}) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    const int rc = sqlite3_open_v2(name.empty() ? path.c_str() : name.c_str(), &raw, flags, nullptr);
     Db db(raw);
     if (rc != SQLITE_OK)
         throw RecordingError(fmt::format("{}: cannot open: {}", path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
@@ -161,7 +162,7 @@ Db open_without_side_files(const std::string& path) {
     // a plain read-only open, which shares the writer's FILE-shm.
     const bool has_log = exists(path + "-wal") || exists(path + "-journal");
     Db db = has_log ? open(path, SQLITE_OPEN_READONLY)
-                    : open(file_uri(path) + "?immutable=1", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+                    : open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, file_uri(path) + "?immutable=1");
     if (has_log && table_count(db.get()) < 0 &&
         (sqlite3_extended_errcode(db.get()) & 0xff) == SQLITE_CANTOPEN)
         throw RecordingError(fmt::format("{}: its write-ahead log {}-wal cannot be read here (a read-only "
