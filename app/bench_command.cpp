@@ -4,10 +4,13 @@
 #include "app/bench_command.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 #include <thread>
 #include <nlohmann/json.hpp>
@@ -84,16 +87,34 @@ std::function<int()> add_bench_command(CLI::App& app) {
             rl.rlim_cur = rl.rlim_max;
             setrlimit(RLIMIT_NOFILE, &rl);
         }
+        if (a->target.empty() && a->target_pid != 0) {
+            fmt::print(stderr, "streambed bench: --target-pid {} needs --target\n", a->target_pid);
+            return 2;
+        }
         std::unique_ptr<bench::ServerProcess> server;
         if (!a->target.empty()) {
-            const std::string prefix = "ws://";
-            const auto colon = a->target.rfind(':');
-            if (a->target.rfind(prefix, 0) != 0 || colon == std::string::npos || colon < prefix.size()) {
-                fmt::print(stderr, "streambed bench: --target must look like ws://HOST:PORT\n");
+            std::string error;
+            auto target = parse_ws_target(a->target, error);
+            if (!target) {
+                fmt::print(stderr, "streambed bench: --target '{}' {}\n", a->target, error);
                 return 2;
             }
-            a->load.host = a->target.substr(prefix.size(), colon - prefix.size());
-            a->load.port = static_cast<std::uint16_t>(std::stoi(a->target.substr(colon + 1)));
+            // Host names resolve (the first address is used): the load client connects by address.
+            boost::asio::io_context ioc;
+            boost::asio::ip::tcp::resolver resolver(ioc);
+            boost::system::error_code ec;
+            auto found = resolver.resolve(target->host, std::to_string(target->port), ec);
+            if (ec || found.empty()) {
+                fmt::print(stderr, "streambed bench: --target '{}': cannot resolve '{}': {}\n", a->target,
+                           target->host, ec ? ec.message() : "no address");
+                return 2;
+            }
+            a->load.host = found.begin()->endpoint().address().to_string();
+            a->load.port = target->port;
+            if (a->target_pid != 0 && (a->target_pid < 0 || ::kill(a->target_pid, 0) != 0)) {
+                fmt::print(stderr, "streambed bench: --target-pid {}: no such process\n", a->target_pid);
+                return 2;
+            }
         } else {
             std::vector<std::string> args = {"--time-scale", a->time_scale, "--seed", std::to_string(a->seed),
                                              "--threads", std::to_string(a->server_threads),
@@ -138,6 +159,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
             {"gaps", result.gaps},
             {"deliveryRatio", expected > 0 ? static_cast<double>(result.messages) / expected : 1.0},
             {"closedEarly", result.closed_early},
+            {"dropped", result.dropped},
             {"latenessMs", {{"p50", result.lateness.percentile_ms(50)},
                             {"p99", result.lateness.percentile_ms(99)},
                             {"p999", result.lateness.percentile_ms(99.9)},
@@ -210,7 +232,15 @@ std::function<int()> add_bench_command(CLI::App& app) {
                            floor->connections * f["rounds"].get<std::size_t>());
             }
         }
-        return result.failed == 0 ? 0 : 1;
+        // Why connections failed or were dropped, one line each; a run where none connected,
+        // any failed, or the server dropped every client is a failure.
+        for (const auto& [reason, count] : result.reasons)
+            fmt::print(stderr, "streambed bench: {} connection(s) {}\n", count, reason);
+        if (result.connected == 0) fmt::print(stderr, "streambed bench: no client connected\n");
+        else if (result.dropped >= result.connected)
+            fmt::print(stderr, "streambed bench: the server dropped every client\n");
+        const bool ok = result.failed == 0 && result.connected > 0 && result.dropped < result.connected;
+        return ok ? 0 : 1;
     };
 }
 

@@ -1,11 +1,14 @@
 // main.cpp: `streambed COMMAND [OPTIONS]` — parses the command line and runs one command.
-// Bad options get one line naming the problem and exit status 2.
+// Bad options get one line naming the problem and exit status 2; so does anything a command
+// throws that it did not answer itself.
 #include <fmt/format.h>
 #include <spdlog/cfg/env.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <functional>
+#include <utility>
 
 #include "app/bench_command.hpp"
 #include "app/proxy_command.hpp"
@@ -45,14 +48,23 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "streambed: {}\n", e.what());
         return 2;
     }
-    if (app.got_subcommand("serve")) return serve();
-    if (app.got_subcommand("bench")) return bench();
-    if (app.got_subcommand("replay")) return replay();
-    if (app.got_subcommand("inspect")) return inspect();
-    if (app.got_subcommand("export")) return export_frames();
-    if (app.got_subcommand("verify")) return verify();
-    if (app.got_subcommand("run")) return run();
-    if (app.got_subcommand("proxy")) return proxy();
+    // Each command answers what it expects with its own line and status; anything else it
+    // throws is still one line and status 2 (bad input), never an abort.
+    auto guarded = [](const char* name, const std::function<int()>& command) {
+        try {
+            return command();
+        } catch (const std::exception& e) {
+            fmt::print(stderr, "streambed {}: {}\n", name, e.what());
+        } catch (...) {
+            fmt::print(stderr, "streambed {}: unexpected error\n", name);
+        }
+        return 2;
+    };
+    const std::pair<const char*, std::function<int()>> commands[] = {
+        {"serve", serve}, {"bench", bench},   {"replay", replay}, {"inspect", inspect},
+        {"export", export_frames}, {"verify", verify}, {"run", run}, {"proxy", proxy}};
+    for (const auto& [name, command] : commands)
+        if (app.got_subcommand(name)) return guarded(name, command);
     fmt::print(stderr, "streambed: a command is required: serve, run, replay, verify, bench, inspect, export or proxy (see --help)\n");
     return 2;
 }

@@ -1,4 +1,4 @@
-// options_parse.cpp: duration values.
+// options_parse.cpp: duration, time-scale and ws:// target values.
 #include "app/options_parse.hpp"
 
 #include <charconv>
@@ -28,6 +28,51 @@ std::optional<double> parse_time_scale(std::string_view text) {
         value > 1e9)
         return std::nullopt;
     return value;
+}
+
+std::optional<WsTarget> parse_ws_target(std::string_view text, std::string& error) {
+    constexpr std::string_view kScheme = "ws://";
+    if (!text.starts_with(kScheme)) {
+        error = "must look like ws://HOST:PORT";
+        return std::nullopt;
+    }
+    std::string_view rest = text.substr(kScheme.size());
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    WsTarget t;
+    std::string_view port;
+    if (rest.starts_with('[')) {  // [IPv6]:PORT
+        const auto close = rest.find(']');
+        if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
+            error = "must look like ws://[IPV6]:PORT";
+            return std::nullopt;
+        }
+        t.host = std::string(rest.substr(1, close - 1));
+        port = rest.substr(close + 2);
+    } else {
+        const auto colon = rest.rfind(':');
+        if (colon == std::string_view::npos) {
+            error = "has no port: it must look like ws://HOST:PORT";
+            return std::nullopt;
+        }
+        t.host = std::string(rest.substr(0, colon));
+        port = rest.substr(colon + 1);
+        if (t.host.find(':') != std::string::npos) {
+            error = "an IPv6 address must be in brackets: ws://[::1]:PORT";
+            return std::nullopt;
+        }
+    }
+    if (t.host.empty() || t.host.find_first_of("/?#@ ") != std::string::npos) {
+        error = "has no valid host: it must look like ws://HOST:PORT";
+        return std::nullopt;
+    }
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
+        error = "port '" + std::string(port) + "' is not a port number (1-65535)";
+        return std::nullopt;
+    }
+    t.port = static_cast<std::uint16_t>(value);
+    return t;
 }
 
 }  // namespace streambed::app

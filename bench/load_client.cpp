@@ -71,7 +71,7 @@ public:
         // Connect and upgrade within 30 s, or count as failed.
         deadline_.expires_after(std::chrono::seconds(30));
         deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
-            if (!ec && !self->welcomed_) self->fail();
+            if (!ec && !self->welcomed_) self->fail("no welcome within 30 s");
         });
         sock_.async_connect(s_.server, [self = shared_from_this()](beast::error_code ec) { self->on_connect(ec); });
     }
@@ -85,13 +85,14 @@ public:
 
 private:
     void on_connect(beast::error_code ec) {
-        if (ec) return fail();
+        if (ec) return fail("connect: " + ec.message());
         sock_.set_option(tcp::no_delay(true), ec);
         std::string target = s_.opt->endpoint + (s_.opt->batch ? "?batch=1" : "");
+        const bool v6 = s_.opt->host.find(':') != std::string::npos;  // an IPv6 literal
         outbox_ = fmt::format(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "GET {} HTTP/1.1\r\nHost: {}{}{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: {}\r\nSec-WebSocket-Version: 13\r\n{}\r\n",
-            target, s_.opt->host, kKey,
+            target, v6 ? "[" : "", s_.opt->host, v6 ? "]" : "", kKey,
             s_.opt->deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
         flush_outbox();
         do_read();
@@ -104,19 +105,19 @@ private:
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
-        if (ec) return ended();
+        if (ec) return ended("connection lost: " + ec.message());
         const auto received = now_us();
         reader_.commit(n);
         if (!upgraded_ && !read_upgrade()) return;
         while (upgraded_) {
             const auto r = reader_.next();
             if (r.status == FrameReader::Status::need_more) break;
-            if (r.status == FrameReader::Status::error) return fail();  // bad frame: drop the connection
+            if (r.status == FrameReader::Status::error) return fail("a malformed frame");  // drop the connection
             switch (r.frame.kind) {
                 case FrameKind::text:
                 case FrameKind::binary:
                     if (!welcomed_) {
-                        if (!on_welcome(r.frame.payload)) return fail();
+                        if (!on_welcome(r.frame.payload)) return fail("the first message is not a welcome");
                     } else {
                         on_frame(r.frame.payload, received);
                     }
@@ -125,7 +126,7 @@ private:
                 case FrameKind::pong: break;
                 case FrameKind::close:
                     if (!done_) send_frame(0x8, r.frame.payload.substr(0, 2));  // echo the code
-                    return ended();
+                    return ended(close_text(r.frame.payload));
             }
         }
         do_read();
@@ -137,13 +138,13 @@ private:
         const auto head = reader_.unparsed();
         const auto end = head.find("\r\n\r\n");
         if (end == std::string_view::npos) {
-            if (head.size() > 16 * 1024) return fail(), false;
+            if (head.size() > 16 * 1024) return fail("upgrade: the response is too large"), false;
             do_read();
             return false;
         }
         const auto response = head.substr(0, end);
         if (!response.starts_with("HTTP/1.1 101") || response.find(kAccept) == std::string_view::npos)
-            return fail(), false;
+            return fail("upgrade refused: " + std::string(response.substr(0, response.find("\r\n")))), false;
         if (response.find("permessage-deflate") != std::string_view::npos) reader_.enable_inflate();
         reader_.consume(end + 4);
         upgraded_ = true;
@@ -235,23 +236,35 @@ private:
         outbox_.clear();
         asio::async_write(sock_, asio::buffer(in_flight_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             self->writing_ = false;
-            if (ec) return self->ended();
+            if (ec) return self->ended("write: " + ec.message());
             self->flush_outbox();
         });
     }
 
+    // A close frame's code and reason, as a reason for the summary.
+    static std::string close_text(std::string_view payload) {
+        if (payload.size() < 2) return "closed by the server (no code)";
+        const int code = (static_cast<std::uint8_t>(payload[0]) << 8) | static_cast<std::uint8_t>(payload[1]);
+        return fmt::format("closed by the server: {}{}{}", code, payload.size() > 2 ? " " : "", payload.substr(2));
+    }
+
     // The server closed, or the socket or the stream failed (counted when inside the window).
-    void ended() {
-        if (!welcomed_) return fail();
-        if (!done_ && s_.measuring) ++s_.result.closed_early;
+    void ended(const std::string& reason) {
+        if (!welcomed_) return fail(reason);
+        if (!done_) {
+            if (s_.measuring) ++s_.result.closed_early;
+            ++s_.result.dropped;
+            ++s_.result.reasons["dropped: " + reason];
+        }
         done_ = true;
         beast::error_code ignored;
         sock_.close(ignored);
     }
 
     // Before the welcome: a connection that failed, and room for the next one to start.
-    void fail() {
-        if (welcomed_) return ended();
+    void fail(const std::string& reason) {
+        if (welcomed_) return ended(reason);
+        if (!counted_failed_) ++s_.result.reasons["failed: " + reason];
         done_ = true;
         beast::error_code ignored;
         sock_.close(ignored);
@@ -357,6 +370,8 @@ LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>
         out.bytes += r.bytes;
         out.gaps += r.gaps;
         out.closed_early += r.closed_early;
+        out.dropped += r.dropped;
+        for (auto& [reason, n] : r.reasons) out.reasons[reason] += n;
         out.window_s = std::max(out.window_s, r.window_s);
         out.client_cpu_s = std::max(out.client_cpu_s, r.client_cpu_s);
         out.lateness.samples_us.insert(out.lateness.samples_us.end(), r.lateness.samples_us.begin(),

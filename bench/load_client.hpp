@@ -6,13 +6,14 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace streambed::bench {
 
 struct LoadOptions {
-    std::string host = "127.0.0.1";
+    std::string host = "127.0.0.1";  // an IP address (v4 or v6): the caller resolves names
     std::uint16_t port = 9003;
     std::string endpoint = "/ws/metrics";
     std::size_t clients = 1000;
@@ -41,6 +42,9 @@ struct LoadResult {
     std::uint64_t bytes = 0;     // payload bytes of those frames
     std::uint64_t gaps = 0;      // seqs skipped (missed) inside the window, all clients
     std::uint64_t closed_early = 0;  // connections the server closed during the window
+    std::uint64_t dropped = 0;       // connections closed or lost after their welcome, any time
+    // Why connections failed ("failed: …") or were dropped ("dropped: …"), with their counts.
+    std::map<std::string, std::size_t> reasons;
     double window_s = 0;
     double client_cpu_s = 0;     // this process's CPU during the window
     Lateness lateness;

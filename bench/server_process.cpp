@@ -120,13 +120,17 @@ std::uint64_t peak_resident_bytes(pid_t pid) { return status_kb(pid, "VmHWM:"); 
 double cpu_seconds(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // Fields after the command name (which may hold spaces) begin after the last ')'.
-    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-    std::string field;
-    unsigned long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stoul(field);
-        if (i == 15) stime = std::stoul(field);
+    // Fields after the command name (which may hold spaces) begin after the last ')'. A process
+    // that is gone (or never was) has used no CPU.
+    const auto paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 > stat.size()) return 0;
+    std::istringstream rest(stat.substr(paren + 2));
+    unsigned long field = 0, utime = 0, stime = 0;
+    std::string state;
+    rest >> state;  // field 3, a letter
+    for (int i = 4; i <= 15 && rest >> field; ++i) {
+        if (i == 14) utime = field;
+        if (i == 15) stime = field;
     }
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }

@@ -1,5 +1,6 @@
 // http_api.cpp: health, metrics, stats and the polling fallback.
 #include "engine/http_api.hpp"
+#include "engine/access.hpp"
 #include "engine/epoch.hpp"
 #include "engine/json_text.hpp"
 
@@ -76,6 +77,7 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
         if (key == "channels") channels_param = p.value.decode();
         else if (key == "since") since_param = p.value.decode();
         else if (key == "epoch") epoch_param = p.value.decode();
+        else if (key == "token") continue;  // the auth token, checked before polling
         else return json_error(400, "bad_request", "unknown parameter '" + key +
                                                        "': use channels, since and epoch");
     }
@@ -139,12 +141,20 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
     return {200, "application/json", std::move(body), {}};
 }
 
-ApiResponse handle_api_request(ServerContext& ctx, std::string_view method, std::string_view target) {
-    if (method != "GET" && method != "HEAD")
-        return json_error(405, "method_not_allowed", "only GET is served here");
+ApiResponse handle_api_request(ServerContext& ctx, std::string_view method, std::string_view target,
+                               std::string_view authorization) {
+    if (method != "GET" && method != "HEAD") {
+        auto res = json_error(405, "method_not_allowed", "only GET and HEAD are served here");
+        res.headers.emplace_back("Allow", "GET, HEAD");
+        return res;
+    }
     auto url = boost::urls::parse_origin_form(target);
     if (!url) return json_error(400, "bad_request", "the request target is malformed");
     const std::string path = url->path();
+    // The data behind /api/ is guarded by the token; health, metrics and the index page are not.
+    if (path.starts_with("/api/") &&
+        !token_accepted(ctx.options.auth_token, presented_token(authorization, url->encoded_query())))
+        return {401, "application/json", unauthorized_body(), {{"WWW-Authenticate", std::string(kWwwAuthenticate)}}};
 
     if (path == "/q/health" || path == "/q/health/ready") return health(ctx, "ready");
     if (path == "/q/health/live") return health(ctx, "live");

@@ -19,7 +19,10 @@ struct ApiResponse {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
-ApiResponse handle_api_request(ServerContext& ctx, std::string_view method, std::string_view target);
+// `authorization`: the request's Authorization header ("" when none); with --auth-token, every
+// /api/ route needs the token (that header or ?token=), else 401.
+ApiResponse handle_api_request(ServerContext& ctx, std::string_view method, std::string_view target,
+                               std::string_view authorization = {});
 
 // The polling fallback, exposed for tests: GET /api/v11/poll/{endpoint}?channels=..&since=..
 ApiResponse poll(const Hub& hub, std::string_view endpoint, std::string_view query);

@@ -1,5 +1,6 @@
 // http_session.cpp: HTTP keep-alive loop, API routing, and the gate of every WebSocket upgrade
-// (unknown path 404, origin or token 403, draining or connection limit 503).
+// (malformed handshake 400/426, unknown path 404, origin 403, token 401, draining or connection
+// limit 503), each refusal a JSON body.
 #include "engine/http_session.hpp"
 #include "engine/json_text.hpp"
 
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "engine/access.hpp"
 #include "engine/http_api.hpp"
 #include "engine/websocket_session.hpp"
 
@@ -76,7 +78,8 @@ private:
         if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
         shard_.counters().http_requests.add();
         auto res = handle_api_request(ctx_, std::string_view(req.method_string()),
-                                      std::string_view(req.target()));
+                                      std::string_view(req.target()),
+                                      std::string_view(req[http::field::authorization]));
         const bool head = req.method() == http::verb::head;
         respond(res.status, std::move(res.body), req.keep_alive(), res.content_type, res.headers, head);
     }
@@ -90,6 +93,14 @@ private:
         auto endpoint = endpoint_from_path(path);
         if (!endpoint)
             return refuse(404, json_error("not_found", "no WebSocket endpoint at " + path));
+        // What Beast's accept would refuse with a text/plain body, refused here as JSON.
+        const auto key = std::string_view(req[http::field::sec_websocket_key]);
+        if (key.empty() || key.size() > 24)
+            return refuse(400, json_error("bad_request", key.empty() ? "missing Sec-WebSocket-Key"
+                                                                     : "malformed Sec-WebSocket-Key"));
+        if (std::string_view(req[http::field::sec_websocket_version]) != "13")
+            return refuse(426, json_error("upgrade_required", "only Sec-WebSocket-Version 13 is supported"),
+                          {{"Sec-WebSocket-Version", "13"}});
         if (ctx_.draining) return refuse(503, json_error("draining", "server shutting down"), {{"Retry-After", "1"}});
 
         const auto& o = ctx_.options;
@@ -99,16 +110,11 @@ private:
                 return refuse(403, json_error("forbidden", "origin '" + origin + "' is not allowed"));
         }
         SessionParams params{*endpoint};
-        std::string token;
-        for (auto p : url->params()) {
+        for (auto p : url->params())
             if (p.key == "batch") params.batch = p.value == "1" || p.value == "true";
-            if (p.key == "token") token = p.value;
-        }
-        if (!o.auth_token.empty()) {
-            auto auth = std::string_view(req[http::field::authorization]);
-            if (auth.starts_with("Bearer ")) token = auth.substr(7);
-            if (token != o.auth_token) return refuse(403, json_error("forbidden", "bad or missing auth token"));
-        }
+        if (!token_accepted(o.auth_token, presented_token(std::string_view(req[http::field::authorization]),
+                                                          std::string_view(url->encoded_query()))))
+            return refuse(401, unauthorized_body(), {{"WWW-Authenticate", std::string(kWwwAuthenticate)}});
         const std::size_t n = ctx_.websocket_connections.fetch_add(1) + 1;
         if (o.max_connections && n > o.max_connections) {
             ctx_.websocket_connections.fetch_sub(1);

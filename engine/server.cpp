@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <condition_variable>
@@ -101,7 +102,13 @@ void Server::start(bool accept) {
     }
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(ctx.options.bind, ec);
-    if (ec) throw std::runtime_error("bad bind address '" + ctx.options.bind + "'");
+    if (ec) {  // a host name (`localhost`): its first address
+        asio::io_context resolving;
+        asio::ip::tcp::resolver resolver(resolving);
+        auto found = resolver.resolve(ctx.options.bind, "", asio::ip::tcp::resolver::passive, ec);
+        if (ec || found.empty()) throw std::runtime_error("bad bind address '" + ctx.options.bind + "'");
+        addr = found.begin()->endpoint().address();
+    }
     asio::ip::tcp::endpoint at(addr, ctx.options.port);
     try {
         impl_->listener = std::make_shared<Listener>(ctx, ctx.shards.front()->ioc(), at);

@@ -17,6 +17,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "engine/access.hpp"
 #include "engine/epoch.hpp"
 #include "engine/gated_socket.hpp"
 #include "engine/outbound_queue.hpp"
@@ -83,7 +84,8 @@ public:
     }
 
     void run(http::request<http::string_body> req) {
-        if (ctx_.tap) target_ = std::string(req.target());
+        // Recorded without the auth token's value (the Authorization header is not recorded).
+        if (ctx_.tap) target_ = redact_target(std::string_view(req.target()));
         const auto& o = ctx_.options;
         websocket::stream_base::timeout timeout;
         timeout.handshake_timeout = o.handshake_timeout;

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <vector>
 
+#include "engine/access.hpp"
 #include "recorder/schema.hpp"
 #include "recorder/statement.hpp"
 
@@ -18,7 +19,7 @@ using json = nlohmann::ordered_json;
 
 // Reads are of a file that passed the open checks: a failure here means damage.
 struct Query : Statement {
-    Query(sqlite3* db, const char* sql) : Statement(db, sql, "the recording is damaged: ") {}
+    Query(sqlite3* db, const char* sql) : Statement(db, sql, damaged(db)) {}
     Query& bind(int col, std::int64_t v) {
         Statement::i(col, v);
         return *this;
@@ -28,6 +29,14 @@ struct Query : Statement {
 };
 
 json opt_int(Query& q, int col) { return q.is_null(col) ? json(nullptr) : json(q.i(col)); }
+
+// An export of a run the file does not hold is refused, as replay and verify refuse it.
+void require_run(sqlite3* db, const std::string& path, std::optional<std::int64_t> run) {
+    if (!run) return;
+    Query q(db, "SELECT count(*) FROM run WHERE id = ?");
+    q.bind(1, *run);
+    if (!q.next() || q.i(0) == 0) throw RecordingError(fmt::format("{}: no run {}", path, *run));
+}
 
 }  // namespace
 
@@ -97,6 +106,7 @@ std::string describe(const json& s) {
 
 std::uint64_t export_jsonl(const std::string& path, std::optional<std::int64_t> run, std::ostream& out) {
     Db db = open_for_reading(path);
+    require_run(db.get(), path, run);
     Query q(db.get(),
             "SELECT f.run, f.session, s.name, s.endpoint, f.n, f.part, f.dir, f.wall_us, st.channel, f.seq, m.sim_ms, "
             "coalesce(m.payload, f.text) FROM frame f "
@@ -119,6 +129,7 @@ std::uint64_t export_jsonl(const std::string& path, std::optional<std::int64_t> 
 
 std::uint64_t export_har(const std::string& path, std::optional<std::int64_t> run, std::ostream& out) {
     Db db = open_for_reading(path);
+    require_run(db.get(), path, run);
     auto iso = [](std::int64_t us) {
         const std::time_t secs = static_cast<std::time_t>(us / 1000000);
         std::tm tm{};
@@ -166,7 +177,7 @@ std::uint64_t export_har(const std::string& path, std::optional<std::int64_t> ru
         entries.push_back(
             {{"startedDateTime", iso(opened)},
              {"time", static_cast<double>(closed - opened) / 1000.0},
-             {"request", {{"method", "GET"}, {"url", "ws://localhost" + sessions.str(3)}, {"httpVersion", "HTTP/1.1"},
+             {"request", {{"method", "GET"}, {"url", "ws://localhost" + engine::redact_target(sessions.str(3))}, {"httpVersion", "HTTP/1.1"},
                           {"headers", json::array()}, {"queryString", json::array()}, {"cookies", json::array()},
                           {"headersSize", -1}, {"bodySize", 0}}},
              {"response", {{"status", 101}, {"statusText", "Switching Protocols"}, {"httpVersion", "HTTP/1.1"},

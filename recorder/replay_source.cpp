@@ -12,7 +12,7 @@ namespace streambed::recorder {
 namespace {
 
 struct Rows : Statement {
-    Rows(sqlite3* db, const char* sql) : Statement(db, sql, "the recording is damaged: ") {}
+    Rows(sqlite3* db, const char* sql) : Statement(db, sql, damaged(db)) {}
 };
 
 // The data object of a framed message: {"type":…,"channel":…,"seq":…,"time":…,"data":DATA}

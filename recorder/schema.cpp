@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 namespace streambed::recorder {
 namespace {
 
@@ -122,9 +124,10 @@ int check(sqlite3* db, const std::string& path) {
     return version;
 }
 
-Db open(const std::string& path, int flags) {
+// `name`: what SQLite opens (a path or a file: URI); `path`: the file, for messages.
+Db open(const std::string& path, int flags, const std::string& name = {}) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    const int rc = sqlite3_open_v2(name.empty() ? path.c_str() : name.c_str(), &raw, flags, nullptr);
     Db db(raw);
     if (rc != SQLITE_OK)
         throw RecordingError(fmt::format("{}: cannot open: {}", path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
@@ -133,7 +136,67 @@ Db open(const std::string& path, int flags) {
     return db;
 }
 
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+// `file:` URI of a path (absolute, so that a relative one cannot read as an authority), with
+// the characters URIs give a meaning percent-encoded.
+std::string file_uri(const std::string& path) {
+    std::string uri = "file://";
+    for (char c : std::filesystem::absolute(path).string()) {
+        if (c == '%' || c == '?' || c == '#' || c == '&' || c == '=' || static_cast<unsigned char>(c) < 0x21)
+            uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+        else uri += c;
+    }
+    return uri;
+}
+
+Db open_without_side_files(const std::string& path) {
+    // Read-only, and without side files. A recording with no write-ahead log beside it is
+    // not being written (a writer keeps FILE-wal while it has the file open) and has nothing
+    // to recover: it is opened immutable, which reads it where nothing can be written (a
+    // read-only directory or filesystem) and creates no FILE-wal or FILE-shm. With a
+    // FILE-wal (a writer still recording, or one that was killed) the log must be read too:
+    // a plain read-only open, which shares the writer's FILE-shm.
+    const bool has_log = exists(path + "-wal") || exists(path + "-journal");
+    Db db = has_log ? open(path, SQLITE_OPEN_READONLY)
+                    : open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, file_uri(path) + "?immutable=1");
+    if (has_log && table_count(db.get()) < 0 &&
+        (sqlite3_extended_errcode(db.get()) & 0xff) == SQLITE_CANTOPEN)
+        throw RecordingError(fmt::format("{}: its write-ahead log {}-wal cannot be read here (a read-only "
+                                         "directory?): copy both files somewhere writable", path, path));
+    return db;
+}
+
 }  // namespace
+
+void check_integrity(sqlite3* db, const std::string& path) {
+    // quick_check: every page, b-tree and record format; not the indexes' contents (what
+    // integrity_check adds, at several times the cost). See docs/recording.md for its cost.
+    sqlite3_stmt* st = nullptr;
+    std::string problem;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, nullptr);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            auto text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+            if (!text || std::string_view(text) != "ok") problem = text ? text : "unknown";
+            rc = SQLITE_OK;
+        }
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) problem = sqlite3_errmsg(db);
+    sqlite3_finalize(st);
+    // One line: SQLite's report spans several ("*** in database main ***\nPage 375: ...").
+    if (const auto pos = problem.find("*** in database main ***"); pos != std::string::npos)
+        problem.erase(pos, std::string_view("*** in database main ***").size());
+    for (auto& c : problem)
+        if (c == '\n' || c == '\r') c = ' ';
+    if (const auto first = problem.find_first_not_of(' '); first != std::string::npos) problem.erase(0, first);
+    if (!problem.empty())
+        throw RecordingError(fmt::format("{}: the recording is damaged ({}); nothing was written to it", path, problem));
+}
 
 void exec(sqlite3* db, const char* sql) {
     char* err = nullptr;
@@ -146,11 +209,22 @@ void exec(sqlite3* db, const char* sql) {
 
 Db open_for_writing(const std::string& path) {
     struct stat st {};
-    const bool exists = ::stat(path.c_str(), &st) == 0;
+    const bool present = ::stat(path.c_str(), &st) == 0;
+    // A run is only appended to a sound recording: a damaged file is refused before anything
+    // is written to it (appending would hide the damage until the whole file is unreadable).
+    if (present && st.st_size > 0) {
+        Db reader = open_without_side_files(path);
+        const int tables = table_count(reader.get());
+        if (tables < 0) throw RecordingError(fmt::format("{}: not a streambed recording (not a SQLite database, or corrupt)", path));
+        if (tables > 0) {
+            check(reader.get(), path);
+            check_integrity(reader.get(), path);
+        }
+    }
     // NOMUTEX: one connection per recording, used by one thread at a time (the writer).
     Db db = open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
     try {
-        if (exists && table_count(db.get()) != 0) {
+        if (present && table_count(db.get()) != 0) {
             if (check(db.get(), path) < kSchemaVersion) {
                 // Recording into a version-1 file migrates it (readers read both versions).
                 exec(db.get(), "BEGIN");
@@ -183,9 +257,8 @@ Db open_for_writing(const std::string& path) {
 }
 
 Db open_for_reading(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) throw RecordingError(fmt::format("{}: no such recording", path));
-    Db db = open(path, SQLITE_OPEN_READONLY);
+    if (!exists(path)) throw RecordingError(fmt::format("{}: no such recording", path));
+    Db db = open_without_side_files(path);
     check(db.get(), path);
     if (pragma_int(db.get(), "SELECT count(*) FROM run") < 0)
         throw RecordingError(fmt::format("{}: the recording is damaged (cannot read its runs)", path));

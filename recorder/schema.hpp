@@ -25,10 +25,15 @@ struct DbClose {
 };
 using Db = std::unique_ptr<sqlite3, DbClose>;
 
-// Opens (creating when missing) a recording for writing: WAL, schema created or checked.
+// Opens (creating when missing) a recording for writing: WAL, schema created or checked; an
+// existing file must pass check_integrity() first, and is left untouched when it does not.
 Db open_for_writing(const std::string& path);
-// Opens an existing recording read-only; refuses missing, foreign, corrupt and other-version files.
+// Opens an existing recording read-only, creating no side files (immutable when no writer's
+// log is beside it); refuses missing, foreign, corrupt and other-version files.
 Db open_for_reading(const std::string& path);
+
+// Refuses a damaged recording (SQLite's quick_check), naming the file; reads only.
+void check_integrity(sqlite3* db, const std::string& path);
 
 // Runs SQL without results; throws RecordingError with SQLite's message.
 void exec(sqlite3* db, const char* sql);

@@ -12,6 +12,13 @@
 
 namespace streambed::recorder {
 
+// The context of a read that fails in a file that passed the open checks: damage, naming the
+// file (its full path, as SQLite holds it).
+inline std::string damaged(sqlite3* db) {
+    const char* file = sqlite3_db_filename(db, "main");
+    return std::string(file && *file ? file : "the recording") + ": the recording is damaged: ";
+}
+
 class Statement {
 public:
     // `context` prefixes error messages, e.g. "the recording is damaged: ".

@@ -18,7 +18,7 @@ using json = nlohmann::json;
 
 // Reads are of a file that passed the open checks: a failure here means damage.
 struct Rows : Statement {
-    Rows(sqlite3* db, const char* sql) : Statement(db, sql, "the recording is damaged: ") {}
+    Rows(sqlite3* db, const char* sql) : Statement(db, sql, damaged(db)) {}
     std::string str(int col) const { return std::string(s(col)); }
 };
 

@@ -186,8 +186,8 @@ TEST(Access, AuthTokenIsRequiredWhenConfigured) {
     auto o = test_options();
     o.auth_token = "s3cret";
     TestServer srv(o);
-    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics").status, 403);
-    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics?token=wrong").status, 403);
+    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics").status, 401);
+    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics?token=wrong").status, 401);
     EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics?token=s3cret").status, 101);
     EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics", {{"Authorization", "Bearer s3cret"}}).status, 101);
 }
