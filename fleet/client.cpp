@@ -224,7 +224,8 @@ void Client::lost(bool refused) {
         return;
     }
     state_ = State::waiting;
-    if (spec_.polling_fallback && failures_ >= 2 && !polling_) start_polling();
+    // Refused (503): poll at once; other failures: once the upgrade has failed twice in a row.
+    if (spec_.polling_fallback && (refused || failures_ >= 2) && !polling_) start_polling();
     schedule_retry(refused ? retry_after_ : Clock::duration{});
 }
 

@@ -52,7 +52,7 @@ struct ClientGroup {
     Reading reading;
     Reconnect reconnect;
     bool resume = true;                    // resubscribe with `since` and the epoch
-    bool polling_fallback = false;         // poll /api/v11/poll/… while the upgrade fails
+    bool polling_fallback = false;         // poll /api/v11/poll/… once refused (503) or after two failures
     Millis poll_interval{1000};
     Misbehaviour misbehave;
     bool starts_joined = true;             // false when a `join` event names the group

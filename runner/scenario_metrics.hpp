@@ -29,6 +29,8 @@ inline constexpr std::array kMetrics{
     MetricInfo{"delivery_ratio", MetricKind::ratio, true, false,
                "messages received / messages that became due while the clients were subscribed"},
     MetricInfo{"messages", MetricKind::count, true, false, "data messages received"},
+    MetricInfo{"polled", MetricKind::count, true, false,
+               "data messages received through the polling fallback (`polling_fallback`)"},
     MetricInfo{"gaps", MetricKind::count, true, false,
                "seqs a client never received inside the span it was subscribed (after the end-of-run drain), "
                "not counting those declared by a `reset` or skipped by conflation"},

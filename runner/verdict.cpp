@@ -26,6 +26,7 @@ std::optional<double> metric_of(const std::string& metric, const fleet::GroupTot
         return static_cast<double>(s.distinct) / static_cast<double>(s.expected);
     }
     if (metric == "messages") return static_cast<double>(t.messages);
+    if (metric == "polled") return static_cast<double>(t.polled);
     if (metric == "gaps") return static_cast<double>(s.gaps);
     if (metric == "duplicates") return static_cast<double>(s.duplicates);
     if (metric == "conflated") return static_cast<double>(t.conflated);
