@@ -2,6 +2,7 @@
 #include "bench/load_client.hpp"
 
 #include "fleet/frame_reader.hpp"
+#include "fleet/frame_writer.hpp"
 
 #include <sys/resource.h>
 
@@ -209,23 +210,7 @@ private:
 
     // A client frame: masked (RFC 6455 §5.3), queued behind any write under way.
     void send_frame(std::uint8_t opcode, std::string_view payload) {
-        const std::uint32_t key = mask_rng_();
-        const std::uint8_t mask[4] = {static_cast<std::uint8_t>(key), static_cast<std::uint8_t>(key >> 8),
-                                      static_cast<std::uint8_t>(key >> 16), static_cast<std::uint8_t>(key >> 24)};
-        outbox_ += static_cast<char>(0x80 | opcode);
-        if (payload.size() < 126) {
-            outbox_ += static_cast<char>(0x80 | payload.size());
-        } else if (payload.size() <= 0xFFFF) {
-            outbox_ += static_cast<char>(0x80 | 126);
-            for (int shift = 8; shift >= 0; shift -= 8) outbox_ += static_cast<char>(payload.size() >> shift);
-        } else {
-            outbox_ += static_cast<char>(0x80 | 127);
-            for (int shift = 56; shift >= 0; shift -= 8)
-                outbox_ += static_cast<char>(static_cast<std::uint64_t>(payload.size()) >> shift);
-        }
-        outbox_.append(reinterpret_cast<const char*>(mask), 4);
-        for (std::size_t i = 0; i < payload.size(); ++i)
-            outbox_ += static_cast<char>(static_cast<std::uint8_t>(payload[i]) ^ mask[i % 4]);
+        fleet::append_client_frame(outbox_, opcode, payload, static_cast<std::uint32_t>(mask_rng_()));
         flush_outbox();
     }
 

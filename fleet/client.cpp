@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "fleet/fleet.hpp"
+#include "fleet/frame_writer.hpp"
 
 namespace streambed::fleet {
 
@@ -297,22 +298,7 @@ void Client::drop() {
 
 // A client frame: masked (RFC 6455 §5.3), queued behind any write under way.
 void Client::send_frame(std::uint8_t opcode, std::string_view payload) {
-    const auto key = static_cast<std::uint32_t>(rng_.next());
-    const char mask[4] = {static_cast<char>(key), static_cast<char>(key >> 8), static_cast<char>(key >> 16),
-                          static_cast<char>(key >> 24)};
-    outbox_ += static_cast<char>(0x80 | opcode);
-    if (payload.size() < 126) {
-        outbox_ += static_cast<char>(0x80 | payload.size());
-    } else if (payload.size() <= 0xFFFF) {
-        outbox_ += static_cast<char>(0x80 | 126);
-        for (int shift = 8; shift >= 0; shift -= 8) outbox_ += static_cast<char>(payload.size() >> shift);
-    } else {
-        outbox_ += static_cast<char>(0x80 | 127);
-        for (int shift = 56; shift >= 0; shift -= 8)
-            outbox_ += static_cast<char>(static_cast<std::uint64_t>(payload.size()) >> shift);
-    }
-    outbox_.append(mask, 4);
-    for (std::size_t i = 0; i < payload.size(); ++i) outbox_ += static_cast<char>(payload[i] ^ mask[i % 4]);
+    append_client_frame(outbox_, opcode, payload, static_cast<std::uint32_t>(rng_.next()));
     flush_outbox();
 }
 

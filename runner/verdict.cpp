@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "runner/scenario_metrics.hpp"
+#include "runner/scenario_values.hpp"
 
 namespace streambed::runner {
 namespace {
@@ -61,17 +62,6 @@ bool holds(double measured, Expectation::Op op, double threshold) {
         case Expectation::Op::eq: return std::fabs(measured - threshold) <= eps;
     }
     return false;
-}
-
-std::string_view op_text(Expectation::Op op) {
-    switch (op) {
-        case Expectation::Op::lt: return "<";
-        case Expectation::Op::le: return "<=";
-        case Expectation::Op::gt: return ">";
-        case Expectation::Op::ge: return ">=";
-        case Expectation::Op::eq: return "==";
-    }
-    return "?";
 }
 
 std::string_view unit_of(const MetricInfo* info) {
