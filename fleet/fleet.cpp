@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -187,6 +188,23 @@ FleetResult Fleet::result(const FinalSeqs& finals) {
         }
     }
     return r;
+}
+
+Fleet::Live Fleet::live() {
+    auto& m = *impl_;
+    Live out;
+    Histogram current;
+    std::mutex mu;
+    m.on_each(0, [&](ThreadContext& ctx, auto&) {
+        std::uint64_t n = 0;
+        for (const auto& t : ctx.totals) n += t.messages;
+        Bucket* b = ctx.bucket_now();
+        std::lock_guard lock(mu);
+        out.messages += n;
+        if (b) current.merge(b->lateness_us);
+    });
+    out.p99_us = current.percentile(99);
+    return out;
 }
 
 std::int64_t Fleet::sim_elapsed_ms() const {

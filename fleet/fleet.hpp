@@ -71,6 +71,14 @@ public:
     // After stop(): the per-group totals with the spans closed at `finals`, and the series.
     FleetResult result(const FinalSeqs& finals);
 
+    // For a progress line: data messages received so far, and the p99 lateness (µs) of the
+    // current time bucket (0 when it has no sample yet). Asks every thread; cheap.
+    struct Live {
+        std::uint64_t messages = 0;
+        std::int64_t p99_us = 0;
+    };
+    Live live();
+
     // Simulated ms since start(), from the wall clock and the time scale.
     std::int64_t sim_elapsed_ms() const;
 

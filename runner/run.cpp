@@ -180,9 +180,16 @@ private:
     }
 
     void print_progress() {
-        fmt::print(stderr, "\r[{:6.1f}s / {:.0f}s] connected {}   {}      ",
+        const auto now = Clock::now();
+        const auto live = fleet_->live();
+        const double dt = std::chrono::duration<double>(now - progress_at_).count();
+        const double rate = dt > 0 ? static_cast<double>(live.messages - progress_messages_) / dt : 0;
+        progress_at_ = now;
+        progress_messages_ = live.messages;
+        fmt::print(stderr, "\r[{:6.1f}s / {:.0f}s] connected {}  {:.0f} msg/s  p99 {:.1f} ms  {}      ",
                    static_cast<double>(fleet_->sim_elapsed_ms()) / 1000.0,
-                   static_cast<double>(s_.duration.count()) / 1000.0, fleet_->connected(), active_text());
+                   static_cast<double>(s_.duration.count()) / 1000.0, fleet_->connected(), rate,
+                   static_cast<double>(live.p99_us) / 1000.0, active_text());
     }
     std::string active_text() const {
         std::string out;
@@ -235,6 +242,8 @@ private:
     const std::uint64_t seed_;
     std::int64_t clock_start_ms_ = 0, bucket_ms_ = 1000;
     double cpu_at_start_ = 0;
+    Clock::time_point progress_at_{};
+    std::uint64_t progress_messages_ = 0;
     std::string config_file_;
     ServerArguments server_args_;
     std::unique_ptr<bench::ServerProcess> server_;
