@@ -582,7 +582,12 @@ void collect(WsClient& c, const std::string& endpoint, std::size_t count, Collec
 }
 
 TEST(CliDeterminism, SameSeedGivesIdenticalBytesForTheSameStreamAndSeq) {
-    const std::vector<std::string> args{"--seed", "7", "--time-scale", "50"};
+    // One clock start for both: however late the second server starts (a loaded machine, a
+    // sanitizer), both hold the same world at the same simulated instant, so their seqs overlap.
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const std::vector<std::string> args{"--seed", "7", "--time-scale", "50", "--clock-start", std::to_string(now_ms)};
     auto a = start_serve(args);
     auto b = start_serve(args);
 
