@@ -148,7 +148,9 @@ TEST(SimulatorSource, ClockStartInThePastCatchesUpBeforeStartReturns) {
     const auto latest = metrics->catchup(std::nullopt).messages.at(0);
     EXPECT_GE(latest->seq, 300u);
     EXPECT_LE(latest->time_ms, sim_now);
-    EXPECT_GT(latest->time_ms + 2000 + 20 * 1000, sim_now);  // at most one tick (and a slow second) behind
+    // At most one tick behind the span the catch-up covered; what came due while it ran is the
+    // pacing thread's, whose timing a loaded machine (or TSan) stretches, so it is not asserted.
+    EXPECT_GT(latest->time_ms + 2000, c.epoch_ms + report.simulated_ms);
 
     // The same bytes, in the same order, as the world run straight through.
     const auto got = pub.all();
