@@ -62,6 +62,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_flag("--batch", a->load.batch, "connect with ?batch=1");
     cmd->add_flag("--deflate", a->load.deflate, "offer permessage-deflate (the server gets --deflate too)");
     cmd->add_option("--target", a->target, "ws://HOST:PORT of a running server instead of starting one");
+    cmd->add_option("--token", a->load.token, "with --target: the server's --auth-token, sent as ?token=");
     cmd->add_option("--target-pid", a->target_pid, "with --target: the server's process, sampled for CPU and memory");
     cmd->add_option("--time-scale", a->time_scale, "of the started server: simulated ms per wall ms")
         ->capture_default_str();
@@ -145,7 +146,6 @@ std::function<int()> add_bench_command(CLI::App& app) {
         });
         const double rate = result.window_s > 0 ? static_cast<double>(result.messages) / result.window_s : 0;
         const double n = static_cast<double>(std::max<std::size_t>(1, result.connected));
-        const double expected = static_cast<double>(result.messages + result.gaps);
         nlohmann::ordered_json j = {
             {"endpoint", a->load.endpoint},
             {"rate", a->rate.empty() ? nlohmann::ordered_json("simulator") : nlohmann::ordered_json(a->rate)},
@@ -157,13 +157,15 @@ std::function<int()> add_bench_command(CLI::App& app) {
             {"frames", result.frames},
             {"deliveredPerSecond", rate},
             {"gaps", result.gaps},
-            {"deliveryRatio", expected > 0 ? static_cast<double>(result.messages) / expected : 1.0},
+            {"conflated", result.conflated},
+            {"duplicates", result.duplicates},
+            {"deliveryRatio", result.delivery_ratio},
             {"closedEarly", result.closed_early},
             {"dropped", result.dropped},
-            {"latenessMs", {{"p50", result.lateness.percentile_ms(50)},
-                            {"p99", result.lateness.percentile_ms(99)},
-                            {"p999", result.lateness.percentile_ms(99.9)},
-                            {"max", result.lateness.percentile_ms(100)}}},
+            {"latenessMs", {{"p50", bench::ms(result.lateness_us.percentile(50))},
+                            {"p99", bench::ms(result.lateness_us.percentile(99))},
+                            {"p999", bench::ms(result.lateness_us.percentile(99.9))},
+                            {"max", bench::ms(result.lateness_us.max())}}},
             {"clientCpuSeconds", result.client_cpu_s},
         };
         if (pid) {
@@ -199,9 +201,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
                               {"intervalMs", static_cast<double>(f.interval.count()) / 1000.0},
                               {"rounds", f.rounds},
                               {"messages", floor->messages},
-                              {"latenessMs", {{"p50", floor->lateness.percentile_ms(50)},
-                                              {"p99", floor->lateness.percentile_ms(99)},
-                                              {"max", floor->lateness.percentile_ms(100)}}}};
+                              {"latenessMs", {{"p50", bench::ms(floor->lateness_us.percentile(50))},
+                                              {"p99", bench::ms(floor->lateness_us.percentile(99))},
+                                              {"max", bench::ms(floor->lateness_us.max())}}}};
             }
         }
         if (a->json) {
@@ -209,8 +211,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
         } else {
             fmt::print("clients            {} connected, {} failed ({})\n", result.connected, result.failed, a->load.endpoint);
             fmt::print("window             {:.1f} s\n", result.window_s);
-            fmt::print("delivered          {} messages, {:.0f}/s, {} frames; gaps {}; closed early {}\n",
-                       result.messages, rate, result.frames, result.gaps, result.closed_early);
+            fmt::print("delivered          {} messages, {:.0f}/s, {} frames; gaps {}, conflated {}, duplicates {}; "
+                       "closed early {}\n",
+                       result.messages, rate, result.frames, result.gaps, result.conflated, result.duplicates,
+                       result.closed_early);
             fmt::print("lateness ms        p50 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}\n",
                        j["latenessMs"]["p50"].get<double>(), j["latenessMs"]["p99"].get<double>(),
                        j["latenessMs"]["p999"].get<double>(), j["latenessMs"]["max"].get<double>());

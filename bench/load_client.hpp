@@ -1,6 +1,6 @@
-// load_client.hpp: the load side of `streambed bench` — N WebSocket clients on loopback that
-// measure what they receive: messages, gaps, and lateness against the instant the welcome's
-// clock says each message was due.
+// load_client.hpp: the load side of `streambed bench` — the fleet (fleet/) with one group of N
+// clients that do not reconnect, and a measured window bracketed by two readings of its totals:
+// messages, gaps, and lateness against the instant the welcome's clock says each was due.
 #pragma once
 
 #include <chrono>
@@ -10,28 +10,30 @@
 #include <string>
 #include <vector>
 
+#include "fleet/fleet_stats.hpp"
+
 namespace streambed::bench {
 
 struct LoadOptions {
-    std::string host = "127.0.0.1";  // an IP address (v4 or v6): the caller resolves names
+    std::string host = "127.0.0.1";  // a name or an address: the fleet resolves it
     std::uint16_t port = 9003;
     std::string endpoint = "/ws/metrics";
     std::size_t clients = 1000;
     std::chrono::milliseconds duration{10000};  // measured window, after everyone is connected
+    // When set, the window ends as soon as this holds of what it counted so far (duration is
+    // then the deadline): a fixed amount of work instead of a fixed time.
+    std::function<bool(const fleet::GroupTotals& window)> until;
     std::vector<std::string> subscribe;          // sent on open when not empty, e.g. {"*"}
     bool batch = false;
     bool deflate = false;
-    // Connections opened at once: a burst of 10,000 SYNs overflows the listen backlog.
+    std::string token;  // ?token= on every upgrade, when set
+    // Connections opened at once per thread: a burst of 10,000 SYNs overflows the listen backlog.
     std::size_t connect_concurrency = 256;
+    // An upgrade not welcomed by then failed: generous, 10,000 handshakes queue behind each other.
+    std::chrono::milliseconds connect_timeout{30000};
     // Client threads. On a 2-core machine shared with the server, 2 halves the time the load
     // side itself adds to lateness when a message reaches every client at once.
     unsigned threads = 2;
-};
-
-// Lateness samples in microseconds, summarized on demand.
-struct Lateness {
-    std::vector<std::int64_t> samples_us;
-    double percentile_ms(double p);
 };
 
 struct LoadResult {
@@ -40,19 +42,27 @@ struct LoadResult {
     std::uint64_t messages = 0;  // data messages received inside the window
     std::uint64_t frames = 0;
     std::uint64_t bytes = 0;     // payload bytes of those frames
-    std::uint64_t gaps = 0;      // seqs skipped (missed) inside the window, all clients
+    // From each client's first message to its last, the whole run: seqs never received, and
+    // state seqs the server conflated for a slow reader.
+    std::uint64_t gaps = 0;
+    std::uint64_t conflated = 0;
+    std::uint64_t duplicates = 0;
+    double delivery_ratio = 1;       // distinct seqs received over those owed
     std::uint64_t closed_early = 0;  // connections the server closed during the window
     std::uint64_t dropped = 0;       // connections closed or lost after their welcome, any time
     // Why connections failed ("failed: …") or were dropped ("dropped: …"), with their counts.
-    std::map<std::string, std::size_t> reasons;
+    std::map<std::string, std::uint64_t> reasons;
     double window_s = 0;
     double client_cpu_s = 0;     // this process's CPU during the window
-    Lateness lateness;
+    fleet::Histogram lateness_us;  // live messages inside the window
 };
 
 // Phases, for the caller to sample the server: after connecting everyone, and at the end.
 enum class Phase { connected, measured };
 
+// Throws std::runtime_error when the host does not resolve.
 LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>& on_phase);
+
+double ms(std::int64_t us);  // a histogram's µs as milliseconds, for reports
 
 }  // namespace streambed::bench

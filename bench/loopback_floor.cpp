@@ -94,7 +94,7 @@ FloorResult measure_floor(const FloorOptions& o) {
                 ev.data.ptr = &m;
                 ::epoll_ctl(ep, EPOLL_CTL_ADD, m.fd, &ev);
             }
-            std::vector<std::int64_t> samples;
+            fleet::Histogram samples;
             std::vector<char> buf(std::max<std::size_t>(size, 64 * 1024));
             epoll_event events[256];
             while (received.load(std::memory_order_relaxed) < expected && std::chrono::steady_clock::now() < give_up) {
@@ -112,7 +112,7 @@ FloorResult measure_floor(const FloorOptions& o) {
                         if (m.pos == size) {
                             std::int64_t due;
                             std::memcpy(&due, m.due, 8);
-                            samples.push_back(now - due);
+                            samples.record(now - due);
                             received.fetch_add(1, std::memory_order_relaxed);
                             m.pos = 0;
                         }
@@ -121,7 +121,7 @@ FloorResult measure_floor(const FloorOptions& o) {
             }
             ::close(ep);
             std::lock_guard lock(merge);
-            result.lateness.samples_us.insert(result.lateness.samples_us.end(), samples.begin(), samples.end());
+            result.lateness_us.merge(samples);
         });
     }
     for (unsigned s = 0; s < senders; ++s) {

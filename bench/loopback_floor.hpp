@@ -10,7 +10,7 @@
 #include <chrono>
 #include <cstddef>
 
-#include "bench/load_client.hpp"
+#include "fleet/histogram.hpp"
 
 namespace streambed::bench {
 
@@ -26,7 +26,7 @@ struct FloorOptions {
 struct FloorResult {
     std::size_t connections = 0;  // opened (fewer than asked when the machine refused some)
     std::uint64_t messages = 0;   // received; rounds x connections when nothing was lost
-    Lateness lateness;            // receive time against the instant the round was due
+    fleet::Histogram lateness_us;  // receive time against the instant the round was due
 };
 
 // Runs the rounds and returns; throws std::runtime_error when no connection can be opened.

@@ -85,7 +85,7 @@ void Client::start_handshake() {
     outbox_.clear();
     connect_timer_.expires_after(ctx_.options->connect_timeout);
     connect_timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
-        if (!ec && gen == self->gen_ && self->state_ == State::connecting) self->lost(false);
+        if (!ec && gen == self->gen_ && self->state_ == State::connecting) self->lost("no welcome in time");
     });
     if (spec_.reading.mode != Reading::Mode::normal) {
         // A slow or stalled reader with a small receive window, as on a poor mobile link: the
@@ -99,7 +99,7 @@ void Client::start_handshake() {
 
 void Client::on_connect(error_code ec, unsigned gen) {
     if (gen != gen_ || state_ != State::connecting) return;
-    if (ec) return lost(false);
+    if (ec) return lost("connect: " + ec.message());
     sock_.set_option(tcp::no_delay(true), ec);
     std::string query;
     if (spec_.batch) query += "batch=1";
@@ -135,7 +135,7 @@ void Client::do_read() {
 void Client::on_read(error_code ec, std::size_t n, unsigned gen) {
     if (gen != gen_) return;
     reading_ = false;
-    if (ec) return lost(false);
+    if (ec) return lost("connection lost: " + ec.message());
     last_read_ = Clock::now();
     const std::int64_t received = wall_now_us();
     reader_.commit(n);
@@ -143,12 +143,12 @@ void Client::on_read(error_code ec, std::size_t n, unsigned gen) {
     while (upgraded_ && gen == gen_) {
         const auto r = reader_.next();
         if (r.status == FrameReader::Status::need_more) break;
-        if (r.status == FrameReader::Status::error) return lost(false);
+        if (r.status == FrameReader::Status::error) return lost("a malformed frame");
         switch (r.frame.kind) {
             case FrameKind::text:
             case FrameKind::binary:
                 if (state_ != State::live) {
-                    if (!on_welcome(r.frame.payload)) return lost(false);
+                    if (!on_welcome(r.frame.payload)) return lost("the first message is not a welcome");
                 } else {
                     on_text(r.frame.payload, received);
                 }
@@ -161,7 +161,8 @@ void Client::on_read(error_code ec, std::size_t n, unsigned gen) {
                     code = (static_cast<std::uint8_t>(r.frame.payload[0]) << 8) | static_cast<std::uint8_t>(r.frame.payload[1]);
                 ++ctx_.totals[group_].closes[code];
                 send_frame(0x8, r.frame.payload.substr(0, 2));  // echo the code, then drop
-                return lost(false);
+                const auto reason = r.frame.payload.size() > 2 ? r.frame.payload.substr(2) : std::string_view{};
+                return lost(fmt::format("closed by the server: {}{}{}", code, reason.empty() ? "" : " ", reason));
             }
         }
     }
@@ -183,7 +184,7 @@ bool Client::read_upgrade() {
     const auto head = reader_.unparsed();
     const auto end = head.find("\r\n\r\n");
     if (end == std::string_view::npos) {
-        if (head.size() > 16 * 1024) return lost(false), false;
+        if (head.size() > 16 * 1024) return lost("upgrade: the response is too large"), false;
         do_read();
         return false;
     }
@@ -197,7 +198,7 @@ bool Client::read_upgrade() {
             std::from_chars(p, response.data() + response.size(), seconds);
             retry_after_ = std::chrono::seconds(std::clamp(seconds, 0, 60));
         }
-        lost(refused);
+        lost("upgrade refused: " + std::string(response.substr(0, response.find("\r\n"))), refused);
         return false;
     }
     if (response.find("permessage-deflate") != std::string_view::npos) reader_.enable_inflate();
@@ -206,16 +207,19 @@ bool Client::read_upgrade() {
     return true;
 }
 
-// The connection is gone (or never came): count it, then back off and come back, or stop.
-void Client::lost(bool refused) {
+// The connection is gone (or never came): count it and why, then back off and come back, or stop.
+void Client::lost(const std::string& why, bool refused) {
     auto& t = ctx_.totals[group_];
     if (state_ == State::live) {
         (*ctx_.connected)[group_].fetch_sub(1, std::memory_order_relaxed);
         if (lost_at_us_ == 0) lost_at_us_ = steady_now_us();
+        ++t.lost;
+        ++t.reasons["dropped: " + why];
     } else if (state_ == State::connecting) {
         ++t.failed;
         if (refused) ++t.refused;
         ++failures_;
+        ++t.reasons["failed: " + why];
     }
     if (in_handshake_) handshake_done();
     close_socket();
@@ -252,7 +256,7 @@ void Client::arm_dead_timer() {
         if (self->paused_ || self->spec_.reading.mode != Reading::Mode::normal) return self->arm_dead_timer();
         if (Clock::now() - self->last_read_ > limit) {
             ++self->ctx_.totals[self->group_].dead;
-            return self->lost(false);
+            return self->lost("silent past twice the heartbeat");
         }
         self->arm_dead_timer();
     });
@@ -293,7 +297,7 @@ void Client::leave(bool by_event) {
 }
 
 void Client::drop() {
-    if (state_ == State::live) lost(false);
+    if (state_ == State::live) lost("reset by the run");
 }
 
 // A client frame: masked (RFC 6455 §5.3), queued behind any write under way.

@@ -102,7 +102,7 @@ private:
     void do_read();
     void on_read(boost::system::error_code ec, std::size_t n, unsigned gen);
     bool read_upgrade();
-    void lost(bool refused);
+    void lost(const std::string& why, bool refused = false);  // why: for the reasons table
     void schedule_retry(std::chrono::steady_clock::duration at_least);
     void handshake_done();
     void arm_dead_timer();

@@ -177,6 +177,9 @@ void Client::pause_cycle(bool pausing) {
 }
 
 void Client::on_text(std::string_view text, std::int64_t received_us) {
+    auto& t = ctx_.totals[group_];
+    ++t.frames;
+    t.bytes += text.size();
     if (text.empty()) return;
     if (text.front() != '[') return on_message(text, received_us, false);
     // ?batch=1: an array of messages, in order.

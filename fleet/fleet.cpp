@@ -190,6 +190,17 @@ FleetResult Fleet::result(const FinalSeqs& finals) {
     return r;
 }
 
+std::vector<GroupTotals> Fleet::totals() {
+    auto& m = *impl_;
+    std::vector<GroupTotals> out(m.groups.size());
+    std::mutex mu;
+    m.on_each(0, [&](ThreadContext& ctx, auto&) {
+        std::lock_guard lock(mu);
+        for (std::size_t g = 0; g < out.size(); ++g) out[g].merge(ctx.totals[g]);
+    });
+    return out;
+}
+
 Fleet::Live Fleet::live() {
     auto& m = *impl_;
     Live out;
@@ -230,9 +241,42 @@ void GroupTotals::merge(const GroupTotals& o) {
     refused += o.refused;
     failed += o.failed;
     dead += o.dead;
+    lost += o.lost;
+    frames += o.frames;
+    bytes += o.bytes;
     for (const auto& [code, n] : o.closes) closes[code] += n;
+    for (const auto& [why, n] : o.reasons) reasons[why] += n;
     lateness_us.merge(o.lateness_us);
     reconnect_us.merge(o.reconnect_us);
+}
+
+GroupTotals GroupTotals::since(const GroupTotals& e) const {
+    GroupTotals d;
+    d.messages = messages - e.messages;
+    d.frames = frames - e.frames;
+    d.bytes = bytes - e.bytes;
+    d.polled = polled - e.polled;
+    d.snapshots_ignored = snapshots_ignored - e.snapshots_ignored;
+    d.conflated = conflated - e.conflated;
+    d.resets = resets - e.resets;
+    d.errors = errors - e.errors;
+    d.connects = connects - e.connects;
+    d.reconnects = reconnects - e.reconnects;
+    d.refused = refused - e.refused;
+    d.failed = failed - e.failed;
+    d.dead = dead - e.dead;
+    d.lost = lost - e.lost;
+    for (const auto& [code, n] : closes) {
+        const auto it = e.closes.find(code);
+        if (const auto k = n - (it == e.closes.end() ? 0 : it->second)) d.closes[code] = k;
+    }
+    for (const auto& [why, n] : reasons) {
+        const auto it = e.reasons.find(why);
+        if (const auto k = n - (it == e.reasons.end() ? 0 : it->second)) d.reasons[why] = k;
+    }
+    d.lateness_us = lateness_us.since(e.lateness_us);
+    d.reconnect_us = reconnect_us.since(e.reconnect_us);
+    return d;
 }
 
 }  // namespace streambed::fleet

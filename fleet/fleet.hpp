@@ -71,6 +71,10 @@ public:
     // After stop(): the per-group totals with the spans closed at `finals`, and the series.
     FleetResult result(const FinalSeqs& finals);
 
+    // While running: every group's totals so far (seq counts excluded), taken on the clients'
+    // threads. Two of them bracket a measured window (GroupTotals::since).
+    std::vector<GroupTotals> totals();
+
     // For a progress line: data messages received so far, and the p99 lateness (µs) of the
     // current time bucket (0 when it has no sample yet). Asks every thread; cheap.
     struct Live {

@@ -64,6 +64,19 @@ void Histogram::merge(const Histogram& other) {
     max_ = std::max(max_, other.max_);
 }
 
+Histogram Histogram::since(const Histogram& earlier) const {
+    Histogram out;
+    for (std::size_t i = 0; i < kBuckets; ++i) {
+        const std::uint64_t n = (*counts_)[i] - std::min((*counts_)[i], (*earlier.counts_)[i]);
+        (*out.counts_)[i] = n;
+        out.count_ += n;
+        if (n > 0) out.max_ = static_cast<std::int64_t>(highest_of(i));
+    }
+    out.max_ = std::min(out.max_, max_);
+    out.negatives_ = negatives_ - std::min(negatives_, earlier.negatives_);
+    return out;
+}
+
 std::int64_t Histogram::percentile(double p) const {
     if (count_ == 0) return 0;
     // The rank of the sample at p, 1-based: p=100 is the largest sample, p=0 the smallest.

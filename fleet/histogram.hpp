@@ -26,6 +26,9 @@ public:
     // Negative values count as 0 (and are counted apart: a clock bias shows as `negatives`).
     void record(std::int64_t value);
     void merge(const Histogram& other);
+    // What was recorded since `earlier`, a copy of this histogram taken before. The largest
+    // value is then known to its bucket's resolution only.
+    Histogram since(const Histogram& earlier) const;
 
     std::uint64_t count() const { return count_; }
     std::uint64_t negatives() const { return negatives_; }

@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace streambed::runner {
 
@@ -118,6 +120,19 @@ std::string summary_text(const json& report) {
         }
     }
     const bool pass = report.value("result", "fail") == "pass";
+    if (!pass) {
+        // Why connections failed or were lost, the commonest first, to start the diagnosis.
+        for (const auto& g : report.value("groups", json::array())) {
+            const auto reasons = g.find("reasons");
+            if (reasons == g.end() || !reasons->is_object()) continue;
+            std::vector<std::pair<std::uint64_t, std::string>> why;
+            for (auto it = reasons->begin(); it != reasons->end(); ++it)
+                if (it->is_number_unsigned()) why.emplace_back(it->get<std::uint64_t>(), it.key());
+            std::sort(why.rbegin(), why.rend());
+            for (std::size_t i = 0; i < why.size() && i < 5; ++i)
+                out += fmt::format("  why     {}: {} × {}\n", g.value("name", "?"), why[i].first, why[i].second);
+        }
+    }
     out += fmt::format("{} in {:.1f} s\n", pass ? "PASS" : "FAIL", report.value("wall_seconds", 0.0));
     if (!pass) out += fmt::format("reproduce: {}\n", report.value("reproduce", ""));
     return out;

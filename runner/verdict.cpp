@@ -136,6 +136,8 @@ json group_summary(const fleet::ClientGroup& group, const fleet::GroupTotals& t,
     };
     json closes = json::object();
     for (const auto& [code, n] : t.closes) closes[std::to_string(code)] = n;
+    json reasons = json::object();
+    for (const auto& [why, n] : t.reasons) reasons[why] = n;
     return json{{"name", group.name},
                 {"clients", group.clients},
                 {"endpoint", group.endpoint},
@@ -154,7 +156,9 @@ json group_summary(const fleet::ClientGroup& group, const fleet::GroupTotals& t,
                 {"refused", t.refused},
                 {"failed", t.failed},
                 {"dead", t.dead},
+                {"lost", t.lost},
                 {"closes", closes},
+                {"reasons", reasons},
                 {"lateness_ms",
                  {{"p50", value("lateness_p50")},
                   {"p99", value("lateness_p99")},

@@ -67,5 +67,21 @@ TEST(Histogram, MergeAddsCounts) {
     EXPECT_EQ(empty.percentile(99), 0);
 }
 
+// A window: what was recorded after a copy was taken, and only that.
+TEST(Histogram, SinceIsWhatWasRecordedAfterTheCopy) {
+    Histogram h;
+    for (int i = 0; i < 100; ++i) h.record(90'000);  // before the window: large values
+    h.record(-5);
+    const Histogram before = h;
+    for (int i = 0; i < 50; ++i) h.record(1000 + i);
+    h.record(-1);
+    const Histogram window = h.since(before);
+    EXPECT_EQ(window.count(), 51u);
+    EXPECT_EQ(window.negatives(), 1u);
+    EXPECT_NEAR(static_cast<double>(window.max()), 1049, 1049 * 0.008);  // to its bucket
+    EXPECT_LT(window.percentile(99), 1100);
+    EXPECT_EQ(h.since(h).count(), 0u);
+}
+
 }  // namespace
 }  // namespace streambed::fleet
