@@ -22,21 +22,32 @@ bool auto_subscribed(const std::string& endpoint) {
     return endpoint == "/ws/consensus" || endpoint == "/ws/network" || endpoint == "/ws/metrics";
 }
 
-// The string value after `key` (keys are in the engine's fixed order, so a search from the front
-// of the message is exact), or empty.
-std::string_view string_after(std::string_view msg, std::string_view key) {
-    const auto k = msg.find(key);
+// The string value after `key` at or after `from` (keys are in the engine's fixed order —
+// type, channel, seq, time — so each search starts where the previous key ended and finds its
+// key at once), or empty; `from` moves past it.
+std::string_view string_after(std::string_view msg, std::string_view key, std::size_t& from) {
+    const auto k = msg.find(key, from);
     if (k == std::string_view::npos) return {};
     const auto begin = k + key.size();
     const auto end = msg.find('"', begin);
-    return end == std::string_view::npos ? std::string_view{} : msg.substr(begin, end - begin);
+    if (end == std::string_view::npos) return {};
+    from = end + 1;
+    return msg.substr(begin, end - begin);
 }
 
-bool int_after(std::string_view msg, std::string_view key, std::int64_t& out) {
-    const auto k = msg.find(key);
+std::string_view string_after(std::string_view msg, std::string_view key) {
+    std::size_t from = 0;
+    return string_after(msg, key, from);
+}
+
+bool int_after(std::string_view msg, std::string_view key, std::size_t& from, std::int64_t& out) {
+    const auto k = msg.find(key, from);
     if (k == std::string_view::npos) return false;
     const char* p = msg.data() + k + key.size();
-    return std::from_chars(p, msg.data() + msg.size(), out).ec == std::errc();
+    const auto [end, ec] = std::from_chars(p, msg.data() + msg.size(), out);
+    if (ec != std::errc()) return false;
+    from = static_cast<std::size_t>(end - msg.data());
+    return true;
 }
 
 // The end of the JSON object starting at `from` ('{'), strings and escapes respected; npos when
@@ -193,11 +204,13 @@ void Client::on_text(std::string_view text, std::int64_t received_us) {
 }
 
 void Client::on_message(std::string_view msg, std::int64_t received_us, bool polled) {
-    const auto type = string_after(msg, R"("type":")");
+    std::size_t at = 0;
+    const auto type = string_after(msg, R"("type":")", at);
     if (std::find(kDataTypes.begin(), kDataTypes.end(), type) == kDataTypes.end()) return on_control(type, msg);
-    const auto channel = string_after(msg, R"("channel":")");
+    const auto channel = string_after(msg, R"("channel":")", at);
     std::int64_t seq = 0, time = 0;
-    if (channel.empty() || !int_after(msg, R"("seq":)", seq) || !int_after(msg, R"("time":)", time) || seq <= 0) {
+    if (channel.empty() || !int_after(msg, R"("seq":)", at, seq) || !int_after(msg, R"("time":)", at, time) ||
+        seq <= 0) {
         ++ctx_.totals[group_].errors;  // a data message without its envelope: counted as an error
         return;
     }
