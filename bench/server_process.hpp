@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace streambed::bench {
@@ -14,7 +15,8 @@ namespace streambed::bench {
 class ServerProcess {
 public:
     // Runs `program serve --port PORT ARGS...` (0: a free port); throws std::runtime_error when
-    // it does not listen within the deadline.
+    // it does not listen within the deadline, with the last line of its log when it gave up.
+    // The child's log (stderr) is passed on to this process's.
     ServerProcess(const std::string& program, const std::vector<std::string>& args,
                   std::chrono::milliseconds deadline = std::chrono::seconds(20), std::uint16_t port = 0);
     ~ServerProcess();  // SIGTERM, then SIGKILL after 5 s
@@ -27,8 +29,12 @@ public:
     int kill_now();  // SIGKILL and wait (a crash, for fault scenarios)
 
 private:
+    void reap_stderr();  // after the child is gone: the log's last bytes passed on
+
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
+    int stderr_fd_ = -1;  // the child's log, passed on to ours by stderr_thread_
+    std::thread stderr_thread_;
     std::uint16_t port_ = 0;
 };
 

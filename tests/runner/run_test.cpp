@@ -141,6 +141,22 @@ TEST_F(RunCommand, BadScenarioFilesExitTwoNamingTheProblem) {
     EXPECT_NE(bad_target.err.find("--target"), std::string::npos) << bad_target.err;
 }
 
+// The run cannot be made: the server child refuses its recording file and exits. Exit 1 (not a
+// bad scenario file), the server's own complaint in the report and on the terminal.
+TEST_F(RunCommand, AServerThatDoesNotStartFailsTheRunAndSaysWhy) {
+    const auto file = write("ok.json", small_scenario(R"({"group": "m", "gaps": "== 0"})"));
+    const auto report = (dir_ / "r.json").string();
+    const auto unwritable = (dir_ / "no-such-folder" / "run.db").string();
+    const auto r = run({"run", file, "--record", unwritable, "--report", report});
+    ASSERT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("the run could not be made"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("no-such-folder"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("reproduce: "), std::string::npos) << r.out;
+    const auto j = read_json(report);
+    EXPECT_EQ(j["result"], "fail");
+    EXPECT_NE(j["error"].get<std::string>().find("no-such-folder"), std::string::npos) << j.dump();
+}
+
 TEST_F(RunCommand, AnExternalTargetSkipsServerFiguresAndSaysWhy) {
     ChildProcess server(STREAMBED_BINARY, {"serve", "--port", "0", "--time-scale", "20"});
     const auto line = server.next_line(20s);
