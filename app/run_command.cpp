@@ -3,6 +3,7 @@
 #include "app/run_command.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/cfg/env.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "app/in_process_server.hpp"
 #include "runner/html_report.hpp"
 #include "runner/run.hpp"
 #include "runner/run_report.hpp"
@@ -24,6 +26,7 @@ struct RunArgs {
     std::string file;
     std::optional<std::uint64_t> seed;
     std::string record, report, html, target;
+    bool in_process = false;
 };
 
 std::string self_program() {
@@ -55,11 +58,18 @@ std::function<int()> add_run_command(CLI::App& app) {
     cmd->add_option("--report", args->report, "write the report as JSON to FILE.json");
     cmd->add_option("--html", args->html, "write the report as one self-contained HTML page to FILE.html");
     cmd->add_option("--target", args->target, "drive an external server at ws://HOST:PORT instead of starting one");
+    cmd->add_flag("--in-process", args->in_process,
+                  "run the server in this process instead of a child (one process for a debugger or sanitizer; "
+                  "server_rss is then skipped)");
 
     return [args] {
         auto parsed = runner::load_scenario(args->file);
         if (!parsed.scenario) {
             fmt::print(stderr, "streambed run: {}\n", parsed.error);
+            return 2;
+        }
+        if (args->in_process && !args->target.empty()) {
+            fmt::print(stderr, "streambed run: --in-process starts a server; --target drives another one: pick one\n");
             return 2;
         }
         if (!args->target.empty() && !runner::parse_target(args->target)) {
@@ -72,8 +82,9 @@ std::function<int()> add_run_command(CLI::App& app) {
             files.rlim_cur = files.rlim_max;
             setrlimit(RLIMIT_NOFILE, &files);
         }
-        // The server child logs warnings and errors only: the run's own summary is the output.
+        // The server logs warnings and errors only: the run's own summary is the output.
         ::setenv("SPDLOG_LEVEL", "warn", 0);
+        if (args->in_process) spdlog::cfg::load_env_levels();
         runner::RunOptions o;
         o.scenario_file = args->file;
         o.program = self_program();
@@ -81,6 +92,8 @@ std::function<int()> add_run_command(CLI::App& app) {
         o.record = args->record;
         o.target = args->target;
         o.progress = isatty(STDERR_FILENO) != 0;
+        o.in_process = args->in_process;
+        if (args->in_process) o.start_server = in_process_server();
         const auto outcome = runner::run_scenario(*parsed.scenario, o);
         bool written = true;
         if (!args->report.empty()) written = write_file(args->report, outcome.report.dump(2) + "\n", "report") && written;

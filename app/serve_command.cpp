@@ -16,17 +16,6 @@
 namespace streambed::app {
 namespace {
 
-struct ServeArgs {
-    ServerArgs server;
-    std::optional<std::uint64_t> seed;
-    std::string time_scale = "1";
-    std::string record;
-    std::string config;
-    std::string flood;
-    std::string clock_start;  // Unix ms; checked against the wall clock when the command runs
-    std::string stop_after;
-};
-
 // A Unix time in ms: digits only (no sign, no fraction, no unit).
 std::optional<std::int64_t> parse_unix_ms(const std::string& text) {
     if (text.empty() || text.size() > 15 || text.find_first_not_of("0123456789") != std::string::npos)
@@ -36,9 +25,8 @@ std::optional<std::int64_t> parse_unix_ms(const std::string& text) {
 
 }  // namespace
 
-std::function<int()> add_serve_command(CLI::App& app) {
-    auto args = std::make_shared<ServeArgs>();
-    auto* cmd = app.add_subcommand("serve", "Run the WebSocket server with the simulator feeding it");
+void add_serve_options(CLI::App* cmd, ServeArgs& a) {
+    auto* args = &a;  // as the lambdas below see it
     add_server_options(cmd, args->server);
     cmd->add_option("--seed", args->seed, "simulation seed (default 42, or the configuration's)");
     cmd->add_option("--time-scale", args->time_scale, "simulated ms per wall ms, or 'max' for as fast as possible")
@@ -66,49 +54,63 @@ std::function<int()> add_serve_command(CLI::App& app) {
                 return parse_duration(v) ? "" : "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
             },
             "DURATION"));
+}
 
+std::optional<ServeParts> prepare_serve(ServeArgs& a, std::string& error) {
+    auto* args = &a;
+    ServeParts parts;
+    auto& sim = parts.sim;
+    try {
+        if (!args->config.empty()) sim = simulator::load_config(args->config);
+    } catch (const simulator::ConfigError& e) {
+        error = e.what();
+        return std::nullopt;
+    }
+    if (args->seed) sim.seed = *args->seed;
+    sim.time_scale = *parse_time_scale(args->time_scale);
+    if (!args->stop_after.empty()) sim.stop_after_ms = parse_duration(args->stop_after)->count();
+    if (!args->clock_start.empty()) sim.clock_start_ms = parse_unix_ms(args->clock_start);
+    if (!args->flood.empty() && (sim.clock_start_ms || sim.stop_after_ms >= 0)) {
+        error = "--clock-start and --stop-after pace the simulator, not --flood";
+        return std::nullopt;
+    }
+    try {
+        using namespace std::chrono;
+        simulator::validate_clock_start(sim, duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+    } catch (const simulator::ConfigError& e) {
+        error = e.what();
+        return std::nullopt;
+    }
+    if (!args->record.empty()) {
+        try {
+            parts.recording = std::make_unique<recorder::Recorder>(
+                args->record, recorder::RunInfo{"streambed 0.1.0", sim.seed, simulator::to_json(sim), sim.time_scale});
+        } catch (const recorder::RecordingError& e) {
+            error = e.what();
+            return std::nullopt;
+        }
+    }
+    if (args->flood.empty()) {
+        parts.source = std::make_unique<simulator::SimulatorSource>(sim);
+    } else {
+        const double rate = *parse_time_scale(args->flood);
+        parts.source = std::make_unique<simulator::FloodSource>(sim, rate > 0 ? std::optional(rate) : std::nullopt);
+    }
+    return parts;
+}
+
+std::function<int()> add_serve_command(CLI::App& app) {
+    auto args = std::make_shared<ServeArgs>();
+    add_serve_options(app.add_subcommand("serve", "Run the WebSocket server with the simulator feeding it"), *args);
     return [args] {
-        simulator::SimConfig sim;
-        try {
-            if (!args->config.empty()) sim = simulator::load_config(args->config);
-        } catch (const simulator::ConfigError& e) {
-            fmt::print(stderr, "streambed serve: {}\n", e.what());
+        std::string error;
+        auto parts = prepare_serve(*args, error);
+        if (!parts) {
+            fmt::print(stderr, "streambed serve: {}\n", error);
             return 2;
         }
-        if (args->seed) sim.seed = *args->seed;
-        sim.time_scale = *parse_time_scale(args->time_scale);
-        if (!args->stop_after.empty()) sim.stop_after_ms = parse_duration(args->stop_after)->count();
-        if (!args->clock_start.empty()) sim.clock_start_ms = parse_unix_ms(args->clock_start);
-        if (!args->flood.empty() && (sim.clock_start_ms || sim.stop_after_ms >= 0)) {
-            fmt::print(stderr, "streambed serve: --clock-start and --stop-after pace the simulator, not --flood\n");
-            return 2;
-        }
-        try {
-            using namespace std::chrono;
-            simulator::validate_clock_start(sim, duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-        } catch (const simulator::ConfigError& e) {
-            fmt::print(stderr, "streambed serve: {}\n", e.what());
-            return 2;
-        }
-        std::unique_ptr<recorder::Recorder> recording;
-        if (!args->record.empty()) {
-            try {
-                recording = std::make_unique<recorder::Recorder>(
-                    args->record, recorder::RunInfo{"streambed 0.1.0", sim.seed, simulator::to_json(sim), sim.time_scale});
-            } catch (const recorder::RecordingError& e) {
-                fmt::print(stderr, "streambed serve: {}\n", e.what());
-                return 2;
-            }
-        }
-        std::unique_ptr<engine::Source> source;
-        if (args->flood.empty()) {
-            source = std::make_unique<simulator::SimulatorSource>(sim);
-        } else {
-            const double rate = *parse_time_scale(args->flood);
-            source = std::make_unique<simulator::FloodSource>(sim, rate > 0 ? std::optional(rate) : std::nullopt);
-        }
-        return run_server("serve", args->server, *source, recording.get(), [&] {
-            if (recording) recording->finish();  // flushes everything still queued
+        return run_server("serve", args->server, *parts->source, parts->recording.get(), [&] {
+            if (parts->recording) parts->recording->finish();  // flushes everything still queued
         });
     };
 }

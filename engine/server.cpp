@@ -128,6 +128,17 @@ void Server::accept_connections() {
     if (impl_->listener) impl_->listener->run();
 }
 
+void Server::abort() {
+    {
+        std::lock_guard lock(impl_->mu);
+        if (impl_->stopped) return;
+        impl_->stopped = true;
+    }
+    // The listening socket and every connection close when the server is destroyed, with the
+    // threads' queues (nothing runs them any more).
+    for (auto& s : impl_->ctx.shards) s->stop_thread();
+}
+
 void Server::shutdown() {
     {
         std::lock_guard lock(impl_->mu);

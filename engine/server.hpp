@@ -40,6 +40,11 @@ public:
     // Closes every client with 1001, waits up to drain_timeout for them, stops the threads.
     // Idempotent and thread-safe.
     void shutdown();
+    // A crash without the process dying (the scenario runner's in-process server_kill): the
+    // threads stop where they are, and the connections close with the server, no close frame,
+    // as a killed process's sockets do. Stop the source first. Idempotent; then shutdown() does
+    // nothing.
+    void abort();
 
 private:
     struct Impl;

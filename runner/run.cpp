@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "bench/server_process.hpp"
+#include "runner/server_handle.hpp"
 #include "fleet/fleet.hpp"
 #include "proxy/impairment_proxy.hpp"
 #include "runner/run_report.hpp"
@@ -94,8 +95,11 @@ private:
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
         server_args_ = server_arguments(s_, seed_, clock_start_ms_, o_.record, config_file_);
-        server_ = std::make_unique<bench::ServerProcess>(o_.program, server_args_.args);
+        start_server_ = o_.start_server ? o_.start_server : child_server(o_.program);
+        server_ = start_server_(server_args_.args, 0);
         upstream_ = {"127.0.0.1", server_->port()};
+        if (server_->pid() == 0)
+            measured_.server_skip_reason = "the server runs in this process (--in-process): its memory is not its own";
         if (o_.record.empty()) measured_.recording_skip_reason = "nothing recorded: run with --record FILE.db";
     }
 
@@ -193,7 +197,7 @@ private:
     }
 
     void sample_rss() {
-        if (!server_ || server_->pid() <= 0) return;
+        if (!server_ || server_->pid() <= 0) return;  // in-process, or killed
         const double mb = static_cast<double>(bench::peak_resident_bytes(server_->pid())) / 1e6;
         measured_.server_rss_mb = std::max(measured_.server_rss_mb.value_or(0.0), mb);
     }
@@ -223,7 +227,7 @@ private:
         for (auto& p : proxies_)
             if (p) p->stop();
         if (server_) {
-            server_->stop();  // SIGTERM: the recording is flushed
+            server_->stop();  // 1001 to every client, the recording flushed
             server_.reset();
         }
         if (!o_.record.empty() && o_.target.empty()) measured_.recording_complete = recording_complete(o_.record, result_);
@@ -239,7 +243,8 @@ private:
     std::uint64_t progress_messages_ = 0;
     std::string config_file_;
     ServerArguments server_args_;
-    std::unique_ptr<bench::ServerProcess> server_;
+    ServerFactory start_server_;
+    std::unique_ptr<ServerHandle> server_;
     TargetAddress upstream_;
     std::vector<std::unique_ptr<proxy::ImpairmentProxy>> proxies_;
     std::unique_ptr<fleet::Fleet> fleet_;
@@ -306,14 +311,11 @@ std::vector<Step> Run::steps() {
                 if (!o_.target.empty()) break;  // not ours to kill: the report's windows still show it
                 plan.push_back({at, [this, kill] {
                                     sample_rss();
-                                    if (kill) server_->kill_now();
+                                    if (kill) server_->kill();
                                     else server_->stop();
+                                    server_.reset();
                                 }});
-                plan.push_back({at + e.down_for.count(), [this] {
-                                    const auto port = upstream_.port;
-                                    server_ = std::make_unique<bench::ServerProcess>(o_.program, server_args_.args,
-                                                                                     std::chrono::seconds(20), port);
-                                }});
+                plan.push_back({at + e.down_for.count(), [this] { server_ = start_server_(server_args_.args, upstream_.port); }});
                 break;
             }
             case Event::Kind::churn:

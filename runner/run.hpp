@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runner/scenario.hpp"
+#include "runner/server_handle.hpp"
 
 namespace streambed::runner {
 
@@ -21,6 +22,9 @@ struct RunOptions {
     std::string record;                     // --record FILE.db: the server records the whole run
     std::string target;                     // --target ws://HOST:PORT: drive an external server
     bool progress = false;                  // a live progress line on stderr (a terminal)
+    // Starts the server (and again after a kill or restart); empty: `program serve` as a child.
+    ServerFactory start_server;
+    bool in_process = false;                // start_server runs it in this process (the report says so)
 };
 
 struct RunOutcome {

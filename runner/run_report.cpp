@@ -47,7 +47,9 @@ json make_report(const ReportInput& in) {
            {"wall_seconds", std::round(in.wall_seconds * 100) / 100},
            {"duration_s", static_cast<double>(s.duration.count()) / 1000.0},
            {"time_scale", s.time_scale > 0 ? json(s.time_scale) : json("max")},
-           {"target", in.options.target.empty() ? "child process" : in.options.target}};
+           {"target", !in.options.target.empty() ? in.options.target
+                      : in.options.in_process  ? "in-process"
+                                               : "child process"}};
     if (!in.error.empty()) {
         r["result"] = "fail";
         r["error"] = in.error;

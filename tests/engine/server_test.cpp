@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
+#include <stdexcept>
 
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
@@ -128,6 +130,25 @@ TEST(Server, ShutdownClosesEveryClientWith1001) {
     EXPECT_FALSE(b.read());
     EXPECT_EQ(b.close_code(), 1001);
     stopper.join();
+}
+
+// The in-process crash (run --in-process, server_kill): no close frame, the connection just ends
+// when the server is gone, and nothing listens any more.
+TEST(Server, AbortEndsConnectionsWithoutACloseFrame) {
+    auto srv = std::make_unique<engine::Server>(test_options());
+    srv->start();
+    const auto port = srv->port();
+    WsClient a(port, "/ws/metrics", std::chrono::seconds(30));
+    a.read_json();
+    srv->abort();
+    srv->shutdown();  // nothing more to do after an abort
+    srv.reset();
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(a.read());
+    // The end of the stream, not the 30 s read deadline.
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+    EXPECT_EQ(a.close_code(), 0);  // no close frame came
+    EXPECT_THROW(http_get(port, "/q/health"), std::runtime_error) << "nothing listens after the server is gone";
 }
 
 TEST(Server, ShutdownWithoutClientsIsQuickAndIdempotent) {

@@ -157,6 +157,35 @@ TEST_F(RunCommand, AServerThatDoesNotStartFailsTheRunAndSaysWhy) {
     EXPECT_NE(j["error"].get<std::string>().find("no-such-folder"), std::string::npos) << j.dump();
 }
 
+// The server in the runner's own process, killed and started again on the same port: the
+// clients reconnect and resume under the same epoch with nothing missed or repeated, the
+// recording holds every frame of both runs, and the report says where the server ran.
+TEST_F(RunCommand, InProcessTheServerIsKilledAndRestartedAndClientsResume) {
+    const auto file = write("kill.json", R"({
+  "name": "kill-in-process", "duration": "16s", "time_scale": 20, "seed": 3,
+  "groups": [{"name": "c", "clients": 6, "endpoint": "/ws/channels", "subscribe": ["*"],
+              "reconnect": {"min": "200ms", "max": "1s"}}],
+  "timeline": [{"at": "6s", "event": "server_kill", "down_for": "1s"}],
+  "expect": [{"group": "c", "gaps": "== 0", "duplicates": "== 0", "reconnects": ">= 6", "messages": "> 0"},
+             {"recording_complete": true}, {"server_rss": "< 10GB"}]
+})");
+    const auto report = (dir_ / "r.json").string(), db = (dir_ / "run.db").string();
+    const auto r = run({"run", file, "--in-process", "--record", db, "--report", report});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    const auto j = read_json(report);
+    EXPECT_EQ(j["target"], "in-process");
+    // A kill sends no close frame: every client lost its connection to the end of the stream.
+    const auto& g = j["groups"][0];
+    EXPECT_EQ(g["reasons"].value("dropped: connection lost: End of file", 0), 6) << g.dump();
+    EXPECT_FALSE(g["closes"].contains("1001")) << g.dump();
+    const auto& rss = j["expectations"].back();
+    EXPECT_EQ(rss["status"], "skipped");
+    EXPECT_NE(rss["reason"].get<std::string>().find("in-process"), std::string::npos) << rss.dump();
+    const auto both = run({"run", file, "--in-process", "--target", "ws://127.0.0.1:1"});
+    EXPECT_EQ(both.code, 2);
+    EXPECT_NE(both.err.find("--in-process"), std::string::npos) << both.err;
+}
+
 TEST_F(RunCommand, AnExternalTargetSkipsServerFiguresAndSaysWhy) {
     ChildProcess server(STREAMBED_BINARY, {"serve", "--port", "0", "--time-scale", "20"});
     const auto line = server.next_line(20s);
