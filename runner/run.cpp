@@ -70,7 +70,7 @@ public:
     }
 
 private:
-    double scale() const { return s_.time_scale > 0 ? s_.time_scale : 1.0; }
+    double scale() const { return s_.time_scale; }  // always paced (scenario_parse.cpp)
     Clock::time_point wall_at(std::int64_t sim_ms) const {
         return start_ + std::chrono::duration_cast<Clock::duration>(
                             std::chrono::duration<double, std::milli>(static_cast<double>(sim_ms) / scale()));

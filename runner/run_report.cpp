@@ -46,7 +46,7 @@ json make_report(const ReportInput& in) {
            {"started", iso8601(in.started)},
            {"wall_seconds", std::round(in.wall_seconds * 100) / 100},
            {"duration_s", static_cast<double>(s.duration.count()) / 1000.0},
-           {"time_scale", s.time_scale > 0 ? json(s.time_scale) : json("max")},
+           {"time_scale", s.time_scale},
            {"target", !in.options.target.empty() ? in.options.target
                       : in.options.in_process  ? "in-process"
                                                : "child process"}};
@@ -80,7 +80,7 @@ json make_report(const ReportInput& in) {
                             {"label", w.label}});
     r["timeline"] = timeline;
     // The series: one point per bucket of simulated time, up to the scenario's end.
-    const double scale = s.time_scale > 0 ? s.time_scale : 1.0;
+    const double scale = s.time_scale;
     const double bucket_wall_s = static_cast<double>(in.bucket_ms) / 1000.0 / scale;
     json t = json::array(), connected = json::array(), rate = json::array(), p50 = json::array(),
          p99 = json::array(), p999 = json::array();

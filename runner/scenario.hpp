@@ -90,7 +90,7 @@ struct Scenario {
     std::string description;
     std::uint64_t seed = 42;
     Millis duration{60000};    // simulated
-    double time_scale = 1;     // simulated ms per wall ms; 0: 'max'
+    double time_scale = 1;     // simulated ms per wall ms (> 0: a scenario's world is paced)
     ServerSetup server;
     std::string simulator_json = "{}";  // the simulator configuration object, checked
     std::vector<ClientGroup> groups;

@@ -37,16 +37,15 @@ ServerArguments server_arguments(const Scenario& s, std::uint64_t seed, std::int
     const auto& o = s.server;
     ServerArguments a;
     a.args = {"--seed", std::to_string(seed), "--config", config_file,
-              "--time-scale", s.time_scale > 0 ? fmt::format("{}", s.time_scale) : "max",
+              "--time-scale", fmt::format("{}", s.time_scale),
               "--stop-after", fmt::format("{}ms", s.duration.count()),
               "--history", std::to_string(o.history),
               "--outbound-limit", std::to_string(o.outbound_limit),
               "--inbound-limit", std::to_string(o.inbound_limit),
               "--max-connections", std::to_string(o.max_connections),
               "--heartbeat", fmt::format("{}ms", o.heartbeat.count())};
-    // The clock start pins a paced world (so a restart continues it); an unpaced one ('max') has
-    // no wall clock to pin, and serve refuses the pair.
-    if (s.time_scale > 0) a.args.insert(a.args.end(), {"--clock-start", std::to_string(clock_start_ms)});
+    // The clock start pins the world to the run's start, so a restart continues it.
+    a.args.insert(a.args.end(), {"--clock-start", std::to_string(clock_start_ms)});
     if (o.threads > 0) a.args.insert(a.args.end(), {"--threads", std::to_string(o.threads)});
     if (o.deflate) a.args.push_back("--deflate");
     if (o.send_buffer > 0) a.args.insert(a.args.end(), {"--send-buffer", std::to_string(o.send_buffer)});
