@@ -3,6 +3,7 @@
 // works, the polling API until a WebSocket connects again. Both paths feed one per-stream
 // `lastSeq`, which is what makes either switch free of gaps and duplicates.
 import { Backoff, type BackoffOptions } from "./backoff.js";
+import { Poller, type FetchLike } from "./poller.js";
 import { SeqBook, type SeqVerdict } from "./seq_book.js";
 import {
   SINGLE_CHANNEL,
@@ -33,11 +34,7 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 export type WebSocketFactory = new (url: string) => WebSocketLike;
-export type FetchLike = (url: string, init: { signal: AbortSignal }) => Promise<{
-  ok: boolean;
-  status: number;
-  json(): Promise<unknown>;
-}>;
+export type { FetchLike };
 
 export interface LinkOptions {
   wsBase: string;
@@ -73,7 +70,7 @@ const HANDSHAKE_SILENCE_MS = 10_000;
 export class EndpointConnection {
   private readonly book = new SeqBook();
   private readonly wsBackoff: Backoff;
-  private readonly pollBackoff: Backoff;
+  private readonly poller: Poller;
   private ws: WebSocketLike | null = null;
   private welcomed = false;
   private everLive = false;
@@ -83,11 +80,6 @@ export class EndpointConnection {
   private lastReceived = 0;
   private pinged = false;
   private heartbeatMs = HANDSHAKE_SILENCE_MS;
-  private polling = false;
-  private pollOk = false;
-  private pollFailed = false;
-  private pollTimer: ReturnType<typeof setTimeout> | undefined;
-  private pollAbort: AbortController | undefined;
   private closed = false;
   private paused = false; // offline: no attempt until online
   private pendingResume = new Set<string>();
@@ -99,14 +91,19 @@ export class EndpointConnection {
     private readonly on: LinkEvents,
   ) {
     this.wsBackoff = new Backoff(o.backoff);
-    this.pollBackoff = new Backoff(o.backoff);
+    this.poller = new Poller(o.fetch, o.pollIntervalMs, o.backoff, {
+      url: () => this.pollUrl(),
+      apply: (reply) => this.applyPoll(reply),
+      changed: () => this.on.state(),
+      error: (e) => this.on.error(e),
+    });
   }
 
   get state(): ConnectionState {
     if (this.closed) return "closed";
     if (this.welcomed) return "live";
-    if (this.polling && this.pollOk) return "polling";
-    if (this.everLive || this.failures > 0 || this.pollFailed || this.paused) return "reconnecting";
+    if (this.poller.active && this.poller.ok) return "polling";
+    if (this.everLive || this.failures > 0 || this.poller.failed || this.paused) return "reconnecting";
     return "connecting";
   }
 
@@ -121,7 +118,7 @@ export class EndpointConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.stopPolling();
+    this.poller.stop();
     clearTimeout(this.retryTimer);
     this.dropSocket(1000, "client closed");
     this.on.state();
@@ -132,10 +129,8 @@ export class EndpointConnection {
     if (this.closed) return;
     this.paused = true;
     clearTimeout(this.retryTimer);
-    clearTimeout(this.pollTimer);
-    this.pollAbort?.abort();
-    this.pollOk = false;
     if (this.ws) this.lost();
+    this.poller.halt(); // after lost(), which may have started it
     this.on.state();
   }
 
@@ -144,10 +139,9 @@ export class EndpointConnection {
     if (this.closed || !this.paused) return;
     this.paused = false;
     this.wsBackoff.reset();
-    this.pollBackoff.reset();
     clearTimeout(this.retryTimer);
     if (!this.ws) this.openWebSocket();
-    if (this.polling) this.pollNow();
+    if (this.poller.active) this.poller.now();
   }
 
   // ---- WebSocket ------------------------------------------------------------------------
@@ -237,7 +231,7 @@ export class EndpointConnection {
     this.everLive = true;
     this.failures = 0;
     this.wsBackoff.reset();
-    this.stopPolling();
+    this.poller.stop(); // a poll in flight is aborted: the subscribe above used lastSeq already
     this.on.welcome(w);
     this.on.state();
   }
@@ -277,7 +271,7 @@ export class EndpointConnection {
     if (this.closed) return;
     if (!wasLive) {
       this.failures += 1;
-      if (this.failures >= this.o.fallbackAfter && !this.polling) this.startPolling();
+      if (this.failures >= this.o.fallbackAfter && !this.poller.active) this.poller.start();
     }
     this.on.state();
     if (this.paused) return;
@@ -316,30 +310,8 @@ export class EndpointConnection {
 
   // ---- polling fallback ---------------------------------------------------------------------
 
-  private startPolling(): void {
-    this.polling = true;
-    this.pollBackoff.reset();
-    this.pollNow();
-  }
-
-  private stopPolling(): void {
-    this.polling = false;
-    this.pollOk = false;
-    this.pollFailed = false;
-    clearTimeout(this.pollTimer);
-    this.pollAbort?.abort();
-    this.pollAbort = undefined;
-  }
-
-  private pollNow(): void {
-    clearTimeout(this.pollTimer);
-    void this.pollOnce();
-  }
-
-  private async pollOnce(): Promise<void> {
-    if (!this.polling || this.paused) return;
-    const abort = new AbortController();
-    this.pollAbort = abort;
+  /** The poll of every wanted stream, from the seqs and the epoch of the book. */
+  private pollUrl(): string {
     const single = SINGLE_CHANNEL[this.o.endpoint];
     const params: string[] = [];
     const wanted = single ? [single] : this.o.channels;
@@ -348,30 +320,7 @@ export class EndpointConnection {
     if (since.length)
       params.push(`since=${since.map(([c, s]) => `${encodeURIComponent(c)}:${s}`).join(",")}`);
     if (this.epoch !== undefined) params.push(`epoch=${encodeURIComponent(this.epoch)}`);
-    const url = `${this.o.httpBase}/api/v11/poll/${this.o.endpoint.slice(4)}${this.query(params)}`;
-    try {
-      const res = await this.o.fetch(url, { signal: abort.signal });
-      const body = await res.json();
-      if (!res.ok) {
-        const e = body as { error?: string; message?: string };
-        throw new Error(`poll ${this.o.endpoint}: HTTP ${res.status} ${e.error ?? ""} ${e.message ?? ""}`);
-      }
-      // A WebSocket took over while this poll was in flight: its subscribe already used lastSeq.
-      if (abort.signal.aborted || !this.polling) return;
-      this.applyPoll(body as PollReply);
-      this.pollOk = true;
-      this.pollFailed = false;
-      this.pollBackoff.reset();
-      this.on.state();
-      this.pollTimer = setTimeout(() => void this.pollOnce(), this.o.pollIntervalMs);
-    } catch (e) {
-      if (abort.signal.aborted || !this.polling) return;
-      this.pollOk = false;
-      this.pollFailed = true;
-      this.on.error(e instanceof Error ? e : new Error(String(e)));
-      this.on.state();
-      this.pollTimer = setTimeout(() => void this.pollOnce(), this.pollBackoff.next());
-    }
+    return `${this.o.httpBase}/api/v11/poll/${this.o.endpoint.slice(4)}${this.query(params)}`;
   }
 
   private applyPoll(reply: PollReply): void {
