@@ -40,7 +40,7 @@ test("every panel shows live data, and it moves", async (t) => {
       s.badge === "live" && s.rows.channels === 8 && s.rows.validators === 7 && s.rows.transactions! > 0 &&
       s.seqs.consensus! > 0 && s.seqs.network! > 0 && s.seqs.metrics! > 0);
     const moved = await screenUntil(page, "every panel to move", (s) =>
-      PANELS.every((p) => s.seqs[p]! > first.seqs[p]!) && s.tpsPoints >= 3);
+      PANELS.every((p) => s.seqs[p]! > first.seqs[p]!) && s.tpsPoints >= 3 && s.latenessPoints >= 2);
     assertClean(moved);
     assert.equal(moved.streams, 8 + 8 + 7 + 3);
     // The values are the server's: the metrics panel shows the message its seq names.

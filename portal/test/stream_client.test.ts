@@ -128,6 +128,35 @@ test("refused upgrades fall back to polling, and back to WebSocket, with no gap 
   assert.equal(vias.indexOf("websocket"), vias.lastIndexOf("poll") + 1);
 });
 
+test("live, then upgrades refused after a restart: polling from the pushed seqs, then pushed again", async (t) => {
+  const args = ["--seed", "7", "--time-scale", "20", "--clock-start", clockStartNow(), "--max-connections", "2"];
+  let server = await ServerProcess.start("serve", args);
+  t.after(() => server.kill());
+  // The first retry comes 300 ms after the loss at the soonest: the holders below are first.
+  const sc = client(server, { streams: { "/ws/channels": ["*"], "/ws/metrics": [] }, pollIntervalMs: 100,
+                              backoff: { minMs: 300, maxMs: 600 } });
+  t.after(() => sc.close());
+  const c = new Collector(sc);
+  sc.connect();
+  await waitFor("live", () => sc.state === "live" && c.of("/ws/metrics", "metrics").length >= 3);
+  await server.kill();
+  server = await ServerProcess.start("serve", args, server.port);
+  const holders = [new WebSocket(`${server.wsUrl}/ws/network`), new WebSocket(`${server.wsUrl}/ws/network`)];
+  t.after(() => holders.forEach((h) => h.terminate()));
+  await Promise.all(holders.map((h) => new Promise((r, j) => h.once("open", r).once("error", j))));
+
+  const count = (via: string) => c.of("/ws/metrics", "metrics").filter((r) => r.via === via).length;
+  const pushedBefore = count("websocket");
+  await waitFor("polling", () => sc.state === "polling" && count("poll") >= 5 && c.last("/ws/channels", "ch-1") > 0);
+  holders.forEach((h) => h.close());
+  await waitFor("pushed again", () => sc.state === "live" && count("websocket") >= pushedBefore + 5);
+  c.assertNoGapNoDuplicate();
+  assert.deepEqual(c.resets, []);
+  // Pushed, polled, pushed: each switch once, and every seq in between.
+  const runs = c.of("/ws/metrics", "metrics").map((r) => r.via).filter((v, i, a) => v !== a[i - 1]);
+  assert.deepEqual(runs, ["websocket", "poll", "websocket"]);
+});
+
 test("a silent server is dropped after the heartbeat, then resumed without a gap", async (t) => {
   const server = await ServerProcess.start("serve", ["--seed", "7", "--time-scale", "20", "--clock-start", clockStartNow()]);
   t.after(() => {

@@ -47,6 +47,7 @@ export interface Screen {
   resets: number;
   streams: number;
   tpsPoints: number;
+  latenessPoints: number;
 }
 
 export async function readScreen(page: Page): Promise<Screen> {
@@ -70,6 +71,7 @@ export async function readScreen(page: Page): Promise<Screen> {
       resets: audit?.resets ?? 0,
       streams: audit ? Object.keys(audit.streams).length : 0,
       tpsPoints: Number(document.querySelector<HTMLElement>("[data-testid=chart-tps]")?.dataset.points ?? 0),
+      latenessPoints: Number(document.querySelector<HTMLElement>("[data-testid=chart-lateness]")?.dataset.points ?? 0),
     };
   });
 }
