@@ -38,7 +38,12 @@ export class ServerProcess {
 
   /** `streambed COMMAND --port PORT ARGS…` (PORT 0 unless given), once it prints its listening line. */
   static async start(command: "serve" | "replay", args: string[], port = 0): Promise<ServerProcess> {
-    const child = spawn(BINARY, [command, "--port", String(port), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(BINARY, [command, "--port", String(port), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      // The server ends with this process even when it is killed outright (a ctest timeout),
+      // as `bench`'s servers do (app/server_runner.cpp).
+      env: { ...process.env, STREAMBED_EXIT_WITH_PARENT: String(process.pid) },
+    });
     running.add(child);
     child.on("exit", () => running.delete(child));
     let err = "";
