@@ -30,7 +30,6 @@ export function useStreamClient(options: StreamClientOptions): StreamClient | un
     setClient(c);
     return () => c.close();
     // The options are read once: a new client per mount, not per render.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   return client;
 }
