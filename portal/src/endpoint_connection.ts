@@ -177,7 +177,11 @@ export class EndpointConnection {
         return;
       }
       // With ?batch=1 a frame may be an array of data messages, in order.
-      for (const m of Array.isArray(parsed) ? parsed : [parsed]) this.receive(m as ServerMessage);
+      for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (typeof m === "object" && m !== null && typeof (m as { type?: unknown }).type === "string")
+          this.receive(m as ServerMessage);
+        else this.on.error(new Error(`${this.o.endpoint}: a message without a type`));
+      }
     };
     ws.onclose = () => {
       if (this.ws === ws) this.lost();
