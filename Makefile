@@ -1,7 +1,8 @@
 # streambed — the two commands of the quick start, and a few more.
-#   make serve   build, then run the server + simulator on 127.0.0.1:9003, recording every
-#                frame to recordings/latest.db
-#   make test    build, then run the whole test suite (release, then ASan+UBSan)
+#   make serve   build, then run the server + simulator on 127.0.0.1:9003 (the dashboard at /),
+#                recording every frame to recordings/latest.db
+#   make test    build, then run the whole test suite (release, then ASan+UBSan); the
+#                release pass includes the portal's node and browser tests
 # Each target installs missing Debian packages first (scripts/setup.sh) and is safe to rerun.
 
 JOBS ?= $(shell nproc)
@@ -32,17 +33,19 @@ test: test-release test-asan
 test-release: build
 	ctest --preset release -j $(JOBS) --timeout 300
 
-# The scenario library runs in the release build only: its expectations are timings.
+# The scenario library runs in the release build only: its expectations are timings. So do the
+# portal's tests (label portal): they drive the release program and a browser, and the
+# sanitizer builds do not build the portal.
 test-asan: setup
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan -j $(JOBS) --timeout 600 -LE scenario
+	ctest --preset asan -j $(JOBS) --timeout 600 -LE 'scenario|portal'
 
 # ThreadSanitizer over every in-process test (hub fan-out, subscription churn, shutdown, ...).
 test-tsan: setup
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
-	ctest --preset tsan -j $(JOBS) --timeout 600 -LE 'process|scenario'
+	ctest --preset tsan -j $(JOBS) --timeout 600 -LE 'process|scenario|portal'
 
 # Micro-benchmarks of the hot paths, then the end-to-end fan-out figures (docs/benchmarks.md).
 bench: build

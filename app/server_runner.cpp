@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "app/options_parse.hpp"
@@ -62,6 +63,19 @@ void add_server_options(CLI::App* cmd, ServerArgs& args) {
     cmd->add_option("--tls-key", o.tls_key_file, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
     cmd->add_option("--auth-token", o.auth_token, "require ?token=TOKEN or 'Authorization: Bearer TOKEN'");
     cmd->add_option("--allow-origin", o.allowed_origins, "allowed Origin (repeatable; default any)");
+    cmd->add_option("--web-root", o.web_root,
+                    "folder of the dashboard's built files, served at / (default: dashboard/ "
+                    "beside the program, where `make build` puts it)")
+        ->check(CLI::ExistingDirectory);
+}
+
+std::string default_web_root() {
+    // build/streambed serves build/dashboard/, from the repository (make serve) or anywhere else.
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return {};
+    const auto dir = exe.parent_path() / "dashboard";
+    return std::filesystem::is_directory(dir, ec) ? dir.string() : std::string();
 }
 
 int run_server(const char* command, ServerArgs& args, engine::Source& source, engine::Tap* tap,
@@ -79,6 +93,7 @@ int run_server(const char* command, ServerArgs& args, engine::Source& source, en
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (std::to_string(getppid()) != parent) return 0;
     }
+    if (args.options.web_root.empty()) args.options.web_root = default_web_root();
     engine::Server server(args.options);
     if (tap) server.set_tap(tap);
     try {

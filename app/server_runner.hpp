@@ -19,8 +19,11 @@ struct ServerArgs {
 // Checks a time scale or speed option: a positive number or 'max' (what: "time scale", "speed").
 CLI::Validator time_scale_validator(const std::string& what);
 
-// --port, --bind, --threads, limits, --heartbeat, TLS, auth and origins.
+// --port, --bind, --threads, limits, --heartbeat, TLS, auth, origins and --web-root.
 void add_server_options(CLI::App* cmd, ServerArgs& args);
+
+// The dashboard folder beside the running program (`dashboard/`), or "" when there is none.
+std::string default_web_root();
 
 // Starts the server (signals are caught first), starts the source, prints the listening line,
 // waits for SIGINT/SIGTERM, then stops the source, closes clients with 1001 and returns 0.

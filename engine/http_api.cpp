@@ -1,8 +1,9 @@
-// http_api.cpp: health, metrics, stats and the polling fallback.
+// http_api.cpp: health, metrics, stats, the polling fallback, and the dashboard's files.
 #include "engine/http_api.hpp"
 #include "engine/access.hpp"
 #include "engine/epoch.hpp"
 #include "engine/json_text.hpp"
+#include "engine/static_files.hpp"
 
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
@@ -50,12 +51,6 @@ std::optional<std::uint64_t> to_u64(std::string_view s) {
     if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
     return v;
 }
-
-const char* kIndexPage = R"(<!doctype html><html><head><meta charset="utf-8"><title>streambed</title></head>
-<body><h1>streambed</h1><p>WebSocket endpoints: /ws/channels, /ws/transactions, /ws/validators,
-/ws/consensus, /ws/network, /ws/metrics. HTTP: /q/health, /q/metrics, /api/v11/websocket/stats,
-/api/v11/poll/{endpoint}.</p></body></html>
-)";
 
 }  // namespace
 
@@ -164,7 +159,9 @@ ApiResponse handle_api_request(ServerContext& ctx, std::string_view method, std:
     constexpr std::string_view kPoll = "/api/v11/poll/";
     if (path.starts_with(kPoll))
         return poll(ctx.hub, std::string_view(path).substr(kPoll.size()), url->encoded_query());
-    if (path == "/") return {200, "text/html; charset=utf-8", kIndexPage, {}};
+    // The dashboard's files; nothing of them lies under /api/, /q/ or /ws/.
+    if (!path.starts_with("/api/") && !path.starts_with("/q/") && !path.starts_with("/ws/"))
+        if (auto file = serve_static(ctx.options.web_root, path)) return std::move(*file);
     return json_error(404, "not_found", "no route for " + path);
 }
 

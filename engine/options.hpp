@@ -46,6 +46,9 @@ struct ServerOptions {
     std::string auth_token;                    // empty: no token required
     std::string tls_cert_file;
     std::string tls_key_file;
+    // The dashboard's built files, served at `/` (engine/static_files.hpp); empty: a placeholder
+    // page. The app defaults it to the `dashboard/` folder beside the program.
+    std::string web_root;
 };
 
 }  // namespace streambed::engine

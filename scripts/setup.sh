@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: installs the Debian packages streambed builds and tests with, only those missing.
-# Safe to run again; does nothing (and needs no network) when everything is present.
+# Safe to run again; does nothing (and needs no network) when everything is present. Also
+# installs the portal's npm packages (portal/package-lock.json) when they are missing or stale.
 set -euo pipefail
 
 packages=(
@@ -15,19 +16,33 @@ packages=(
   libxxhash-dev         # block and transaction hashes
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
+  chromium              # the dashboard's browser tests (driven by playwright-core)
 )
+# The portal (TypeScript, built by npm): Debian's node and npm, unless a node is installed
+# already (NodeSource's bundles npm, and conflicts with Debian's npm package).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "setup: installing ${missing[*]}" >&2
-if [ "$(id -u)" -ne 0 ]; then
-  echo "setup: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages and not root; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# The portal's npm packages, exactly as locked, whenever the lock is newer than the install.
+portal="$(dirname "$0")/../portal"
+if [ ! -f "$portal/node_modules/.package-lock.json" ] ||
+   [ "$portal/package-lock.json" -nt "$portal/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in portal/" >&2
+  (cd "$portal" && npm ci --no-audit --no-fund)
+fi

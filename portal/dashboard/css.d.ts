@@ -1,0 +1,2 @@
+// css.d.ts: esbuild bundles the imported stylesheet into the page's CSS file.
+declare module "*.css";
