@@ -15,6 +15,7 @@ packages=(
   libxxhash-dev         # block and transaction hashes
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
+  clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer, ASan and UBSan runtimes for clang
 )
 
 missing=()
