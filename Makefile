@@ -53,7 +53,7 @@ FUZZ_SECONDS ?= 600
 fuzz: setup
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" ./scripts/fuzz.sh
 
 # ThreadSanitizer over every in-process test (hub fan-out, subscription churn, shutdown, ...).
 test-tsan: setup

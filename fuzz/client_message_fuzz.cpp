@@ -32,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         type = "error";
     }
     const auto j = fuzz::require_json(answer, "the answer is not valid JSON");
-    fuzz::check(j.is_object() && j.value("type", "") == type, "the answer has the wrong type", answer);
+    fuzz::check(j.is_object() && j.value("type", "") == type, "the answer has the wrong type",
+                answer);
     return 0;
 }

@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 fuzz::check(!r.error.empty(), "an error without a reason");
                 return 0;  // the client drops the connection here
             }
-            fuzz::check(r.frame.payload.size() <= max_message, "a message over the limit was delivered");
+            fuzz::check(r.frame.payload.size() <= max_message,
+                        "a message over the limit was delivered");
         }
     }
     return 0;

@@ -10,8 +10,8 @@
 namespace streambed::fuzz {
 
 [[noreturn]] inline void fail(std::string_view what, std::string_view detail) {
-    std::fprintf(stderr, "fuzz property violated: %.*s\n%.*s\n", static_cast<int>(what.size()), what.data(),
-                 static_cast<int>(detail.size()), detail.data());
+    std::fprintf(stderr, "fuzz property violated: %.*s\n%.*s\n", static_cast<int>(what.size()),
+                 what.data(), static_cast<int>(detail.size()), detail.data());
     std::abort();
 }
 

@@ -37,7 +37,8 @@ engine::Server& server() {
         auto& p = made->publisher();
         for (auto endpoint : engine::kEndpoints) {
             const auto id = p.declare_stream(endpoint, engine::info(endpoint).name);
-            for (int i = 0; i < 6; ++i) p.publish(id, engine::MessageType::metrics, 1000 * i, R"({"n":1})");
+            for (int i = 0; i < 6; ++i)
+                p.publish(id, engine::MessageType::metrics, 1000 * i, R"({"n":1})");
         }
         return made;
     }();
@@ -53,7 +54,8 @@ std::string exchange(std::string_view input) {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(server().port());
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fuzz::check(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "connect() failed");
+    fuzz::check(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
+                "connect() failed");
     std::size_t sent = 0;
     while (sent < input.size()) {
         const auto n = ::send(fd, input.data() + sent, input.size() - sent, MSG_NOSIGNAL);
@@ -80,7 +82,7 @@ std::string exchange(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
     const auto answer = exchange(input);
-    fuzz::check(answer.empty() || answer.starts_with("HTTP/1.1 "), "the answer is not an HTTP/1.1 response",
-                answer.substr(0, 200));
+    fuzz::check(answer.empty() || answer.starts_with("HTTP/1.1 "),
+                "the answer is not an HTTP/1.1 response", answer.substr(0, 200));
     return 0;
 }

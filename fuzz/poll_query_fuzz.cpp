@@ -20,14 +20,15 @@ engine::Hub& hub() {
         auto* made = new engine::Hub(4);
         made->set_epoch("sim-fuzz");
         const std::pair<engine::Endpoint, const char*> streams[] = {
-            {engine::Endpoint::channels, "ch-0"},     {engine::Endpoint::channels, "ch-1"},
-            {engine::Endpoint::transactions, "ch-0"}, {engine::Endpoint::validators, "val-0"},
+            {engine::Endpoint::channels, "ch-0"},       {engine::Endpoint::channels, "ch-1"},
+            {engine::Endpoint::transactions, "ch-0"},   {engine::Endpoint::validators, "val-0"},
             {engine::Endpoint::consensus, "consensus"}, {engine::Endpoint::network, "network"},
             {engine::Endpoint::metrics, "metrics"}};
         for (auto [endpoint, channel] : streams) {
             const auto id = made->declare_stream(endpoint, channel);
             for (int i = 0; i < 6; ++i)
-                made->publish(id, engine::MessageType::metrics, 1000 * i, R"({"n":)" + std::to_string(i) + "}");
+                made->publish(id, engine::MessageType::metrics, 1000 * i,
+                              R"({"n":)" + std::to_string(i) + "}");
         }
         return made;
     }();
@@ -42,15 +43,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto endpoint = input.substr(0, q);
     const auto query = q == std::string_view::npos ? std::string_view() : input.substr(q + 1);
     const auto res = engine::poll(hub(), endpoint, query);
-    fuzz::check(res.status == 200 || res.status == 400 || res.status == 404, "unexpected status", input);
+    fuzz::check(res.status == 200 || res.status == 400 || res.status == 404, "unexpected status",
+                input);
     const auto body = fuzz::require_json(res.body, "the poll answer is not valid JSON");
     if (res.status == 200) {
         fuzz::check(body["epoch"] == "sim-fuzz", "a poll answer without the hub's epoch", res.body);
-        fuzz::check(body["messages"].is_array() && body["next"].is_object() && body["reset"].is_array(),
-                    "a poll answer without messages, next and reset", res.body);
+        fuzz::check(
+            body["messages"].is_array() && body["next"].is_object() && body["reset"].is_array(),
+            "a poll answer without messages, next and reset", res.body);
     } else {
-        fuzz::check(body.contains("error") && body.contains("message"), "an error without error and message",
-                    res.body);
+        fuzz::check(body.contains("error") && body.contains("message"),
+                    "an error without error and message", res.body);
     }
     return 0;
 }

@@ -22,7 +22,8 @@ namespace {
 
 const std::string& path() {
     static const std::string p =
-        (fs::temp_directory_path() / ("streambed-fuzz-" + std::to_string(::getpid()) + ".db")).string();
+        (fs::temp_directory_path() / ("streambed-fuzz-" + std::to_string(::getpid()) + ".db"))
+            .string();
     return p;
 }
 

@@ -15,11 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto result = runner::parse_scenario(text);
     if (result.scenario) {
         fuzz::check(result.error.empty(), "a scenario and an error at once", result.error);
-        fuzz::check(!result.scenario->groups.empty(), "a scenario without groups was accepted", text);
+        fuzz::check(!result.scenario->groups.empty(), "a scenario without groups was accepted",
+                    text);
         return 0;
     }
     fuzz::check(!result.error.empty(), "a refused scenario without an error", text);
-    fuzz::check(!result.error.starts_with("internal error"), "an exception escaped the parser's checks",
-                result.error);
+    fuzz::check(!result.error.starts_with("internal error"),
+                "an exception escaped the parser's checks", result.error);
     return 0;
 }

@@ -24,8 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         again = simulator::parse_config(canonical);
     } catch (const simulator::ConfigError& e) {
-        fuzz::fail("an accepted configuration's canonical JSON is refused", canonical + "\n" + e.what());
+        fuzz::fail("an accepted configuration's canonical JSON is refused",
+                   canonical + "\n" + e.what());
     }
-    fuzz::check(simulator::to_json(again) == canonical, "the canonical JSON does not round-trip", canonical);
+    fuzz::check(simulator::to_json(again) == canonical, "the canonical JSON does not round-trip",
+                canonical);
     return 0;
 }

@@ -23,7 +23,7 @@ for t in $targets; do
     echo "fuzz: $t FAILED; the input is in $build/fuzz-crash-$t-*" >&2
     exit 1
   fi
-  done_line=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -n 1)
+  done_line=$(grep -aE '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
