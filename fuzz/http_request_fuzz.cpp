@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -45,20 +47,47 @@ engine::Server& server() {
     return *s;
 }
 
+// libFuzzer's timeout alarm interrupts system calls: an interrupted connect() goes on by itself,
+// and is waited for rather than failed.
+void connect_to_server(int fd, const sockaddr_in& addr) {
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return;
+    fuzz::check(errno == EINTR, "connect() failed", std::strerror(errno));
+    pollfd p{fd, POLLOUT, 0};
+    while (::poll(&p, 1, 5000) < 0 && errno == EINTR) {
+    }
+    int error = 0;
+    socklen_t len = sizeof error;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len);
+    fuzz::check((p.revents & POLLOUT) && error == 0, "connect() failed after an interruption",
+                std::strerror(error));
+}
+
 // The server's whole answer; "" when it closed without one. Gives up after two seconds, which
 // only a WebSocket session left open by the input (never closed by it) can take.
 std::string exchange(std::string_view input) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    fuzz::check(fd >= 0, "socket() failed");
+    fuzz::check(fd >= 0, "socket() failed", std::strerror(errno));
+    // The client closes its side first, so each exchange leaves a TIME_WAIT behind for a minute:
+    // from one source address, a few hundred exchanges a second would use up the ephemeral
+    // ports. Every connection comes from the next of 127.0.0.1 … 127.0.0.254 instead (the port
+    // picked at connect(), so the four-tuple, not the port alone, has to be free).
+    static unsigned next_source = 0;
+    const int no_port = 1;
+    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &no_port, sizeof no_port);
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + next_source++ % 254);
+    fuzz::check(::bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) == 0,
+                "bind() failed", std::strerror(errno));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(server().port());
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fuzz::check(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
-                "connect() failed");
+    connect_to_server(fd, addr);
     std::size_t sent = 0;
     while (sent < input.size()) {
         const auto n = ::send(fd, input.data() + sent, input.size() - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;  // the server closed first (a refusal): what it said is still readable
         sent += static_cast<std::size_t>(n);
     }
@@ -70,6 +99,7 @@ std::string exchange(std::string_view input) {
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 100) <= 0) continue;
         const auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         answer.append(buf, static_cast<std::size_t>(n));
     }
