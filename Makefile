@@ -1,8 +1,8 @@
 # streambed — the two commands of the quick start, and a few more.
 #   make serve   build, then run the server + simulator on 127.0.0.1:9003 (the dashboard at /),
 #                recording every frame to recordings/latest.db
-#   make test    build, then run the whole test suite (release, then ASan+UBSan); the
-#                release pass includes the portal's node and browser tests
+#   make test    build, then run the whole test suite (release, then ASan+UBSan, then a short
+#                run of every fuzzer); the release pass includes the portal's node and browser tests
 # Each target installs missing Debian packages first (scripts/setup.sh) and is safe to rerun.
 
 JOBS ?= $(shell nproc)
@@ -11,7 +11,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build serve test test-release test-asan test-tsan bench bench-compare soak clean
+.PHONY: all setup build serve test test-release test-asan test-fuzz fuzz test-tsan bench bench-compare soak clean
 
 all: build
 
@@ -28,7 +28,7 @@ serve: build
 	@if [ -f recordings/latest.db ]; then mv -f recordings/latest.db recordings/previous.db; rm -f recordings/latest.db-wal recordings/latest.db-shm; fi
 	./build/streambed serve --record recordings/latest.db $(SERVE_ARGS)
 
-test: test-release test-asan
+test: test-release test-asan test-fuzz
 
 test-release: build
 	ctest --preset release -j $(JOBS) --timeout 300
@@ -40,6 +40,22 @@ test-asan: setup
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS) --timeout 600 -LE 'scenario|portal'
+
+# Every libFuzzer target of fuzz/ for FUZZ_SMOKE_SECONDS (5) each, from its corpus in
+# fixtures/fuzz/: a crash fails the run (fuzz/README.md).
+FUZZ_SMOKE_SECONDS ?= 5
+test-fuzz: setup
+	@cmake --preset fuzz -DFUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	ctest --preset fuzz -j $(JOBS) --timeout 300
+
+# The long run: every fuzzer for FUZZ_SECONDS (600) in turn; the figures go to
+# build-fuzz/fuzz-summary.txt (docs/robustness.md records them). FUZZ_TARGETS picks some.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" ./scripts/fuzz.sh
 
 # ThreadSanitizer over every in-process test (hub fan-out, subscription churn, shutdown, ...).
 test-tsan: setup
@@ -70,4 +86,4 @@ soak: build
 	  ./build/streambed run $$f --report build/soak/$$n.json --html build/soak/$$n.html; done
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

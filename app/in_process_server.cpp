@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "app/options_parse.hpp"
 #include "app/serve_command.hpp"
 #include "engine/server.hpp"
 
@@ -28,7 +27,8 @@ public:
         auto parts = prepare_serve(args_, error);
         if (!parts) throw std::runtime_error(error);
         parts_ = std::move(*parts);
-        args_.server.options.heartbeat = *parse_duration(args_.server.heartbeat);
+        apply_durations(args_.server);  // as run_server does for serve
+        if (args_.server.options.web_root.empty()) args_.server.options.web_root = default_web_root();
         server_ = std::make_unique<engine::Server>(args_.server.options);
         if (parts_.recording) server_->set_tap(parts_.recording.get());
         // As serve does: the world caught up before the first client is let in.

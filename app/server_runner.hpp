@@ -13,14 +13,21 @@ namespace streambed::app {
 
 struct ServerArgs {
     engine::ServerOptions options;
+    // The durations as given (parsed by run_server); defaults as in engine/options.hpp.
     std::string heartbeat = "15s";
+    std::string handshake_timeout = "10s";
+    std::string drain_timeout = "2s";
 };
 
 // Checks a time scale or speed option: a positive number or 'max' (what: "time scale", "speed").
 CLI::Validator time_scale_validator(const std::string& what);
 
-// --port, --bind, --threads, limits, --heartbeat, TLS, auth, origins and --web-root.
+// --port, --bind, --threads, the limits of docs/robustness.md, --heartbeat, TLS, auth, origins
+// and --web-root.
 void add_server_options(CLI::App* cmd, ServerArgs& args);
+
+// Sets the options' durations from the strings the command line gave (run_server does it).
+void apply_durations(ServerArgs& args);
 
 // The dashboard folder beside the running program (`dashboard/`), or "" when there is none.
 std::string default_web_root();

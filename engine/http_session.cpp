@@ -27,10 +27,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-// Requests are small: a browser's upgrade or a GET. Anything larger is refused by the parser.
-constexpr std::uint32_t kHeaderLimit = 16 << 10;
-constexpr std::uint64_t kBodyLimit = 64 << 10;
-
 // Stream: beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> for https:// and wss://.
 template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
@@ -60,8 +56,9 @@ private:
 
     void do_read() {
         parser_.emplace();
-        parser_->header_limit(kHeaderLimit);
-        parser_->body_limit(kBodyLimit);
+        // Requests are small (engine/options.hpp says why): anything larger is refused with 413.
+        parser_->header_limit(static_cast<std::uint32_t>(ctx_.options.header_limit_bytes));
+        parser_->body_limit(ctx_.options.body_limit_bytes);
         tcp().expires_after(ctx_.options.handshake_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));

@@ -24,6 +24,12 @@ struct ServerOptions {
     std::size_t socket_send_buffer = 0;
     // The spec's default inbound limit; client messages are small JSON documents.
     std::size_t inbound_limit_bytes = 64 << 10;
+    // An HTTP request's start line and headers together (the query string is part of the start
+    // line): a browser's upgrade or GET is under 2 KiB even with cookies; 16 KiB leaves room for
+    // a long poll query (every channel of a large configuration) and refuses the rest with 413.
+    std::size_t header_limit_bytes = 16 << 10;
+    // An HTTP request body: no route reads one, so it only has to be drained; beyond it, 413.
+    std::size_t body_limit_bytes = 64 << 10;
     // The spec's minimum: enough for a client away for ~30 minutes on a 2 s stream to resume.
     std::size_t history = 1000;
     // Subscriptions per connection: every channel of a generous configuration, not unbounded.

@@ -17,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   chromium              # the dashboard's browser tests (driven by playwright-core)
+  clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer, ASan and UBSan runtimes for clang
 )
 # The portal (TypeScript, built by npm): Debian's node and npm, unless a node is installed
 # already (NodeSource's bundles npm, and conflicts with Debian's npm package).

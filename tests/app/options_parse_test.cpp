@@ -1,10 +1,16 @@
-// options_parse_test.cpp: parse_duration with ms/s/m suffixes, bare milliseconds, refusals.
+// options_parse_test.cpp: parse_duration with ms/s/m suffixes, bare milliseconds, refusals;
+// every limit of the server set from its `serve` option.
 #include "app/options_parse.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "app/server_runner.hpp"
 
 namespace streambed::app {
 namespace {
@@ -53,6 +59,69 @@ TEST(ParseDuration, DoesNotReadPastTheView) {
     constexpr std::string_view whole = "2s0";
     EXPECT_EQ(parse_duration(whole.substr(0, 2)), milliseconds(2000));
     EXPECT_EQ(parse_duration(whole.substr(0, 1)), milliseconds(2));
+}
+
+// Each limit of docs/robustness.md reaches ServerOptions from its option (the engine's tests
+// show what each does); values outside the documented ranges are refused by name.
+TEST(ServerOptions, EveryLimitIsSetFromItsOption) {
+    CLI::App app;
+    ServerArgs args;
+    add_server_options(&app, args);
+    std::vector<std::string> argv = {
+        "--max-connections", "7",   "--history",           "50",    "--outbound-limit", "4096",
+        "--inbound-limit",   "512", "--max-subscriptions", "9",     "--client-rate",    "2.5",
+        "--max-errors",      "3",   "--header-limit",      "4096",  "--body-limit",     "100",
+        "--heartbeat",       "2s",  "--handshake-timeout", "750ms", "--drain-timeout",  "0"};
+    std::reverse(argv.begin(), argv.end());  // CLI11 takes them last first
+    app.parse(argv);
+    apply_durations(args);
+    const auto& o = args.options;
+    EXPECT_EQ(o.max_connections, 7u);
+    EXPECT_EQ(o.history, 50u);
+    EXPECT_EQ(o.outbound_limit_bytes, 4096u);
+    EXPECT_EQ(o.inbound_limit_bytes, 512u);
+    EXPECT_EQ(o.max_subscriptions, 9u);
+    EXPECT_EQ(o.client_rate, 2.5);
+    EXPECT_EQ(o.max_errors, 3u);
+    EXPECT_EQ(o.header_limit_bytes, 4096u);
+    EXPECT_EQ(o.body_limit_bytes, 100u);
+    EXPECT_EQ(o.heartbeat, std::chrono::seconds(2));
+    EXPECT_EQ(o.handshake_timeout, milliseconds(750));
+    EXPECT_EQ(o.drain_timeout, milliseconds(0));
+}
+
+TEST(ServerOptions, DefaultsAreTheEnginesOwn) {
+    CLI::App app;
+    ServerArgs args;
+    add_server_options(&app, args);
+    app.parse(std::vector<std::string>{});
+    apply_durations(args);
+    const engine::ServerOptions defaults;
+    EXPECT_EQ(args.options.heartbeat, defaults.heartbeat);
+    EXPECT_EQ(args.options.handshake_timeout, defaults.handshake_timeout);
+    EXPECT_EQ(args.options.drain_timeout, defaults.drain_timeout);
+}
+
+TEST(ServerOptions, OutOfRangeLimitsAreRefusedByName) {
+    const std::vector<std::vector<std::string>> bad = {
+        {"--max-subscriptions", "0"},  {"--client-rate", "0"},
+        {"--max-errors", "0"},         {"--header-limit", "100"},
+        {"--body-limit", "100000000"}, {"--handshake-timeout", "5ms"},
+        {"--drain-timeout", "61m"},    {"--handshake-timeout", "soon"}};
+    for (auto argv : bad) {
+        SCOPED_TRACE(argv[0] + " " + argv[1]);
+        CLI::App app;
+        ServerArgs args;
+        add_server_options(&app, args);
+        const std::string option = argv[0];
+        std::reverse(argv.begin(), argv.end());
+        try {
+            app.parse(argv);
+            ADD_FAILURE() << "accepted";
+        } catch (const CLI::ParseError& e) {
+            EXPECT_NE(std::string(e.what()).find(option), std::string::npos) << e.what();
+        }
+    }
 }
 
 }  // namespace

@@ -3,11 +3,7 @@
 // is missing or wrong, the Authorization header beats ?token=, /q/health stays open — and the
 // refusals Beast would write itself (missing Sec-WebSocket-Key, version 8) and 405 are JSON with
 // the headers the docs name.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "engine/access.hpp"
 #include "tests/support/test_server.hpp"
@@ -98,33 +94,6 @@ TEST(AccessToken, ComparisonAndRedaction) {
     EXPECT_EQ(engine::redact_target("/ws/metrics?batch=1"), "/ws/metrics?batch=1");
     EXPECT_EQ(engine::redact_target("/ws/metrics"), "/ws/metrics");
 }
-
-// A raw request on a fresh connection; the whole answer (the server closes or the read times out).
-std::string raw_request(std::uint16_t port, const std::string& request) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string answer;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-        char buf[4096];
-        ssize_t n;
-        while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return answer;
-}
-
-std::string upgrade_request(const std::string& extra) {
-    return "GET /ws/metrics HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + extra +
-           "\r\n";
-}
-
-std::string body_of(const std::string& answer) { return answer.substr(answer.find("\r\n\r\n") + 4); }
 
 TEST(HandshakeRefusals, BeastsOwnRefusalsAreJson) {
     TestServer srv;

@@ -11,10 +11,6 @@ namespace {
 using engine::Endpoint;
 using engine::MessageType;
 
-std::string payload(std::uint64_t n, std::size_t size) {
-    return fmt::format(R"({{"n":{},"pad":"{}"}})", n, std::string(size, 'x'));
-}
-
 json stats(TestServer& srv) { return http_get(srv.port(), "/api/v11/websocket/stats").body_json(); }
 
 constexpr std::size_t kLimit = 256 << 10;
@@ -36,7 +32,7 @@ TEST(SlowConsumer, StatesAreConflatedAndMemoryStaysBounded) {
     std::uint64_t max_queued = 0;
     // Publish until conflation has happened (bounded: 20,000 messages of 4 KiB).
     while (n < 20000 && stats(srv)["conflated"] == 0) {
-        for (int i = 0; i < 100; ++i, ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n + 1), payload(n + 1, 4096));
+        for (int i = 0; i < 100; ++i, ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n + 1), padded_data(n + 1, 4096));
         max_queued = std::max<std::uint64_t>(max_queued, stats(srv)["queuedBytes"]);
     }
     auto s = stats(srv);
@@ -64,7 +60,7 @@ TEST(SlowConsumer, EventsOverflowCloses1013ThenResumeHasNoGap) {
     c.read_until_type("subscribed");
     std::uint64_t n = 0;
     while (n < 15000 && stats(srv)["slowConsumerCloses"] == 0) {
-        for (int i = 0; i < 100; ++i, ++n) srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n + 1), payload(n + 1, 1024));
+        for (int i = 0; i < 100; ++i, ++n) srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n + 1), padded_data(n + 1, 1024));
         EXPECT_LE(stats(srv)["queuedBytes"].get<std::uint64_t>(), kLimit);
     }
     ASSERT_EQ(stats(srv)["slowConsumerCloses"], 1);
@@ -103,7 +99,7 @@ TEST(Batching, BatchClientsGetArraysInOrderOthersSingleMessages) {
     }
     // More than the kernel buffers hold: the queue must build up, and batches with it.
     constexpr std::uint64_t kCount = 3000;
-    for (std::uint64_t n = 1; n <= kCount; ++n) srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, 1000));
+    for (std::uint64_t n = 1; n <= kCount; ++n) srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), padded_data(n, 1000));
     std::uint64_t seq = 0, arrays = 0;
     while (seq < kCount) {
         auto j = batched.read_json();

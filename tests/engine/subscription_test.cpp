@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <latch>
 #include <thread>
 
 #include "tests/support/test_server.hpp"
@@ -198,17 +199,20 @@ TEST(Churn, SubscribeUnsubscribeWhileBroadcasting) {
     steady.read_until_type("subscribed");
 
     constexpr std::uint64_t kMessages = 2000;
-    std::atomic<bool> publishing{true};
+    constexpr int kChurners = 3;
+    // Publishing starts once every churner is connected: the churn overlaps the broadcast.
+    std::latch connected(kChurners);
     std::thread publisher([&] {
+        connected.wait();
         for (std::uint64_t n = 1; n <= kMessages; ++n) srv.publish_n(ch1, MessageType::block, n);
-        publishing = false;
     });
     std::vector<std::thread> churners;
     std::atomic<int> failures{0};
-    for (int t = 0; t < 3; ++t) {
+    for (int t = 0; t < kChurners; ++t) {
         churners.emplace_back([&] {
             WsClient c(srv.port(), "/ws/channels");
             c.read_json();
+            connected.count_down();
             for (int round = 0; round < 30; ++round) {
                 c.send(R"({"action":"subscribe","channels":["ch-1","*"]})");
                 c.send(R"({"action":"unsubscribe","channels":["*"]})");
@@ -230,7 +234,6 @@ TEST(Churn, SubscribeUnsubscribeWhileBroadcasting) {
     publisher.join();
     for (auto& t : churners) t.join();
     EXPECT_EQ(failures, 0);
-    EXPECT_FALSE(publishing);
     // Every churned subscription was released.
     EXPECT_TRUE(wait_until([&] {
         return http_get(srv.port(), "/api/v11/websocket/stats").body_json()["totalSubscriptions"] == 1;

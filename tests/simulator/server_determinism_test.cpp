@@ -32,7 +32,10 @@ constexpr std::int64_t kEpoch = 1762732800000;
 // messages per stream even when the second run's clients connect 100 simulated seconds late.
 constexpr std::int64_t kCollectUntil = kEpoch + 240'000;
 constexpr std::size_t kMinOverlap = 20;
-constexpr auto kRunDeadline = 10s;
+// A guard against a hang, not a timing: a run takes about a second alone, many times that on
+// a loaded 2-core machine under the sanitizers (this test is labelled unit and runs there).
+// Three runs stay within ctest's 120 s per test.
+constexpr auto kRunDeadline = 35s;
 
 // (endpoint, channel, seq) -> the exact bytes of the data message.
 using Key = std::tuple<std::string, std::string, std::uint64_t>;
@@ -178,7 +181,6 @@ Comparison compare(const Collected& a, const Collected& b) {
 }
 
 TEST(ServerDeterminism, SameSeedSameBytesWhateverTheScaleThreadsAndClients) {
-    const auto started = Clock::now();
     const Collected slow = run({42, 200, 1, 3});
     ASSERT_FALSE(::testing::Test::HasFailure());
     const Collected fast = run({42, 1000, 2, 12});
@@ -202,8 +204,6 @@ TEST(ServerDeterminism, SameSeedSameBytesWhateverTheScaleThreadsAndClients) {
         EXPECT_GE(differ.overlap[stream], kMinOverlap) << stream << ": too few messages seen by both runs";
         EXPECT_EQ(differ.identical[stream], 0u) << stream << ": seeds 42 and 43 gave identical messages";
     }
-
-    EXPECT_LT(Clock::now() - started, 20s) << "the runs took longer than this file's budget";
 }
 
 }  // namespace

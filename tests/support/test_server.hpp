@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <string>
+
 #include "engine/hub.hpp"
 #include "engine/server.hpp"
 
@@ -14,6 +16,11 @@ inline engine::ServerOptions test_options() {
     o.port = 0;
     o.threads = 2;
     return o;
+}
+
+// A data object carrying `n` and `size` bytes of padding: messages of a chosen size.
+inline std::string padded_data(std::uint64_t n, std::size_t size) {
+    return fmt::format(R"({{"n":{},"pad":"{}"}})", n, std::string(size, 'x'));
 }
 
 class TestServer {

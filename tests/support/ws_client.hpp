@@ -30,6 +30,14 @@ HttpResult http_get(std::uint16_t port, const std::string& target,
 HttpResult try_upgrade(std::uint16_t port, const std::string& target,
                        const std::map<std::string, std::string>& headers = {});
 
+// Writes `request` as is on a fresh connection and returns the whole answer, read until the
+// server closes (or 5 s pass): for requests a well-formed client would not send.
+std::string raw_request(std::uint16_t port, const std::string& request);
+// An upgrade request for /ws/metrics with the Upgrade and Connection headers and `extra` (lines).
+std::string upgrade_request(const std::string& extra);
+// What follows the headers of an HTTP answer.
+std::string body_of(const std::string& answer);
+
 class WsClient {
 public:
     // Connects and completes the handshake; throws on refusal.
