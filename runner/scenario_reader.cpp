@@ -100,6 +100,15 @@ Json parse_json(std::string_view text) {
         if (const auto dash = detail.find(" - "); dash != std::string::npos) detail = detail.substr(dash + 3);
         else if (const auto colon = detail.find(": "); colon != std::string::npos) detail = detail.substr(colon + 2);
         throw ScenarioError{fmt::format("line {}, column {}: syntax error: {}", line, column, detail)};
+    } catch (const Json::out_of_range& e) {
+        // A number no double holds (1e999): the message quotes it as written, which finds it.
+        std::string number = e.what();
+        const auto open = number.find('\''), close = number.rfind('\'');
+        number = open < close ? number.substr(open + 1, close - open - 1) : std::string();
+        const auto at = number.empty() ? std::string_view::npos : text.find(number);
+        const auto [line, column] = line_column(text, at == std::string_view::npos ? 0 : at);
+        if (number.size() > 40) number = number.substr(0, 37) + "...";
+        throw ScenarioError{fmt::format("line {}, column {}: the number {} is out of range", line, column, number)};
     }
     if (!finder.duplicate.empty()) fail_at(finder.duplicate, "given twice in the same object");
     return j;

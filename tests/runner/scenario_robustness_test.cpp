@@ -1,11 +1,13 @@
 // scenario_robustness_test.cpp: the scenario parser on damaged input — a library file cut short
 // anywhere is a syntax error with its line and column, random corruption never throws and always
-// gives exactly one of a scenario or an error — and docs/scenarios.md in step with kMetrics.
+// gives exactly one of a scenario or an error, a number no double holds is named with its place
+// (found by the scenario fuzzer) — and docs/scenarios.md in step with kMetrics.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "runner/scenario_parse.hpp"
 #include "runner/scenario_metrics.hpp"
@@ -35,6 +37,19 @@ TEST(ScenarioRobustness, TruncatedAnywhereIsASyntaxError) {
         EXPECT_NE(r.error.find("syntax error"), std::string::npos) << n << ": " << r.error;
         EXPECT_EQ(r.error.rfind("line ", 0), 0u) << r.error;
     }
+}
+
+// fuzz/scenario_fuzz.cpp found this: nlohmann's out_of_range (406) escaped the syntax-error
+// handling and was reported as "internal error while reading the scenario".
+TEST(ScenarioRobustness, ANumberTooLargeForADoubleIsNamedWithItsPlace) {
+    const auto r = parse_scenario("{\n  \"name\": \"x\",\n  \"duration\": 2e99999,\n  \"groups\": []\n}");
+    ASSERT_FALSE(r.scenario);
+    EXPECT_EQ(r.error, "line 3, column 15: the number 2e99999 is out of range");
+    // The fuzzer's own input: a long number, shown shortened.
+    const auto long_number = parse_scenario("[222222222222222222220000000e" + std::string(90, '0') + "91969755]");
+    EXPECT_EQ(long_number.error.find("internal error"), std::string::npos) << long_number.error;
+    EXPECT_EQ(long_number.error.rfind("line 1, column 2: the number 2222222222222222222200000", 0), 0u)
+        << long_number.error;
 }
 
 TEST(ScenarioRobustness, CorruptionNeverThrowsAndGivesExactlyOneResult) {
