@@ -608,8 +608,10 @@ TEST(CliDeterminism, SameSeedGivesIdenticalBytesForTheSameStreamAndSeq) {
     };
     Clients ca = connect(a.port), cb = connect(b.port);
 
-    // ~2-3 s of wall time at --time-scale 50: metrics every 40 ms, ch-1 every 40 ms + blocks.
-    constexpr std::size_t kCount = 60;
+    // ~5 s of wall time at --time-scale 50: metrics every 40 ms, ch-1 every 40 ms + blocks. The
+    // second client subscribes a little later than the first (100 ms under ASan is 5 simulated
+    // seconds), so each reads twice what the overlap needs.
+    constexpr std::size_t kCount = 120;
     Collected ra, rb;
     ASSERT_NO_FATAL_FAILURE(collect(*ca.metrics, "/ws/metrics", kCount, ra));
     ASSERT_NO_FATAL_FAILURE(collect(*ca.channels, "/ws/channels", kCount, ra));
