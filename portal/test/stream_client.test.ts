@@ -56,10 +56,13 @@ test("resumes after the server is killed and restarted: no gap, no duplicate", a
 
   await server.kill();
   const killedAt = c.last("/ws/metrics", "metrics");
+  const killedWall = Date.now();
   await waitFor("reconnecting", () => sc.state === "reconnecting");
-  // The world goes on while no server runs: several failed attempts (of 50 to 200 ms each).
+  // The world goes on while no server runs: several failed attempts (of 50 to 200 ms each), and
+  // at least four metrics intervals of its clock (2 s simulated = 100 ms of wall time at 20x), so
+  // that the resume has messages to recover however short the backoff draws came out.
   const errors = c.errors;
-  await waitFor("failed reconnects", () => c.errors >= errors + 6);
+  await waitFor("failed reconnects", () => c.errors >= errors + 6 && Date.now() - killedWall >= 400);
   server = await ServerProcess.start("serve", args, server.port);
   // What the client missed, and must get by its resume.
   const missed = (await server.getJson<PollReply>("/api/v11/poll/metrics")).next["metrics"]! - killedAt;
