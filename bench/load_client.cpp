@@ -2,24 +2,16 @@
 // read them again; the difference is the measurement.
 #include "bench/load_client.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <thread>
 
+#include "bench/server_process.hpp"
 #include "fleet/fleet.hpp"
 
 namespace streambed::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double cpu_seconds() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 fleet::ClientGroup group_of(const LoadOptions& o) {
     fleet::ClientGroup g;
@@ -60,7 +52,7 @@ LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>
     out.failed = before.failed;
     on_phase(Phase::connected);
 
-    const double cpu0 = cpu_seconds();
+    const double cpu0 = own_cpu_seconds();
     const auto t0 = Clock::now();
     if (out.connected > 0 && !options.until) std::this_thread::sleep_for(options.duration);
     while (out.connected > 0 && options.until && Clock::now() - t0 < options.duration &&
@@ -68,7 +60,7 @@ LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const auto window = fleet.totals().at(0).since(before);
     out.window_s = std::chrono::duration<double>(Clock::now() - t0).count();
-    out.client_cpu_s = cpu_seconds() - cpu0;
+    out.client_cpu_s = own_cpu_seconds() - cpu0;
     on_phase(Phase::measured);
 
     fleet.stop();

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -188,6 +189,13 @@ std::uint64_t status_kb(pid_t pid, const std::string& field) {
 
 std::uint64_t resident_bytes(pid_t pid) { return status_kb(pid, "VmRSS:"); }
 std::uint64_t peak_resident_bytes(pid_t pid) { return status_kb(pid, "VmHWM:"); }
+
+double own_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 double cpu_seconds(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

@@ -42,5 +42,6 @@ private:
 std::uint64_t resident_bytes(pid_t pid);
 std::uint64_t peak_resident_bytes(pid_t pid);  // VmHWM: the most it has held
 double cpu_seconds(pid_t pid);
+double own_cpu_seconds();  // this process's user+system CPU (the load side's cost)
 
 }  // namespace streambed::bench

@@ -3,7 +3,6 @@
 #include "runner/run.hpp"
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,10 +12,10 @@
 #include <thread>
 
 #include "bench/server_process.hpp"
-#include "runner/server_handle.hpp"
 #include "fleet/fleet.hpp"
 #include "proxy/impairment_proxy.hpp"
 #include "runner/run_report.hpp"
+#include "runner/server_handle.hpp"
 #include "runner/server_setup.hpp"
 #include "runner/verdict.hpp"
 
@@ -25,14 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
-
-// This process's CPU (user + system): the fleet's and the proxies' cost.
-double process_cpu_seconds() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 // Waits until `t`: the timeline's pacing (nothing else is waited for here).
 void wait_until(Clock::time_point t) { std::this_thread::sleep_until(t); }
@@ -139,7 +130,7 @@ private:
         fleet_ = std::make_unique<fleet::Fleet>(fo, s_.groups, targets);
         measured_.connected_at.resize(s_.groups.size());
         start_ = Clock::now();
-        cpu_at_start_ = process_cpu_seconds();
+        cpu_at_start_ = bench::own_cpu_seconds();
         fleet_->start();
     }
 
@@ -217,7 +208,7 @@ private:
             wait_until(Clock::now() + std::chrono::milliseconds(20));
         sample_rss();
         fleet_->stop();
-        measured_.client_cpu_s = process_cpu_seconds() - cpu_at_start_;
+        measured_.client_cpu_s = bench::own_cpu_seconds() - cpu_at_start_;
         result_ = fleet_->result(finals_);
         measured_.groups = result_.groups;
     }
