@@ -45,6 +45,10 @@ std::size_t OutboundQueue::conflate(const Message* incoming) {
 std::span<const MessagePtr> OutboundQueue::begin_write(std::size_t max_messages, std::size_t max_bytes,
                                                        bool control_alone) {
     if (!inflight_.empty() || queue_.empty()) return {};
+    // Conflation cannot touch what is in flight: a write takes at most half the bound, so the
+    // other half is always there for the newest state of each stream (else a slow reader of
+    // states alone would be closed 1013 whenever a large write was under way).
+    max_bytes = std::min(max_bytes, limit_ / 2);
     std::size_t taken_bytes = 0;
     while (!queue_.empty() && inflight_.size() < max_messages) {
         const std::size_t size = queue_.front()->bytes.size();

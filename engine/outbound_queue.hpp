@@ -25,7 +25,7 @@ public:
     bool has_queued() const { return !queue_.empty(); }
     bool writing() const { return !inflight_.empty(); }
     // Moves the oldest messages in flight: at least one (max_messages >= 1), then more while
-    // both limits allow. With `control_alone`, a control message goes in flight alone and data
+    // both limits and half the bound allow. With `control_alone`, a control message goes in flight alone and data
     // messages stop before one (a ?batch=1 array frame holds data messages only).
     std::span<const MessagePtr> begin_write(std::size_t max_messages, std::size_t max_bytes,
                                             bool control_alone = false);

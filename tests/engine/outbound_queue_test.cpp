@@ -137,6 +137,24 @@ TEST(OutboundQueue, BeginWriteAlwaysTakesAtLeastOne) {
     EXPECT_EQ(q.bytes(), 501u);
 }
 
+TEST(OutboundQueue, AWriteTakesAtMostHalfTheBound) {
+    OutboundQueue q(100);
+    for (std::uint64_t i = 1; i <= 9; ++i) q.push(event(1, i, 10));
+    EXPECT_EQ(q.begin_write(kAny, kAny).size(), 5u) << "50 bytes of a 100-byte bound";
+}
+
+TEST(OutboundQueue, AReaderOfStatesAloneIsNeverClosedWhileAWriteIsUnderWay) {
+    // A slow reader of one state stream: whatever is in flight, the newest state always fits.
+    OutboundQueue q(100);
+    std::uint64_t seq = 0;
+    for (int round = 0; round < 20; ++round) {
+        for (int i = 0; i < 10; ++i) ASSERT_NE(q.push(state(1, ++seq, 10)), PushResult::overflow) << seq;
+        if (!q.writing()) q.begin_write(kAny, kAny);
+        else if (round % 3 == 0) q.end_write();
+    }
+    EXPECT_GT(q.conflated(), 0u);
+}
+
 TEST(OutboundQueue, ControlAloneKeepsControlMessagesOutOfDataRuns) {
     OutboundQueue q(1000);
     q.push(control());
