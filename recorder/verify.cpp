@@ -27,6 +27,7 @@ struct Item {
     std::int64_t frame = -1;
     std::int64_t wall_us = 0;  // the recording's timeline
     bool data = false;
+    bool state = false;   // data only: a state type (snapshotted), else an event
     std::string channel;  // data only
     std::uint64_t seq = 0;
     std::int64_t time = 0;
@@ -44,6 +45,7 @@ bool parse_data(std::string_view text, Item& item) {
     if (type_end == std::string_view::npos) return false;
     const auto type = engine::message_type_from_name(text.substr(pos, type_end - pos));
     if (!type) return false;
+    item.state = engine::is_state(*type);
     pos = type_end;
     if (text.substr(pos, kChannel.size()) != kChannel) return false;
     pos += kChannel.size();
@@ -89,13 +91,23 @@ struct Stretch {  // consecutive seqs of one channel: [begin, end) of its items
     std::size_t begin, end;
 };
 
-std::vector<Stretch> stretches(const std::vector<const Item*>& items) {
+// `events_between(a, b)`: every seq strictly between a and b is an event of the run. A snapshot
+// (a state opening a stretch) followed by a message more than one seq later is one stretch when
+// only events lie between: events published before a subscription lands are not owed, so where
+// the subscription landed among them is timing, like a stretch's edges.
+template <typename EventsBetween>
+std::vector<Stretch> stretches(const std::vector<const Item*>& items, EventsBetween events_between) {
     std::vector<Stretch> out;
     for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i == 0 || items[i]->seq != items[i - 1]->seq + 1)
-            out.push_back({i, i + 1});
-        else
+        const Item* prev = i ? items[i - 1] : nullptr;
+        const bool next = prev && items[i]->seq == prev->seq + 1;
+        const bool after_snapshot = prev && out.back().begin == i - 1 && prev->state &&
+                                    items[i]->seq > prev->seq &&
+                                    events_between(prev->seq, items[i]->seq);
+        if (next || after_snapshot)
             out.back().end = i + 1;
+        else
+            out.push_back({i, i + 1});
     }
     return out;
 }
@@ -275,6 +287,7 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
                 item.time = rows.i(5);
             }
             item.text = rows.str(6);
+            if (Item parsed; item.data && parse_data(item.text, parsed)) item.state = parsed.state;
             expected.push_back(std::move(item));
         }
     }
@@ -405,7 +418,19 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
             const auto t0 = time_of(start ? lo : lo + 1), t1 = time_of(start ? hi - 1 : hi);
             return t0 && t1 && static_cast<double>(*t1 - *t0) <= tolerance_ms;
         };
-        const auto want_s = stretches(want_c), have_s = stretches(have_c);
+        // At most this many seqs are looked up to join a snapshot to what follows it.
+        constexpr std::uint64_t kSnapshotGapLimit = 64;
+        auto events_between = [&](std::uint64_t a, std::uint64_t b) {
+            if (b - a > kSnapshotGapLimit) return false;
+            for (std::uint64_t seq = a + 1; seq < b; ++seq) {
+                Item m;
+                const auto r = recorded(seq);
+                if (!r || !parse_data(r->second, m) || m.state) return false;
+            }
+            return true;
+        };
+        const auto want_s = stretches(want_c, events_between),
+                   have_s = stretches(have_c, events_between);
         for (std::size_t i = 0; i < std::max(want_s.size(), have_s.size()); ++i) {
             if (i >= want_s.size()) {
                 const auto* g = have_c[have_s[i].begin];
