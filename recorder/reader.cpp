@@ -17,17 +17,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// Reads are of a file that passed the open checks: a failure here means damage.
-struct Query : Statement {
-    Query(sqlite3* db, const char* sql) : Statement(db, sql, damaged(db)) {}
-    Query& bind(int col, std::int64_t v) {
-        Statement::i(col, v);
-        return *this;
-    }
-    using Statement::i;
-    std::string str(int col) const { return std::string(Statement::s(col)); }
-};
-
 json opt_int(Query& q, int col) { return q.is_null(col) ? json(nullptr) : json(q.i(col)); }
 
 // An export of a run the file does not hold is refused, as replay and verify refuse it.

@@ -11,10 +11,6 @@
 namespace streambed::recorder {
 namespace {
 
-struct Rows : Statement {
-    Rows(sqlite3* db, const char* sql) : Statement(db, sql, damaged(db)) {}
-};
-
 // The data object of a framed message: {"type":…,"channel":…,"seq":…,"time":…,"data":DATA}
 std::string_view data_of(std::string_view payload) {
     const auto pos = payload.find(R"(,"data":)");
@@ -26,7 +22,7 @@ std::string_view data_of(std::string_view payload) {
 
 ReplaySource::ReplaySource(ReplayOptions options)
     : options_(std::move(options)), db_(open_for_reading(options_.path)) {
-    Rows runs(db_.get(),
+    Query runs(db_.get(),
               "SELECT id, coalesce(time_scale, 1), started_us, version, coalesce(seed, ''), coalesce(config, '') "
               "FROM run ORDER BY id DESC");
     bool found = false;
@@ -43,7 +39,7 @@ ReplaySource::ReplaySource(ReplayOptions options)
     if (!found)
         throw RecordingError(options_.run ? fmt::format("{}: no run {}", options_.path, *options_.run)
                                           : fmt::format("{}: the recording holds no run", options_.path));
-    Rows count(db_.get(), "SELECT count(*) FROM message WHERE run = ?");
+    Query count(db_.get(), "SELECT count(*) FROM message WHERE run = ?");
     count.i(1, run_);
     count.next();
     total_ = static_cast<std::uint64_t>(count.i(0));
@@ -54,7 +50,7 @@ ReplaySource::~ReplaySource() { stop(); }
 
 void ReplaySource::start(engine::Publisher& publisher) {
     publisher.set_epoch(epoch_);
-    Rows streams(db_.get(), "SELECT id, endpoint, channel FROM stream WHERE run = ? ORDER BY id");
+    Query streams(db_.get(), "SELECT id, endpoint, channel FROM stream WHERE run = ? ORDER BY id");
     streams.i(1, run_);
     while (streams.next()) {
         auto endpoint = engine::endpoint_from_path(streams.s(1));
@@ -78,7 +74,7 @@ void ReplaySource::run(engine::Publisher& publisher) {
     bool first_pass = true;
     std::int64_t sim_offset = 0;  // added to `time` on later passes of --loop
     do {
-        Rows rows(db_.get(), "SELECT stream, type, sim_ms, wall_us, payload FROM message WHERE run = ? ORDER BY ord");
+        Query rows(db_.get(), "SELECT stream, type, sim_ms, wall_us, payload FROM message WHERE run = ? ORDER BY ord");
         rows.i(1, run_);
         const auto start = steady_clock::now();
         std::int64_t first_wall = 0, first_sim = 0, last_sim = 0;

@@ -85,4 +85,17 @@ private:
     sqlite3_stmt* st_ = nullptr;
 };
 
+// A read of a file that passed the open checks: a failure here means damage, and says so
+// naming the file.
+class Query : public Statement {
+public:
+    Query(sqlite3* db, const char* sql) : Statement(db, sql, damaged(db)) {}
+    Query& bind(int col, std::int64_t v) {
+        Statement::i(col, v);
+        return *this;
+    }
+    using Statement::i;
+    std::string str(int col) const { return std::string(s(col)); }
+};
+
 }  // namespace streambed::recorder

@@ -16,12 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Reads are of a file that passed the open checks: a failure here means damage.
-struct Rows : Statement {
-    Rows(sqlite3* db, const char* sql) : Statement(db, sql, damaged(db)) {}
-    std::string str(int col) const { return std::string(s(col)); }
-};
-
 // One message of a session, recorded (frame >= 0) or re-driven (frame -1).
 struct Item {
     std::int64_t frame = -1;
@@ -155,7 +149,7 @@ struct RecordedRun::Lookup {
         : message(db,
                   "SELECT sim_ms, payload FROM message WHERE run = ? AND stream = ? AND seq = ?"),
           last(db, "SELECT max(seq) FROM message WHERE run = ? AND stream = ?") {}
-    Rows message, last;
+    Query message, last;
     std::map<std::int64_t, std::uint64_t> last_seq;  // per stream, cached
 };
 
@@ -163,7 +157,7 @@ RecordedRun::RecordedRun(const std::string& path, std::optional<std::int64_t> ru
     : path_(path), db_(open_for_reading(path)) {
     sqlite3* db = db_.get();
     {
-        Rows runs(db,
+        Query runs(db,
                   "SELECT id, coalesce(seed, 0), coalesce(config, ''), coalesce(time_scale, 1), "
                   "started_us, dropped_frames, ended_us FROM run ORDER BY id DESC");
         bool found = false;
@@ -185,15 +179,15 @@ RecordedRun::RecordedRun(const std::string& path, std::optional<std::int64_t> ru
                                      : fmt::format("{}: the recording holds no run", path));
         // A session that never closed was open until the run's end (or its last frame).
         if (!ended) {
-            Rows last(db, "SELECT max(wall_us) FROM frame WHERE run = ?");
+            Query last(db, "SELECT max(wall_us) FROM frame WHERE run = ?");
             last.i(1, id_);
             if (last.next() && !last.is_null(0)) ended = last.i(0);
         }
-        Rows streams(db, "SELECT id, endpoint, channel FROM stream WHERE run = ?");
+        Query streams(db, "SELECT id, endpoint, channel FROM stream WHERE run = ?");
         streams.i(1, id_);
         while (streams.next()) streams_[{streams.str(1), streams.str(2)}] = streams.i(0);
 
-        Rows sessions(
+        Query sessions(
             db,
             "SELECT id, name, endpoint, coalesce(target, endpoint), opened_us, closed_us, "
             "close_code, coalesce(close_reason, '') FROM session WHERE run = ? "
@@ -214,7 +208,7 @@ RecordedRun::RecordedRun(const std::string& path, std::optional<std::int64_t> ru
             index[s.id] = sessions_.size();
             sessions_.push_back(std::move(s));
         }
-        Rows sent(db,
+        Query sent(db,
                   "SELECT session, n, wall_us, text FROM frame WHERE run = ? AND dir = 'in' "
                   "ORDER BY session, n");
         sent.i(1, id_);
@@ -226,7 +220,7 @@ RecordedRun::RecordedRun(const std::string& path, std::optional<std::int64_t> ru
     }
     // The clock: a welcome carries (simulated now, wall now); else the first published message.
     {
-        Rows welcome(db,
+        Query welcome(db,
                      "SELECT text FROM frame WHERE run = ? AND dir = 'out' AND stream IS NULL "
                      "AND text LIKE '{\"type\":\"welcome\"%' LIMIT 1");
         welcome.i(1, id_);
@@ -243,7 +237,7 @@ RecordedRun::RecordedRun(const std::string& path, std::optional<std::int64_t> ru
                 heartbeat_ms_ = j["heartbeatMs"].get<std::int64_t>();
         }
         if (!clock_) {
-            Rows first(db,
+            Query first(db,
                        "SELECT sim_ms, wall_us FROM message WHERE run = ? ORDER BY ord LIMIT 1");
             first.i(1, id_);
             if (first.next()) clock_ = engine::ClockAnchor{first.i(0), first.i(1), time_scale_};
@@ -269,7 +263,7 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
     // The recorded side: every outbound message in order; data by (channel, seq) and bytes.
     std::vector<Item> expected;
     {
-        Rows rows(db_.get(),
+        Query rows(db_.get(),
                   "SELECT f.n, f.wall_us, f.stream IS NOT NULL, st.channel, f.seq, m.sim_ms, "
                   "coalesce(m.payload, f.text) FROM frame f LEFT JOIN stream st ON st.run = f.run "
                   "AND st.id = f.stream "

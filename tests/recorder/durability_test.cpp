@@ -9,39 +9,14 @@
 #include <cstdio>
 
 #include "bench/server_process.hpp"
+#include "tests/support/temp_db.hpp"
 #include "tests/support/ws_client.hpp"
 
 namespace streambed::testing {
 namespace {
 
-struct TempDb {
-    std::string path = ::testing::TempDir() + "/durability-" + std::to_string(::getpid()) + ".db";
-    TempDb() { clean(); }
-    ~TempDb() { clean(); }
-    void clean() const {
-        for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
-    }
-};
-
-std::string text(const std::string& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);  // lets SQLite recover the WAL
-    sqlite3_stmt* st = nullptr;
-    std::string out = "<error>";
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-        const int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) out = sqlite3_column_type(st, 0) == SQLITE_NULL
-                                        ? "NULL"
-                                        : reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        else if (rc == SQLITE_DONE) out = "<none>";
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-}
-
 TEST(RecordingDurability, SigtermFlushesEverythingAndClosesTheRun) {
-    TempDb db;
+    TempDb db("durability");
     std::vector<std::uint64_t> seen;
     {
         bench::ServerProcess server(STREAMBED_BINARY, {"--time-scale", "50", "--record", db.path});
@@ -55,19 +30,19 @@ TEST(RecordingDurability, SigtermFlushesEverythingAndClosesTheRun) {
         EXPECT_EQ(server.stop(), 0);
         reader.join();
     }
-    EXPECT_EQ(text(db.path, "PRAGMA integrity_check"), "ok");
-    EXPECT_EQ(text(db.path, "SELECT complete FROM run"), "1");
-    EXPECT_NE(text(db.path, "SELECT ended_us FROM run"), "NULL");
-    EXPECT_EQ(text(db.path, "SELECT close_code FROM session"), "1001");
+    EXPECT_EQ(sql_text(db.path, "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(sql_text(db.path, "SELECT complete FROM run"), "1");
+    EXPECT_NE(sql_text(db.path, "SELECT ended_us FROM run"), "NULL");
+    EXPECT_EQ(sql_text(db.path, "SELECT close_code FROM session"), "1001");
     for (auto seq : seen)
-        EXPECT_EQ(text(db.path, "SELECT count(*) FROM frame f JOIN stream s ON s.id = f.stream "
+        EXPECT_EQ(sql_text(db.path, "SELECT count(*) FROM frame f JOIN stream s ON s.id = f.stream "
                                 "WHERE s.endpoint = '/ws/metrics' AND f.seq = " + std::to_string(seq)),
                   "1")
             << seq;
 }
 
 TEST(RecordingDurability, SigkillLeavesAValidFileWithEveryCommittedFrame) {
-    TempDb db;
+    TempDb db("durability");
     std::uint64_t early = 0;
     {
         bench::ServerProcess server(STREAMBED_BINARY, {"--time-scale", "50", "--record", db.path});
@@ -80,12 +55,12 @@ TEST(RecordingDurability, SigkillLeavesAValidFileWithEveryCommittedFrame) {
         ::kill(server.pid(), SIGKILL);
         server.stop();  // reaps the killed child
     }
-    EXPECT_EQ(text(db.path, "PRAGMA integrity_check"), "ok");
-    EXPECT_EQ(text(db.path, "SELECT ended_us FROM run"), "NULL");  // the run never closed
-    EXPECT_EQ(text(db.path, "SELECT count(*) FROM message m JOIN stream s ON s.id = m.stream "
+    EXPECT_EQ(sql_text(db.path, "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(sql_text(db.path, "SELECT ended_us FROM run"), "NULL");  // the run never closed
+    EXPECT_EQ(sql_text(db.path, "SELECT count(*) FROM message m JOIN stream s ON s.id = m.stream "
                             "WHERE s.endpoint = '/ws/metrics' AND m.seq = " + std::to_string(early)),
               "1");
-    EXPECT_EQ(text(db.path, "SELECT count(*) FROM frame WHERE seq = " + std::to_string(early) +
+    EXPECT_EQ(sql_text(db.path, "SELECT count(*) FROM frame WHERE seq = " + std::to_string(early) +
                             " AND stream = (SELECT id FROM stream WHERE endpoint = '/ws/metrics')"),
               "1");
 }

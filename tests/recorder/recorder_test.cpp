@@ -12,6 +12,7 @@
 
 #include "recorder/reader.hpp"
 #include "recorder/recorder.hpp"
+#include "tests/support/temp_db.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -23,29 +24,10 @@ using engine::MessageType;
 using recorder::Recorder;
 using recorder::RecordingError;
 
-struct TempFile {
-    std::string path;
-    explicit TempFile(const std::string& name)
-        : path(::testing::TempDir() + "/" + name + "-" + std::to_string(::getpid()) + ".db") {
-        remove_all();
-    }
-    ~TempFile() { remove_all(); }
-    void remove_all() const {
-        for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-    }
-    bool exists() const { return ::access(path.c_str(), F_OK) == 0; }
-};
 
+// Read-only: a check never changes the file it checks.
 std::int64_t scalar(const std::string& path, const std::string& sql) {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* st = nullptr;
-    std::int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
+    return sql_int(path, sql, SqlOpen::read_only);
 }
 
 std::vector<json> exported(const std::string& path) {
@@ -67,7 +49,7 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 TEST(Recording, EveryFrameInAndOutRoundTripsExactly) {
-    TempFile file("roundtrip");
+    TempDb file("roundtrip");
     std::vector<std::string> a_seen, b_seen;
     std::vector<std::string> a_sent = {R"({"action":"subscribe","channels":["ch-1"]})", R"({"action":"ping","id":3})"};
     {
@@ -150,7 +132,7 @@ TEST(Recording, EveryFrameInAndOutRoundTripsExactly) {
 }
 
 TEST(Recording, APayloadDeliveredToManySessionsIsStoredOnce) {
-    TempFile file("once");
+    TempDb file("once");
     constexpr int kClients = 20;
     {
         Recorder rec(file.path, {"test", 1, "{}"});
@@ -179,7 +161,7 @@ TEST(Recording, APayloadDeliveredToManySessionsIsStoredOnce) {
 }
 
 TEST(Recording, ServerSideClosesAreRecordedWithTheirCode) {
-    TempFile file("close");
+    TempDb file("close");
     {
         Recorder rec(file.path, {"test", 1, "{}"});
         TestServer srv;
@@ -195,7 +177,7 @@ TEST(Recording, ServerSideClosesAreRecordedWithTheirCode) {
 }
 
 TEST(Recording, AFullQueueSlowsTheSourceButCountsDroppedFrames) {
-    TempFile file("full");
+    TempDb file("full");
     recorder::RecorderOptions tiny;
     tiny.queue_limit = 8;
     std::uint64_t dropped = 0;
@@ -222,7 +204,7 @@ TEST(Recording, AFullQueueSlowsTheSourceButCountsDroppedFrames) {
 }
 
 TEST(Recording, AFullDiskIsReportedTheServerCarriesOnAndTheRunIsIncomplete) {
-    TempFile file("fulldisk");
+    TempDb file("fulldisk");
     recorder::RecorderOptions capped;
     capped.max_pages = 40;  // ~160 KiB: filled by the first few hundred 2 KiB messages
     {
@@ -257,7 +239,7 @@ TEST(Recording, AFullDiskIsReportedTheServerCarriesOnAndTheRunIsIncomplete) {
 }
 
 TEST(Recording, RunsAppendToAnExistingRecording) {
-    TempFile file("append");
+    TempDb file("append");
     { Recorder(file.path, {"test", 1, "{}"}).finish(); }
     { Recorder(file.path, {"test", 2, "{}"}).finish(); }
     EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM run"), 2);
@@ -265,13 +247,13 @@ TEST(Recording, RunsAppendToAnExistingRecording) {
 }
 
 TEST(RecordingFiles, MissingFileIsRefusedAndNotCreated) {
-    TempFile file("missing");
+    TempDb file("missing");
     EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("no such recording"), std::string::npos);
     EXPECT_FALSE(file.exists());
 }
 
 TEST(RecordingFiles, GarbageIsNotARecording) {
-    TempFile file("garbage");
+    TempDb file("garbage");
     std::ofstream(file.path) << std::string(4096, 'z');
     EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("not a streambed recording"), std::string::npos);
     EXPECT_NE(error_of([&] { Recorder(file.path, {"test", 1, "{}"}); }).find("not a streambed recording"),
@@ -283,7 +265,7 @@ TEST(RecordingFiles, GarbageIsNotARecording) {
 }
 
 TEST(RecordingFiles, TruncatedRecordingIsRefusedClearly) {
-    TempFile file("truncated");
+    TempDb file("truncated");
     { Recorder(file.path, {"test", 1, "{}"}).finish(); }
     ::truncate(file.path.c_str(), 1000);
     const auto err = error_of([&] {
@@ -295,7 +277,7 @@ TEST(RecordingFiles, TruncatedRecordingIsRefusedClearly) {
 }
 
 TEST(Recording, AGatheredRunOfDeliveriesIsOneRowAndReadsBackOneRowPerDelivery) {
-    TempFile file("runs");
+    TempDb file("runs");
     constexpr std::uint64_t kCount = 2000;
     std::vector<std::string> received;
     {
@@ -345,14 +327,14 @@ void make_db(const std::string& path, int app_id, int version) {
 }
 
 TEST(RecordingFiles, ForeignDatabaseIsRefused) {
-    TempFile file("foreign");
+    TempDb file("foreign");
     make_db(file.path, 0, 0);
     EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("another application"), std::string::npos);
     EXPECT_NE(error_of([&] { Recorder(file.path, {"test", 1, "{}"}); }).find("another application"), std::string::npos);
 }
 
 TEST(RecordingFiles, OtherSchemaVersionsAreRefusedByName) {
-    TempFile older("older"), newer("newer");
+    TempDb older("older"), newer("newer");
     make_db(older.path, recorder::kApplicationId, 0);
     make_db(newer.path, recorder::kApplicationId, recorder::kSchemaVersion + 1);
     EXPECT_NE(error_of([&] { recorder::inspect(older.path); }).find("older"), std::string::npos);
@@ -393,7 +375,7 @@ PRAGMA application_id = 1396852036; PRAGMA user_version = 1;)sql",
 }
 
 TEST(RecordingFiles, AVersionOneFileIsReadAsIsAndMigratedWhenRecordedInto) {
-    TempFile file("v1");
+    TempDb file("v1");
     make_v1(file.path);
     ASSERT_EQ(scalar(file.path, "PRAGMA application_id"), recorder::kApplicationId);
     // Read as is: nothing written.

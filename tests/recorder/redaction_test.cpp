@@ -10,6 +10,7 @@
 
 #include "recorder/reader.hpp"
 #include "recorder/recorder.hpp"
+#include "tests/support/temp_db.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -26,11 +27,8 @@ std::string slurp(const std::string& path) {
 }
 
 TEST(RecordingRedaction, TheTokenIsInNeitherTheFileNorItsExports) {
-    const std::string path = ::testing::TempDir() + "/redaction-" + std::to_string(::getpid()) + ".db";
-    auto remove_all = [&] {
-        for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
-    };
-    remove_all();
+    TempDb db("redaction");
+    const std::string& path = db.path;
     {
         recorder::Recorder rec(path, {"test", 1, "{}"});
         auto o = test_options();
@@ -59,7 +57,6 @@ TEST(RecordingRedaction, TheTokenIsInNeitherTheFileNorItsExports) {
     EXPECT_EQ(jsonl.str().find(kToken), std::string::npos);
     EXPECT_EQ(har.str().find(kToken), std::string::npos);
     EXPECT_NE(har.str().find("token=REDACTED"), std::string::npos) << har.str().substr(0, 400);
-    remove_all();
 }
 
 }  // namespace

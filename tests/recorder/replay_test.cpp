@@ -11,6 +11,7 @@
 #include "recorder/recorder.hpp"
 #include "recorder/replay_source.hpp"
 #include "simulator/simulator_source.hpp"
+#include "tests/support/temp_db.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -20,9 +21,9 @@ namespace {
 using Key = std::pair<std::string, std::uint64_t>;  // (channel, seq) on one endpoint
 
 struct Recording {
-    std::string path = ::testing::TempDir() + "/replay-" + std::to_string(::getpid()) + ".db";
+    TempDb file{"replay"};
+    const std::string& path = file.path;
     Recording() {
-        clean();
         simulator::SimConfig sim;
         sim.seed = 11;
         sim.time_scale = 0;  // as fast as possible
@@ -37,10 +38,6 @@ struct Recording {
         source.stop();
         server.shutdown();
         rec.finish();
-    }
-    ~Recording() { clean(); }
-    void clean() const {
-        for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
     }
     std::map<Key, std::string> messages(const std::string& endpoint) const {
         std::map<Key, std::string> out;
@@ -146,7 +143,8 @@ TEST(Replay, LoopStartsOverWithSeqsAndTimeContinuing) {
 }
 
 TEST(Replay, ARunWithoutDataMessagesIsRefused) {
-    const std::string path = ::testing::TempDir() + "/replay-empty-" + std::to_string(::getpid()) + ".db";
+    TempDb db("replay-empty");
+    const std::string& path = db.path;
     { recorder::Recorder(path, {"test", 1, "{}", 1}).finish(); }
     try {
         recorder::ReplaySource source({path, std::nullopt, 1.0, false});
@@ -154,7 +152,6 @@ TEST(Replay, ARunWithoutDataMessagesIsRefused) {
     } catch (const recorder::RecordingError& e) {
         EXPECT_NE(std::string(e.what()).find("no data message"), std::string::npos) << e.what();
     }
-    for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
 }
 
 // The epoch names the recording's run: the same at any speed, loop or not, under another file
@@ -166,12 +163,9 @@ TEST(Replay, EpochNamesTheRecordedRun) {
     EXPECT_EQ(fast.epoch(), looped.epoch());
     EXPECT_NE(fast.epoch(), simulator::world_epoch(simulator::SimConfig{}));
 
-    const std::string copy = rec.path + ".copy.db";
-    {
-        std::ifstream in(rec.path, std::ios::binary);
-        std::ofstream out(copy, std::ios::binary);
-        out << in.rdbuf();
-    }
+    TempDb copied("replay-copy");
+    copied.copy_of(rec.path);
+    const std::string& copy = copied.path;
     EXPECT_EQ(recorder::ReplaySource({copy, std::nullopt, 1.0, false}).epoch(), fast.epoch());
     {   // a second run of the same world into the copy
         recorder::Recorder second(copy, {"test", 11, "{}", 0});
@@ -184,7 +178,6 @@ TEST(Replay, EpochNamesTheRecordedRun) {
         second.finish();
     }
     EXPECT_NE(recorder::ReplaySource({copy, std::nullopt, 1.0, false}).epoch(), fast.epoch());
-    for (const char* s : {"", "-wal", "-shm"}) std::remove((copy + s).c_str());
 
     engine::Server server(test_options());
     server.start();

@@ -15,6 +15,7 @@
 #include "recorder/reader.hpp"
 #include "recorder/recorder.hpp"
 #include "recorder/verify.hpp"
+#include "tests/support/temp_db.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -34,7 +35,6 @@ struct SnapshotRecording {
     recorder::Observed as_recorded;
 
     SnapshotRecording() {
-        clean();
         {
             recorder::Recorder rec(path, {"test", 1, "{}", 1.0});
             TestServer srv;
@@ -65,10 +65,6 @@ struct SnapshotRecording {
                 as_recorded.frames.push_back(
                     {j["wallUs"].get<std::int64_t>(), j["payload"].get<std::string>()});
         }
-    }
-    ~SnapshotRecording() { clean(); }
-    void clean() const {
-        for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
     }
 
     // The recorded frames without the data messages of these seqs.

@@ -29,6 +29,7 @@
 #include "recorder/recorder.hpp"
 #include "recorder/verify.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/temp_db.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -37,50 +38,6 @@ namespace streambed::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct TempDb {
-    std::string path;
-    explicit TempDb(const std::string& name)
-        : path(::testing::TempDir() + "verify-" + name + "-" + std::to_string(::getpid()) + ".db") {
-        clean();
-    }
-    ~TempDb() { clean(); }
-    TempDb(const TempDb&) = delete;
-    TempDb& operator=(const TempDb&) = delete;
-    void clean() const {
-        for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
-    }
-    // A copy of `from` (a recording closed cleanly: nothing left in its WAL).
-    void copy_of(const std::string& from) const {
-        clean();
-        std::filesystem::copy_file(from, path);
-    }
-};
-
-// Runs SQL on a recording (read-write), returning the first column of the first row.
-std::string sql(const std::string& path, const std::string& statement) {
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
-    sqlite3_stmt* st = nullptr;
-    std::string out = "<error: " + std::string(sqlite3_errmsg(db)) + ">";
-    if (sqlite3_prepare_v2(db, statement.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-        const int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            out = sqlite3_column_type(st, 0) == SQLITE_NULL
-                      ? "NULL"
-                      : std::string(static_cast<const char*>(sqlite3_column_blob(st, 0)),
-                                    static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
-        else if (rc == SQLITE_DONE)
-            out = "<none>";
-        else
-            out = "<error: " + std::string(sqlite3_errmsg(db)) + ">";
-    } else {
-        out = "<error: " + std::string(sqlite3_errmsg(db)) + ">";
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return out;
-}
 
 // Replaces a message's payload (bound as a blob, byte for byte).
 void set_payload(const std::string& path, const std::string& stream, const std::string& seq,
@@ -424,8 +381,8 @@ const ServedRecording& served() {
 
 TEST(Verify, ARecordedRunVerifies) {
     const auto& rec = served();
-    EXPECT_EQ(sql(rec.db.path, "SELECT count(*) FROM session"), "3");
-    EXPECT_EQ(sql(rec.db.path, "SELECT complete FROM run"), "1");
+    EXPECT_EQ(sql_text(rec.db.path, "SELECT count(*) FROM session"), "3");
+    EXPECT_EQ(sql_text(rec.db.path, "SELECT complete FROM run"), "1");
     const auto ran = run_streambed({"verify", rec.db.path});
     EXPECT_EQ(ran.status, 0) << ran.out << ran.err;
     const auto lines = lines_of(ran.out);
@@ -448,13 +405,13 @@ TEST(Verify, AChangedDataMessageFailsNamingTheSessionAndFrame) {
     const std::string where =
         "FROM frame f JOIN session s ON s.run = f.run AND s.id = f.session "
         "WHERE s.endpoint = '/ws/metrics' AND f.stream IS NOT NULL";
-    const auto count = std::stoi(sql(tampered.path, "SELECT count(*) " + where));
+    const auto count = std::stoi(sql_text(tampered.path, "SELECT count(*) " + where));
     ASSERT_GE(count, 6);
     const auto pick = " ORDER BY f.n, f.part LIMIT 1 OFFSET " + std::to_string(count / 2);
-    const auto frame = sql(tampered.path, "SELECT f.n " + where + pick);
-    const auto stream = sql(tampered.path, "SELECT f.stream " + where + pick);
-    const auto seq = sql(tampered.path, "SELECT f.seq " + where + pick);
-    auto payload = sql(tampered.path, "SELECT payload FROM message WHERE stream = " + stream +
+    const auto frame = sql_text(tampered.path, "SELECT f.n " + where + pick);
+    const auto stream = sql_text(tampered.path, "SELECT f.stream " + where + pick);
+    const auto seq = sql_text(tampered.path, "SELECT f.seq " + where + pick);
+    auto payload = sql_text(tampered.path, "SELECT payload FROM message WHERE stream = " + stream +
                                           " AND seq = " + seq);
     const auto digit = payload.find_last_of("0123456789");
     ASSERT_NE(digit, std::string::npos) << payload;
@@ -481,14 +438,14 @@ TEST(Verify, AChangedControlReplyFailsNamingTheSessionAndFrame) {
     tampered.copy_of(rec.db.path);
     // Frame texts are blobs: compared as text.
     const std::string pong = R"(dir = 'out' AND CAST(text AS TEXT) = '{"type":"pong","id":7}')";
-    const auto frame = sql(tampered.path, "SELECT n FROM frame WHERE " + pong);
+    const auto frame = sql_text(tampered.path, "SELECT n FROM frame WHERE " + pong);
     ASSERT_NE(frame, "<none>");
-    sql(tampered.path,
+    sql_text(tampered.path,
         R"(UPDATE frame_row SET text = CAST('{"type":"pong","id":70}' AS BLOB) WHERE )" + pong);
-    ASSERT_EQ(sql(tampered.path, "SELECT changes()"),
+    ASSERT_EQ(sql_text(tampered.path, "SELECT changes()"),
               "0");  // a new connection: no changes of its own
     ASSERT_EQ(
-        sql(tampered.path,
+        sql_text(tampered.path,
             R"(SELECT count(*) FROM frame WHERE CAST(text AS TEXT) = '{"type":"pong","id":70}')"),
         "1");
 
@@ -506,7 +463,7 @@ TEST(Verify, AServerThatGeneratesOtherDataFails) {
     const auto& rec = served();
     TempDb other("other-seed");
     other.copy_of(rec.db.path);
-    sql(other.path, "UPDATE run SET seed = 8");  // the fresh server now simulates another world
+    sql_text(other.path, "UPDATE run SET seed = 8");  // the fresh server now simulates another world
     const auto ran = run_streambed({"verify", other.path});
     EXPECT_EQ(ran.status, 1) << ran.out << ran.err;
     for (const auto& [endpoint, name] : rec.session_of)
