@@ -1,8 +1,10 @@
 # streambed — the two commands of the quick start, and a few more.
 #   make serve   build, then run the server + simulator on 127.0.0.1:9003 (the dashboard at /),
 #                recording every frame to recordings/latest.db
-#   make test    build, then run the whole test suite (release, then ASan+UBSan, then a short
-#                run of every fuzzer); the release pass includes the portal's node and browser tests
+#   make test    build, then run the whole test suite (the scenario library and the portal's
+#                node and browser tests included), in the release build: the quick check
+#   make check   what CI adds after `make test`: the suite under ASan+UBSan and ThreadSanitizer,
+#                and a short run of every fuzzer
 # Each target installs missing Debian packages first (scripts/setup.sh) and is safe to rerun.
 
 JOBS ?= $(shell nproc)
@@ -11,7 +13,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build serve test test-release test-asan test-fuzz fuzz test-tsan bench bench-compare soak clean
+.PHONY: all setup build serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-compare soak clean
 
 all: build
 
@@ -28,7 +30,9 @@ serve: build
 	@if [ -f recordings/latest.db ]; then mv -f recordings/latest.db recordings/previous.db; rm -f recordings/latest.db-wal recordings/latest.db-shm; fi
 	./build/streambed serve --record recordings/latest.db $(SERVE_ARGS)
 
-test: test-release test-asan test-fuzz
+test: test-release
+
+check: test-asan test-tsan test-fuzz
 
 test-release: build
 	ctest --preset release -j $(JOBS) --timeout 300
@@ -84,6 +88,14 @@ soak: build
 	@mkdir -p build/soak
 	@set -e; for f in scenarios/soak/*.json; do n=$$(basename $$f .json); \
 	  ./build/streambed run $$f --report build/soak/$$n.json --html build/soak/$$n.html; done
+
+# One formatter for the tree (.clang-format; docs/style.md): `format` rewrites the C++ files in
+# place, `format-check` fails naming every file that differs (CI runs it first).
+CLANG_FORMAT ?= clang-format-14
+format: setup
+	@git ls-files '*.cpp' '*.hpp' | xargs $(CLANG_FORMAT) -i
+format-check: setup
+	@git ls-files '*.cpp' '*.hpp' | xargs $(CLANG_FORMAT) --dry-run --Werror
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

@@ -20,9 +20,10 @@ inline std::string damaged(sqlite3* db) {
 }
 
 class Statement {
-public:
+  public:
     // `context` prefixes error messages, e.g. "the recording is damaged: ".
-    Statement(sqlite3* db, const char* sql, std::string context = {}) : db_(db), context_(std::move(context)) {
+    Statement(sqlite3* db, const char* sql, std::string context = {})
+        : db_(db), context_(std::move(context)) {
         if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) fail();
     }
     ~Statement() { sqlite3_finalize(st_); }
@@ -34,13 +35,16 @@ public:
     Statement& d(int col, double v) { return check(sqlite3_bind_double(st_, col, v)); }
     Statement& null(int col) { return check(sqlite3_bind_null(st_, col)); }
     Statement& t(int col, std::string_view v) {
-        return check(sqlite3_bind_text(st_, col, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+        return check(
+            sqlite3_bind_text(st_, col, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
     }
     Statement& t_static(int col, std::string_view v) {
-        return check(sqlite3_bind_text(st_, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+        return check(
+            sqlite3_bind_text(st_, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
     }
     Statement& b_static(int col, std::string_view v) {
-        return check(sqlite3_bind_blob(st_, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+        return check(
+            sqlite3_bind_blob(st_, col, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
     }
 
     // Writes: one step, then ready for the next bindings. Throws unless SQLITE_DONE.
@@ -70,10 +74,11 @@ public:
     bool is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
     std::string_view s(int col) const {
         auto p = static_cast<const char*>(sqlite3_column_blob(st_, col));
-        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, col))) : std::string_view();
+        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st_, col)))
+                 : std::string_view();
     }
 
-private:
+  private:
     Statement& check(int rc) {
         if (rc != SQLITE_OK) fail();
         return *this;
@@ -88,7 +93,7 @@ private:
 // A read of a file that passed the open checks: a failure here means damage, and says so
 // naming the file.
 class Query : public Statement {
-public:
+  public:
     Query(sqlite3* db, const char* sql) : Statement(db, sql, damaged(db)) {}
     Query& bind(int col, std::int64_t v) {
         Statement::i(col, v);

@@ -18,6 +18,7 @@ packages=(
   libbenchmark-dev
   chromium              # the dashboard's browser tests (driven by playwright-core)
   clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer, ASan and UBSan runtimes for clang
+  clang-format-14              # make format / format-check: the one formatter (docs/style.md)
 )
 # The portal (TypeScript, built by npm): Debian's node and npm, unless a node is installed
 # already (NodeSource's bundles npm, and conflicts with Debian's npm package).

@@ -1,4 +1,4 @@
-// `streambed bench`'s load client against a real in-process server: it counts what it receives
+// load_client_test.cpp: `streambed bench`'s load client against a real in-process server: it counts what it receives
 // (plain, batched and compressed), measures lateness against the welcome's clock, and reports
 // connections the server closed and connections that never opened.
 #include "bench/load_client.hpp"

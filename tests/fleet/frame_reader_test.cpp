@@ -1,4 +1,4 @@
-// The load client's frame parser: every length form, bytes arriving one at a time, fragments
+// frame_reader_test.cpp: the load client's frame parser: every length form, bytes arriving one at a time, fragments
 // with a control frame between them, compressed messages, and each malformed frame refused.
 #include "fleet/frame_reader.hpp"
 

@@ -26,7 +26,10 @@ TEST(RecordingDurability, SigtermFlushesEverythingAndClosesTheRun) {
             auto j = c.read_json();
             seen.push_back(j["seq"]);
         }
-        std::thread reader([&] { while (c.read()) {} });  // answers the 1001 close
+        std::thread reader([&] {
+            while (c.read()) {
+            }
+        });  // answers the 1001 close
         EXPECT_EQ(server.stop(), 0);
         reader.join();
     }
@@ -35,8 +38,10 @@ TEST(RecordingDurability, SigtermFlushesEverythingAndClosesTheRun) {
     EXPECT_NE(sql_text(db.path, "SELECT ended_us FROM run"), "NULL");
     EXPECT_EQ(sql_text(db.path, "SELECT close_code FROM session"), "1001");
     for (auto seq : seen)
-        EXPECT_EQ(sql_text(db.path, "SELECT count(*) FROM frame f JOIN stream s ON s.id = f.stream "
-                                "WHERE s.endpoint = '/ws/metrics' AND f.seq = " + std::to_string(seq)),
+        EXPECT_EQ(sql_text(db.path,
+                           "SELECT count(*) FROM frame f JOIN stream s ON s.id = f.stream "
+                           "WHERE s.endpoint = '/ws/metrics' AND f.seq = " +
+                               std::to_string(seq)),
                   "1")
             << seq;
 }
@@ -57,11 +62,14 @@ TEST(RecordingDurability, SigkillLeavesAValidFileWithEveryCommittedFrame) {
     }
     EXPECT_EQ(sql_text(db.path, "PRAGMA integrity_check"), "ok");
     EXPECT_EQ(sql_text(db.path, "SELECT ended_us FROM run"), "NULL");  // the run never closed
-    EXPECT_EQ(sql_text(db.path, "SELECT count(*) FROM message m JOIN stream s ON s.id = m.stream "
-                            "WHERE s.endpoint = '/ws/metrics' AND m.seq = " + std::to_string(early)),
+    EXPECT_EQ(sql_text(db.path,
+                       "SELECT count(*) FROM message m JOIN stream s ON s.id = m.stream "
+                       "WHERE s.endpoint = '/ws/metrics' AND m.seq = " +
+                           std::to_string(early)),
               "1");
-    EXPECT_EQ(sql_text(db.path, "SELECT count(*) FROM frame WHERE seq = " + std::to_string(early) +
-                            " AND stream = (SELECT id FROM stream WHERE endpoint = '/ws/metrics')"),
+    EXPECT_EQ(sql_text(db.path,
+                       "SELECT count(*) FROM frame WHERE seq = " + std::to_string(early) +
+                           " AND stream = (SELECT id FROM stream WHERE endpoint = '/ws/metrics')"),
               "1");
 }
 

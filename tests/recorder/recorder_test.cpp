@@ -1,6 +1,6 @@
 // recorder_test.cpp: recording with real SQLite files — round trip of every frame, payloads
-// stored once, close codes, the full-queue policy, and refusal of missing, foreign, corrupt and
-// other-version files.
+// stored once, close codes, the full-queue and full-disk policies, runs appended, gathered
+// deliveries. Which files are accepted: file_checks_test.cpp.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 
 #include "recorder/reader.hpp"
 #include "recorder/recorder.hpp"
+#include "tests/recorder/recording_checks.hpp"
 #include "tests/support/temp_db.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
@@ -24,34 +25,11 @@ using engine::MessageType;
 using recorder::Recorder;
 using recorder::RecordingError;
 
-
-// Read-only: a check never changes the file it checks.
-std::int64_t scalar(const std::string& path, const std::string& sql) {
-    return sql_int(path, sql, SqlOpen::read_only);
-}
-
-std::vector<json> exported(const std::string& path) {
-    std::stringstream out;
-    recorder::export_jsonl(path, std::nullopt, out);
-    std::vector<json> lines;
-    std::string line;
-    while (std::getline(out, line)) lines.push_back(json::parse(line));
-    return lines;
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const RecordingError& e) {
-        return e.what();
-    }
-    return "";
-}
-
 TEST(Recording, EveryFrameInAndOutRoundTripsExactly) {
     TempDb file("roundtrip");
     std::vector<std::string> a_seen, b_seen;
-    std::vector<std::string> a_sent = {R"({"action":"subscribe","channels":["ch-1"]})", R"({"action":"ping","id":3})"};
+    std::vector<std::string> a_sent = {R"({"action":"subscribe","channels":["ch-1"]})",
+                                       R"({"action":"ping","id":3})"};
     {
         Recorder rec(file.path, {"test", 42, R"({"seed":42})"});
         TestServer srv;
@@ -87,7 +65,8 @@ TEST(Recording, EveryFrameInAndOutRoundTripsExactly) {
 
     // Session a: out frames are exactly what the client read, in order; in frames what it sent.
     std::vector<std::string> out_a, in_a;
-    for (auto& l : by_endpoint["/ws/channels"]) (l["dir"] == "out" ? out_a : in_a).push_back(l["payload"]);
+    for (auto& l : by_endpoint["/ws/channels"])
+        (l["dir"] == "out" ? out_a : in_a).push_back(l["payload"]);
     EXPECT_EQ(out_a, a_seen);
     EXPECT_EQ(in_a, a_sent);
     // Session b (batched): the parts of each frame rebuild the frame text.
@@ -95,7 +74,8 @@ TEST(Recording, EveryFrameInAndOutRoundTripsExactly) {
     for (auto& l : by_endpoint["/ws/metrics"]) frames[l["frame"]].push_back(l["payload"]);
     std::vector<std::string> rebuilt;
     for (auto& [n, parts] : frames) {
-        if (parts.size() == 1) rebuilt.push_back(parts[0]);
+        if (parts.size() == 1)
+            rebuilt.push_back(parts[0]);
         else {
             std::string joined = "[";
             for (std::size_t i = 0; i < parts.size(); ++i) joined += (i ? "," : "") + parts[i];
@@ -144,8 +124,9 @@ TEST(Recording, APayloadDeliveredToManySessionsIsStoredOnce) {
             clients.emplace_back(srv.port(), "/ws/metrics");
             clients.back().read_json();
         }
-        for (std::uint64_t n = 1; n <= 10; ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n),
-                                                            R"({"pad":")" + std::string(2000, 'x') + R"("})");
+        for (std::uint64_t n = 1; n <= 10; ++n)
+            srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n),
+                        R"({"pad":")" + std::string(2000, 'x') + R"("})");
         for (auto& c : clients) {
             for (int i = 0; i < 10; ++i) c.read_json();
             c.close();
@@ -155,7 +136,9 @@ TEST(Recording, APayloadDeliveredToManySessionsIsStoredOnce) {
     }
     EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM message"), 10);
     EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame WHERE seq IS NOT NULL"), 10 * kClients);
-    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame WHERE seq IS NOT NULL AND text IS NOT NULL"), 0);
+    EXPECT_EQ(
+        scalar(file.path, "SELECT count(*) FROM frame WHERE seq IS NOT NULL AND text IS NOT NULL"),
+        0);
     // ~2 KB payloads to 20 sessions: far less than 20 copies.
     EXPECT_LT(scalar(file.path, "SELECT sum(length(payload)) FROM message"), 10 * 2100);
 }
@@ -190,7 +173,8 @@ TEST(Recording, AFullQueueSlowsTheSourceButCountsDroppedFrames) {
         std::thread io([&] {  // an I/O thread: never waits
             for (int i = 0; i < 20000; ++i) rec.frame_in(1, R"({"action":"ping"})", i);
         });
-        for (int n = 0; n < 2000; ++n) hub.publish(id, MessageType::metrics, n, "{}");  // the source: may wait
+        for (int n = 0; n < 2000; ++n)
+            hub.publish(id, MessageType::metrics, n, "{}");  // the source: may wait
         io.join();
         rec.finish();
         dropped = rec.dropped();
@@ -199,8 +183,10 @@ TEST(Recording, AFullQueueSlowsTheSourceButCountsDroppedFrames) {
     EXPECT_GT(dropped, 0u);
     EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM message"), 2000);  // the source lost nothing
     EXPECT_EQ(scalar(file.path, "SELECT complete FROM run"), 0);
-    EXPECT_EQ(scalar(file.path, "SELECT dropped_frames FROM run"), static_cast<std::int64_t>(dropped));
-    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame") + static_cast<std::int64_t>(dropped), 20000);
+    EXPECT_EQ(scalar(file.path, "SELECT dropped_frames FROM run"),
+              static_cast<std::int64_t>(dropped));
+    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame") + static_cast<std::int64_t>(dropped),
+              20000);
 }
 
 TEST(Recording, AFullDiskIsReportedTheServerCarriesOnAndTheRunIsIncomplete) {
@@ -218,9 +204,11 @@ TEST(Recording, AFullDiskIsReportedTheServerCarriesOnAndTheRunIsIncomplete) {
         std::uint64_t n = 0;
         for (; n < 5; ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n), pad);
         for (int i = 0; i < 5; ++i) c.read_json();
-        ASSERT_TRUE(wait_until([&] { return rec.written() >= 5; }));  // committed before the disk fills
+        ASSERT_TRUE(
+            wait_until([&] { return rec.written() >= 5; }));  // committed before the disk fills
         while (n < 5000 && !rec.failed()) {
-            for (int i = 0; i < 50; ++i, ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n), pad);
+            for (int i = 0; i < 50; ++i, ++n)
+                srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n), pad);
             for (int i = 0; i < 50; ++i) c.read_json();  // the client keeps receiving throughout
         }
         EXPECT_TRUE(rec.failed());
@@ -232,7 +220,9 @@ TEST(Recording, AFullDiskIsReportedTheServerCarriesOnAndTheRunIsIncomplete) {
         EXPECT_GT(rec.dropped(), 0u);
     }
     // What was committed before the disk filled is intact, and the run says what happened.
-    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM run WHERE complete = 0 AND error LIKE '%full%'"), 1);
+    EXPECT_EQ(
+        scalar(file.path, "SELECT count(*) FROM run WHERE complete = 0 AND error LIKE '%full%'"),
+        1);
     EXPECT_GT(scalar(file.path, "SELECT count(*) FROM message"), 0);
     std::stringstream out;
     EXPECT_NO_THROW(recorder::export_jsonl(file.path, std::nullopt, out));
@@ -244,36 +234,6 @@ TEST(Recording, RunsAppendToAnExistingRecording) {
     { Recorder(file.path, {"test", 2, "{}"}).finish(); }
     EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM run"), 2);
     EXPECT_EQ(scalar(file.path, "SELECT seed FROM run WHERE id = 2"), 2);
-}
-
-TEST(RecordingFiles, MissingFileIsRefusedAndNotCreated) {
-    TempDb file("missing");
-    EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("no such recording"), std::string::npos);
-    EXPECT_FALSE(file.exists());
-}
-
-TEST(RecordingFiles, GarbageIsNotARecording) {
-    TempDb file("garbage");
-    std::ofstream(file.path) << std::string(4096, 'z');
-    EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("not a streambed recording"), std::string::npos);
-    EXPECT_NE(error_of([&] { Recorder(file.path, {"test", 1, "{}"}); }).find("not a streambed recording"),
-              std::string::npos);
-    // Nothing was written into it.
-    std::ifstream in(file.path);
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(content, std::string(4096, 'z'));
-}
-
-TEST(RecordingFiles, TruncatedRecordingIsRefusedClearly) {
-    TempDb file("truncated");
-    { Recorder(file.path, {"test", 1, "{}"}).finish(); }
-    ::truncate(file.path.c_str(), 1000);
-    const auto err = error_of([&] {
-        auto s = recorder::inspect(file.path);
-        std::stringstream out;
-        recorder::export_jsonl(file.path, std::nullopt, out);
-    });
-    EXPECT_NE(err.find(file.path.substr(file.path.rfind('/') + 1)), std::string::npos) << err;
 }
 
 TEST(Recording, AGatheredRunOfDeliveriesIsOneRowAndReadsBackOneRowPerDelivery) {
@@ -303,7 +263,8 @@ TEST(Recording, AGatheredRunOfDeliveriesIsOneRowAndReadsBackOneRowPerDelivery) {
     const auto deliveries = "SELECT count(*) FROM frame WHERE seq IS NOT NULL";
     EXPECT_EQ(scalar(file.path, deliveries), static_cast<std::int64_t>(kCount));
     const auto rows = scalar(file.path, "SELECT count(*) FROM frame_row WHERE seq IS NOT NULL");
-    EXPECT_LT(rows * 4, static_cast<std::int64_t>(kCount)) << rows << " rows for " << kCount << " deliveries";
+    EXPECT_LT(rows * 4, static_cast<std::int64_t>(kCount))
+        << rows << " rows for " << kCount << " deliveries";
     // Read back through the view: one frame per delivery, numbered in order, the same bytes.
     std::vector<std::string> recorded;
     std::int64_t last_n = -1;
@@ -317,90 +278,7 @@ TEST(Recording, AGatheredRunOfDeliveriesIsOneRowAndReadsBackOneRowPerDelivery) {
     EXPECT_EQ(recorded, received);
 }
 
-void make_db(const std::string& path, int app_id, int version) {
-    sqlite3* db = nullptr;
-    sqlite3_open(path.c_str(), &db);
-    sqlite3_exec(db, ("CREATE TABLE t(x); PRAGMA application_id = " + std::to_string(app_id) +
-                      "; PRAGMA user_version = " + std::to_string(version) + ";").c_str(),
-                 nullptr, nullptr, nullptr);
-    sqlite3_close(db);
-}
-
-TEST(RecordingFiles, ForeignDatabaseIsRefused) {
-    TempDb file("foreign");
-    make_db(file.path, 0, 0);
-    EXPECT_NE(error_of([&] { recorder::inspect(file.path); }).find("another application"), std::string::npos);
-    EXPECT_NE(error_of([&] { Recorder(file.path, {"test", 1, "{}"}); }).find("another application"), std::string::npos);
-}
-
-TEST(RecordingFiles, OtherSchemaVersionsAreRefusedByName) {
-    TempDb older("older"), newer("newer");
-    make_db(older.path, recorder::kApplicationId, 0);
-    make_db(newer.path, recorder::kApplicationId, recorder::kSchemaVersion + 1);
-    EXPECT_NE(error_of([&] { recorder::inspect(older.path); }).find("older"), std::string::npos);
-    EXPECT_NE(error_of([&] { recorder::inspect(newer.path); }).find("newer"), std::string::npos);
-    EXPECT_NE(error_of([&] { Recorder(newer.path, {"test", 1, "{}"}); }).find("newer"), std::string::npos);
-}
-
 // A version-1 file as streambed 0.1 wrote it: one `frame` row per delivery.
-void make_v1(const std::string& path) {
-    sqlite3* db = nullptr;
-    sqlite3_open(path.c_str(), &db);
-    sqlite3_exec(db, R"sql(
-CREATE TABLE run (id INTEGER PRIMARY KEY, started_us INTEGER NOT NULL, ended_us INTEGER, version TEXT NOT NULL,
-  seed INTEGER, config TEXT, time_scale REAL, complete INTEGER NOT NULL DEFAULT 0,
-  dropped_frames INTEGER NOT NULL DEFAULT 0, error TEXT);
-CREATE TABLE stream (run INTEGER NOT NULL, id INTEGER NOT NULL, endpoint TEXT NOT NULL, channel TEXT NOT NULL,
-  PRIMARY KEY (run, id)) WITHOUT ROWID;
-CREATE TABLE message (run INTEGER NOT NULL, stream INTEGER NOT NULL, seq INTEGER NOT NULL, ord INTEGER NOT NULL,
-  type TEXT NOT NULL, sim_ms INTEGER NOT NULL, wall_us INTEGER NOT NULL, payload BLOB NOT NULL,
-  PRIMARY KEY (run, stream, seq)) WITHOUT ROWID;
-CREATE TABLE session (run INTEGER NOT NULL, id INTEGER NOT NULL, name TEXT NOT NULL, endpoint TEXT NOT NULL,
-  peer TEXT, target TEXT, opened_us INTEGER NOT NULL, closed_us INTEGER, close_code INTEGER, close_reason TEXT,
-  PRIMARY KEY (run, id)) WITHOUT ROWID;
-CREATE TABLE frame (run INTEGER NOT NULL, session INTEGER NOT NULL, n INTEGER NOT NULL, part INTEGER NOT NULL,
-  dir TEXT NOT NULL CHECK (dir IN ('in', 'out')), wall_us INTEGER NOT NULL, stream INTEGER, seq INTEGER, text BLOB);
-INSERT INTO run VALUES (1, 1, 2, 'streambed 0.1.0', 42, '{}', 1.0, 1, 0, NULL);
-INSERT INTO stream VALUES (1, 0, '/ws/metrics', 'metrics');
-INSERT INTO message VALUES (1, 0, 1, 1, 'metrics', 10, 1, CAST('{"type":"metrics","seq":1}' AS BLOB));
-INSERT INTO message VALUES (1, 0, 2, 2, 'metrics', 20, 2, CAST('{"type":"metrics","seq":2}' AS BLOB));
-INSERT INTO session VALUES (1, 1, 's-1', '/ws/metrics', '127.0.0.1:1', '/ws/metrics', 1, 2, 1000, '');
-INSERT INTO frame VALUES (1, 1, 0, 0, 'out', 1, NULL, NULL, CAST('{"type":"welcome"}' AS BLOB));
-INSERT INTO frame VALUES (1, 1, 1, 0, 'out', 1, 0, 1, NULL);
-INSERT INTO frame VALUES (1, 1, 2, 0, 'out', 2, 0, 2, NULL);
-CREATE INDEX frame_by_session ON frame (run, session, n, part);
-PRAGMA application_id = 1396852036; PRAGMA user_version = 1;)sql",
-                 nullptr, nullptr, nullptr);
-    sqlite3_close(db);
-}
-
-TEST(RecordingFiles, AVersionOneFileIsReadAsIsAndMigratedWhenRecordedInto) {
-    TempDb file("v1");
-    make_v1(file.path);
-    ASSERT_EQ(scalar(file.path, "PRAGMA application_id"), recorder::kApplicationId);
-    // Read as is: nothing written.
-    EXPECT_EQ(recorder::inspect(file.path)["runs"][0]["frames"]["total"], 3);
-    EXPECT_EQ(exported(file.path).size(), 3u);
-    EXPECT_EQ(scalar(file.path, "PRAGMA user_version"), 1);
-    // Recording a new run migrates it; the old run reads the same.
-    {
-        Recorder rec(file.path, {"test", 1, "{}"});
-        rec.finish();
-    }
-    EXPECT_EQ(scalar(file.path, "PRAGMA user_version"), recorder::kSchemaVersion);
-    EXPECT_EQ(scalar(file.path, "SELECT count(*) FROM frame_row"), 3);
-    const auto lines = exported(file.path);
-    ASSERT_EQ(lines.size(), 3u);
-    EXPECT_EQ(lines[1]["payload"], R"({"type":"metrics","seq":1})");
-    EXPECT_EQ(lines[2]["seq"], 2);
-    EXPECT_EQ(recorder::inspect(file.path)["runs"].size(), 2u);
-}
-
-TEST(RecordingFiles, UnwritablePlaceIsAClearError) {
-    const std::string path = "/proc/self/streambed-cannot-write-here.db";
-    const auto err = error_of([&] { Recorder(path, {"test", 1, "{}"}); });
-    EXPECT_NE(err.find(path), std::string::npos) << err;
-}
 
 }  // namespace
 }  // namespace streambed::testing

@@ -44,10 +44,11 @@ struct Recording {
         sqlite3* db = nullptr;
         sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
         sqlite3_stmt* st = nullptr;
-        sqlite3_prepare_v2(db,
-                           "SELECT s.channel, m.seq, m.payload FROM message m JOIN stream s ON s.run = m.run "
-                           "AND s.id = m.stream WHERE s.endpoint = ?",
-                           -1, &st, nullptr);
+        sqlite3_prepare_v2(
+            db,
+            "SELECT s.channel, m.seq, m.payload FROM message m JOIN stream s ON s.run = m.run "
+            "AND s.id = m.stream WHERE s.endpoint = ?",
+            -1, &st, nullptr);
         sqlite3_bind_text(st, 1, endpoint.c_str(), -1, SQLITE_TRANSIENT);
         while (sqlite3_step(st) == SQLITE_ROW)
             out[{reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
@@ -82,7 +83,8 @@ TEST(Replay, ClientsSeeByteIdenticalMessages) {
     // Everything, from history: the same (channel, seq) carries the same bytes.
     WsClient c(server.port(), "/ws/transactions");
     c.read_json();
-    c.send(R"({"action":"subscribe","channels":["*"],"since":{"ch-1":0,"ch-2":0,"ch-3":0,"ch-4":0,"ch-5":0,"ch-6":0,"ch-7":0,"ch-8":0}})");
+    c.send(
+        R"({"action":"subscribe","channels":["*"],"since":{"ch-1":0,"ch-2":0,"ch-3":0,"ch-4":0,"ch-5":0,"ch-6":0,"ch-7":0,"ch-8":0}})");
     EXPECT_EQ(c.read_json()["type"], "subscribed");
     std::size_t compared = 0;
     while (compared < recorded.size()) {
@@ -128,17 +130,21 @@ TEST(Replay, LoopStartsOverWithSeqsAndTimeContinuing) {
     server.start();
     recorder::ReplaySource replay({rec.path, std::nullopt, 0, /*loop=*/true});
     replay.start(server.publisher());
-    ASSERT_TRUE(wait_until([&] { return replay.published() > 2 * replay.messages(); }, std::chrono::seconds(30)));
+    ASSERT_TRUE(wait_until([&] { return replay.published() > 2 * replay.messages(); },
+                           std::chrono::seconds(30)));
     replay.stop();
     // The second pass continued the stream: seq n + count carries pass 1's data at a later time.
     const auto count = recorded.size();
-    auto poll = http_get(server.port(), "/api/v11/poll/metrics?since=metrics:" + std::to_string(count)).body_json();
+    auto poll =
+        http_get(server.port(), "/api/v11/poll/metrics?since=metrics:" + std::to_string(count))
+            .body_json();
     ASSERT_FALSE(poll["messages"].empty());
     auto first_of_pass2 = poll["messages"][0];
     EXPECT_EQ(first_of_pass2["seq"], count + 1);
     auto original = json::parse(recorded.at({"metrics", 1}));
     EXPECT_EQ(first_of_pass2["data"], original["data"]);
-    EXPECT_GT(first_of_pass2["time"].get<std::int64_t>(), json::parse(recorded.at({"metrics", count}))["time"].get<std::int64_t>());
+    EXPECT_GT(first_of_pass2["time"].get<std::int64_t>(),
+              json::parse(recorded.at({"metrics", count}))["time"].get<std::int64_t>());
     server.shutdown();
 }
 
@@ -158,7 +164,8 @@ TEST(Replay, ARunWithoutDataMessagesIsRefused) {
 // name; another run of the same world is another epoch; and it is what the welcome carries.
 TEST(Replay, EpochNamesTheRecordedRun) {
     const auto& rec = recording();
-    recorder::ReplaySource fast({rec.path, std::nullopt, 0, false}), looped({rec.path, 1, 2.5, true});
+    recorder::ReplaySource fast({rec.path, std::nullopt, 0, false}),
+        looped({rec.path, 1, 2.5, true});
     EXPECT_TRUE(fast.epoch().starts_with("replay-")) << fast.epoch();
     EXPECT_EQ(fast.epoch(), looped.epoch());
     EXPECT_NE(fast.epoch(), simulator::world_epoch(simulator::SimConfig{}));
@@ -167,7 +174,7 @@ TEST(Replay, EpochNamesTheRecordedRun) {
     copied.copy_of(rec.path);
     const std::string& copy = copied.path;
     EXPECT_EQ(recorder::ReplaySource({copy, std::nullopt, 1.0, false}).epoch(), fast.epoch());
-    {   // a second run of the same world into the copy
+    {  // a second run of the same world into the copy
         recorder::Recorder second(copy, {"test", 11, "{}", 0});
         engine::Server server(test_options());
         server.set_tap(&second);
@@ -192,7 +199,8 @@ TEST(Replay, EpochNamesTheRecordedRun) {
 TEST(Replay, UnknownRunOrMissingFileIsRefused) {
     const auto& rec = recording();
     EXPECT_THROW(recorder::ReplaySource({rec.path, 99, 1.0, false}), recorder::RecordingError);
-    EXPECT_THROW(recorder::ReplaySource({rec.path + ".missing", std::nullopt, 1.0, false}), recorder::RecordingError);
+    EXPECT_THROW(recorder::ReplaySource({rec.path + ".missing", std::nullopt, 1.0, false}),
+                 recorder::RecordingError);
 }
 
 }  // namespace

@@ -27,11 +27,12 @@ std::int64_t wall_now_ms() {
 
 // Frames through a real Hub; keeps every message, the clock and the epoch it was given.
 class Capture final : public engine::Publisher {
-public:
+  public:
     engine::StreamId declare_stream(engine::Endpoint e, std::string_view channel) override {
         return hub_.declare_stream(e, channel);
     }
-    MessagePtr publish(engine::StreamId s, engine::MessageType t, std::int64_t time, std::string_view data) override {
+    MessagePtr publish(engine::StreamId s, engine::MessageType t, std::int64_t time,
+                       std::string_view data) override {
         auto m = hub_.publish(s, t, time, data);
         std::lock_guard lock(mu_);
         all_.push_back(m);
@@ -50,7 +51,7 @@ public:
     }
     engine::Hub& hub() { return hub_; }
 
-private:
+  private:
     engine::Hub hub_{100000};
     mutable std::mutex mu_;
     std::vector<MessagePtr> all_;
@@ -75,7 +76,8 @@ TEST(WorldEpoch, NamesTheSeedAndConfigurationNotThePacing) {
     channels.channels = 9;
     rate.tx_per_second = 5;
     episodes.episodes.failed_round = 0.5;
-    for (const auto& other : {seed, epoch_ms, channels, rate, episodes}) EXPECT_NE(world_epoch(other), e);
+    for (const auto& other : {seed, epoch_ms, channels, rate, episodes})
+        EXPECT_NE(world_epoch(other), e);
 }
 
 // Through a real server: the welcome's epoch is the world's — the same for the same seed at
@@ -100,7 +102,11 @@ TEST(SimulatorSource, WelcomeEpochFollowsTheWorldNotThePace) {
         return epoch;
     };
     const std::string e = welcome_epoch(7, 20);
-    EXPECT_EQ(e, world_epoch([] { SimConfig c; c.seed = 7; return c; }()));
+    EXPECT_EQ(e, world_epoch([] {
+                  SimConfig c;
+                  c.seed = 7;
+                  return c;
+              }()));
     EXPECT_EQ(welcome_epoch(7, 50), e);
     EXPECT_NE(welcome_epoch(8, 20), e);
 }
@@ -158,7 +164,8 @@ TEST(SimulatorSource, ClockStartInThePastCatchesUpBeforeStartReturns) {
     World ref(c, ref_pub);
     while (ref_pub.count() < got.size()) ref.advance();
     const auto want = ref_pub.all();
-    for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i]->bytes, want[i]->bytes) << "message " << i;
+    for (std::size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i]->bytes, want[i]->bytes) << "message " << i;
 }
 
 TEST(SimulatorSource, ClockStartStopsCatchingUpAtStopAfter) {
@@ -172,7 +179,8 @@ TEST(SimulatorSource, ClockStartStopsCatchingUpAtStopAfter) {
     ASSERT_GT(pub.count(), 0u);
     // The thread finds nothing left to publish within the stop.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!source.finished() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    while (!source.finished() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
     source.stop();
     EXPECT_TRUE(source.finished());
     for (const auto& m : pub.all()) EXPECT_LE(m->time_ms, c.epoch_ms + 10'000);

@@ -50,8 +50,10 @@ TEST(SimConfig, BadValuesNameTheField) {
     EXPECT_NE(error_of(R"({"txPerSecond":-3})").find("'txPerSecond'"), std::string::npos);
     EXPECT_NE(error_of(R"({"seed":-1})").find("'seed'"), std::string::npos);
     EXPECT_NE(error_of(R"({"blockIntervalMs":10})").find("'blockIntervalMs'"), std::string::npos);
-    EXPECT_NE(error_of(R"({"episodes":{"meteor":0.1}})").find("'episodes.meteor'"), std::string::npos);
-    EXPECT_NE(error_of(R"({"episodes":{"failedRound":2}})").find("'episodes.failedRound'"), std::string::npos);
+    EXPECT_NE(error_of(R"({"episodes":{"meteor":0.1}})").find("'episodes.meteor'"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"episodes":{"failedRound":2}})").find("'episodes.failedRound'"),
+              std::string::npos);
     EXPECT_NE(error_of(R"({"episodes":3})").find("'episodes'"), std::string::npos);
     EXPECT_NE(error_of("[1,2]").find("object"), std::string::npos);
     EXPECT_NE(error_of("{").find("JSON"), std::string::npos);
@@ -59,13 +61,9 @@ TEST(SimConfig, BadValuesNameTheField) {
 
 TEST(SimConfig, FilesAreReadAndMissingOnesRefused) {
     const std::string path = ::testing::TempDir() + "/sim_config_test.json";
-    {
-        std::ofstream(path) << R"({"channels":2})";
-    }
+    { std::ofstream(path) << R"({"channels":2})"; }
     EXPECT_EQ(load_config(path).channels, 2);
-    {
-        std::ofstream(path) << R"({"channels":true})";
-    }
+    { std::ofstream(path) << R"({"channels":true})"; }
     try {
         load_config(path);
         ADD_FAILURE() << "accepted a boolean channel count";

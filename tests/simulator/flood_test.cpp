@@ -10,7 +10,9 @@
 namespace streambed::testing {
 namespace {
 
-json stats(TestServer& srv) { return http_get(srv.port(), "/api/v11/websocket/stats").body_json(); }
+json stats(TestServer& srv) {
+    return http_get(srv.port(), "/api/v11/websocket/stats").body_json();
+}
 
 TEST(FloodSource, SaturationWaitsForTheServerInsteadOfFillingQueues) {
     auto o = test_options();
@@ -24,10 +26,12 @@ TEST(FloodSource, SaturationWaitsForTheServerInsteadOfFillingQueues) {
     constexpr auto kBound = simulator::FloodSource::kMaxQueuedBytes;
     std::uint64_t most = 0;
     // The stalled client's queue fills up to the flood's bound, and no further.
-    ASSERT_TRUE(wait_until([&] {
-        most = std::max<std::uint64_t>(most, stats(srv)["queuedBytes"]);
-        return most >= kBound / 2;
-    }, std::chrono::seconds(20)));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            most = std::max<std::uint64_t>(most, stats(srv)["queuedBytes"]);
+            return most >= kBound / 2;
+        },
+        std::chrono::seconds(20)));
     for (int i = 0; i < 50; ++i) most = std::max<std::uint64_t>(most, stats(srv)["queuedBytes"]);
     const auto s = stats(srv);
     EXPECT_LE(most, kBound + (1 << 20)) << "one burst past the bound at most";
@@ -46,7 +50,8 @@ TEST(FloodSource, SaturationWaitsForTheServerInsteadOfFillingQueues) {
         }
         last = seq;
     }
-    EXPECT_GT(stats(srv)["messagesPublished"].get<std::uint64_t>(), s["messagesPublished"].get<std::uint64_t>());
+    EXPECT_GT(stats(srv)["messagesPublished"].get<std::uint64_t>(),
+              s["messagesPublished"].get<std::uint64_t>());
     flood.stop();
 }
 

@@ -31,11 +31,12 @@ constexpr std::size_t kMessagesPerStream = 200;
 // digested over what it published (the fixture's "messages" says how many).
 constexpr std::int64_t kMaxSimulatedMs = 30 * 60 * 1000;
 
-const std::filesystem::path kFixture = std::filesystem::path(STREAMBED_FIXTURES) / "simulator" / "seed42.json";
+const std::filesystem::path kFixture =
+    std::filesystem::path(STREAMBED_FIXTURES) / "simulator" / "seed42.json";
 
 // A Publisher that frames through a real Hub and keeps the bytes of each stream's first messages.
 class Capture final : public engine::Publisher {
-public:
+  public:
     engine::StreamId declare_stream(engine::Endpoint endpoint, std::string_view channel) override {
         const engine::StreamId id = hub_.declare_stream(endpoint, channel);
         if (id >= keys_.size()) keys_.resize(id + 1);
@@ -43,8 +44,8 @@ public:
         streams_[keys_[id]];
         return id;
     }
-    engine::MessagePtr publish(engine::StreamId stream, engine::MessageType type, std::int64_t time_ms,
-                               std::string_view data_json) override {
+    engine::MessagePtr publish(engine::StreamId stream, engine::MessageType type,
+                               std::int64_t time_ms, std::string_view data_json) override {
         engine::MessagePtr m = hub_.publish(stream, type, time_ms, data_json);
         auto& kept = streams_.at(keys_.at(stream));
         if (kept.size() < kMessagesPerStream) kept.push_back(m->bytes);
@@ -60,7 +61,7 @@ public:
     // "/ws/channels ch-1" -> the framed bytes of its first messages, in seq order.
     const std::map<std::string, std::vector<std::string>>& streams() const { return streams_; }
 
-private:
+  private:
     engine::Hub hub_{16};  // history is not needed here: the capture keeps what it digests
     std::vector<std::string> keys_;
     std::map<std::string, std::vector<std::string>> streams_;
@@ -94,16 +95,21 @@ json generate() {
     config.seed = kSeed;
     Capture capture;
     World world(config, capture);
-    while (!capture.complete() && world.next_event_ms() <= config.epoch_ms + kMaxSimulatedMs) world.advance();
+    while (!capture.complete() && world.next_event_ms() <= config.epoch_ms + kMaxSimulatedMs)
+        world.advance();
 
     json out;
-    out["note"] = "Golden digests of the simulator: seed 42, the default configuration (below). For each stream, "
-                  "the first 200 data messages (or, if it has fewer within the first 30 simulated minutes, all "
-                  "of them: 'messages' says how many), each framed as on the wire and followed by a newline, "
-                  "hashed with XXH3-128 (hex, canonical byte order). Checked by tests/simulator/golden_test.cpp; "
-                  "after an intended change to what the simulator generates, regenerate with "
-                  "STREAMBED_UPDATE_FIXTURES=1 build/tests/simulator_tests --gtest_filter='GoldenFixture.*' "
-                  "and commit this file with the change.";
+    out["note"] =
+        "Golden digests of the simulator: seed 42, the default configuration (below). For each "
+        "stream, "
+        "the first 200 data messages (or, if it has fewer within the first 30 simulated minutes, "
+        "all "
+        "of them: 'messages' says how many), each framed as on the wire and followed by a newline, "
+        "hashed with XXH3-128 (hex, canonical byte order). Checked by "
+        "tests/simulator/golden_test.cpp; "
+        "after an intended change to what the simulator generates, regenerate with "
+        "STREAMBED_UPDATE_FIXTURES=1 build/tests/simulator_tests --gtest_filter='GoldenFixture.*' "
+        "and commit this file with the change.";
     out["config"] = json::parse(to_json(config));
     for (const auto& [key, bytes] : capture.streams()) {
         out[key] = {{"messages", bytes.size()}, {"digest", digest(bytes)}};
@@ -113,7 +119,9 @@ json generate() {
     return out;
 }
 
-bool is_stream_key(const std::string& key) { return key.starts_with("/ws/"); }
+bool is_stream_key(const std::string& key) {
+    return key.starts_with("/ws/");
+}
 
 TEST(GoldenFixture, Seed42MatchesTheFixture) {
     const json got = generate();
@@ -124,7 +132,8 @@ TEST(GoldenFixture, Seed42MatchesTheFixture) {
         std::ofstream out(kFixture);
         out << got.dump(2) << '\n';
         ASSERT_TRUE(out.flush()) << "cannot write " << kFixture.string();
-        GTEST_SKIP() << "STREAMBED_UPDATE_FIXTURES=1: rewrote " << kFixture.string() << " instead of comparing";
+        GTEST_SKIP() << "STREAMBED_UPDATE_FIXTURES=1: rewrote " << kFixture.string()
+                     << " instead of comparing";
     }
 
     std::ifstream in(kFixture);
@@ -136,8 +145,9 @@ TEST(GoldenFixture, Seed42MatchesTheFixture) {
     ASSERT_FALSE(want.is_discarded()) << kFixture.string() << " is not valid JSON";
     ASSERT_TRUE(want.is_object()) << kFixture.string() << " is not a JSON object";
 
-    EXPECT_EQ(got["config"], want.value("config", json())) << "the default configuration differs from the "
-                                                              "fixture's: the digests below cannot match";
+    EXPECT_EQ(got["config"], want.value("config", json()))
+        << "the default configuration differs from the "
+           "fixture's: the digests below cannot match";
     std::vector<std::string> differing;
     std::string details;
     for (const auto& [key, value] : got.items()) {
@@ -147,7 +157,8 @@ TEST(GoldenFixture, Seed42MatchesTheFixture) {
             details += "  " + key + ": not in the fixture (a new stream)\n";
         } else if (want[key] != value) {
             differing.push_back(key);
-            details += "  " + key + ": fixture " + want[key].dump() + ", now " + value.dump() + "\n";
+            details +=
+                "  " + key + ": fixture " + want[key].dump() + ", now " + value.dump() + "\n";
         }
     }
     for (const auto& [key, value] : want.items()) {
@@ -158,10 +169,10 @@ TEST(GoldenFixture, Seed42MatchesTheFixture) {
     }
     std::string names;
     for (const auto& key : differing) names += (names.empty() ? "" : ", ") + key;
-    EXPECT_TRUE(differing.empty()) << differing.size() << " stream(s) differ from " << kFixture.string() << ": "
-                                   << names << "\n"
-                                   << details
-                                   << "If the change is intended, regenerate the fixture (see this file's header).";
+    EXPECT_TRUE(differing.empty())
+        << differing.size() << " stream(s) differ from " << kFixture.string() << ": " << names
+        << "\n"
+        << details << "If the change is intended, regenerate the fixture (see this file's header).";
 }
 
 // The fixture covers every declared stream with its full count: no stream is short with the

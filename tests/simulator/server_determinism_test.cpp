@@ -45,12 +45,13 @@ struct RunSpec {
     std::uint64_t seed;
     double time_scale;
     unsigned threads;
-    std::size_t metrics_before_others;  // data messages the first client sees before the others connect
+    std::size_t
+        metrics_before_others;  // data messages the first client sees before the others connect
 };
 
 // One server with the simulator feeding it; the source stops before the server shuts down.
 class SimulatedServer {
-public:
+  public:
     explicit SimulatedServer(const RunSpec& spec) : server_(options(spec)), source_(config(spec)) {
         server_.start();
         source_.start(server_.publisher());
@@ -61,7 +62,7 @@ public:
     }
     std::uint16_t port() const { return server_.port(); }
 
-private:
+  private:
     static engine::ServerOptions options(const RunSpec& spec) {
         auto o = testing::test_options();
         o.threads = spec.threads;
@@ -91,7 +92,9 @@ bool read_one(Reader& r, Collected& into) {
     const auto text = r.client->read();
     if (!text) {
         ADD_FAILURE() << r.endpoint << ": no message after " << r.data << " data messages"
-                      << (r.client->closed() ? " (closed " + std::to_string(r.client->close_code()) + ")" : "");
+                      << (r.client->closed()
+                              ? " (closed " + std::to_string(r.client->close_code()) + ")"
+                              : "");
         return false;
     }
     const json j = json::parse(*text);
@@ -101,7 +104,8 @@ bool read_one(Reader& r, Collected& into) {
     }
     if (!j.contains("seq")) return true;  // welcome, subscribed: control messages
     const auto time = j["time"].get<std::int64_t>();
-    into.emplace(Key{r.endpoint, j["channel"].get<std::string>(), j["seq"].get<std::uint64_t>()}, *text);
+    into.emplace(Key{r.endpoint, j["channel"].get<std::string>(), j["seq"].get<std::uint64_t>()},
+                 *text);
     r.latest_time = std::max(r.latest_time, time);
     ++r.data;
     return true;
@@ -126,17 +130,19 @@ Collected run(const RunSpec& spec) {
     }
     readers.push_back({"/ws/channels", std::make_unique<WsClient>(server.port(), "/ws/channels")});
     readers.back().client->send_json({{"action", "subscribe"}, {"channels", {"*"}}});
-    readers.push_back({"/ws/transactions", std::make_unique<WsClient>(server.port(), "/ws/transactions")});
+    readers.push_back(
+        {"/ws/transactions", std::make_unique<WsClient>(server.port(), "/ws/transactions")});
     readers.back().client->send_json({{"action", "subscribe"}, {"channels", {"ch-1"}}});
 
     while (true) {
         Reader* behind = nullptr;
         for (auto& r : readers)
-            if (r.latest_time < kCollectUntil && (!behind || r.latest_time < behind->latest_time)) behind = &r;
+            if (r.latest_time < kCollectUntil && (!behind || r.latest_time < behind->latest_time))
+                behind = &r;
         if (!behind) break;
         if (Clock::now() > deadline) {
-            ADD_FAILURE() << behind->endpoint << " reached only simulated time " << behind->latest_time
-                          << " within " << kRunDeadline.count() << " s";
+            ADD_FAILURE() << behind->endpoint << " reached only simulated time "
+                          << behind->latest_time << " within " << kRunDeadline.count() << " s";
             break;
         }
         if (!read_one(*behind, out)) break;
@@ -145,7 +151,9 @@ Collected run(const RunSpec& spec) {
     return out;
 }
 
-std::string stream_of(const Key& key) { return std::get<0>(key) + " " + std::get<1>(key); }
+std::string stream_of(const Key& key) {
+    return std::get<0>(key) + " " + std::get<1>(key);
+}
 
 // The streams the clients of run() receive.
 std::set<std::string> expected_streams() {
@@ -162,7 +170,7 @@ std::set<std::string> streams_in(const Collected& c) {
 
 struct Comparison {
     std::map<std::string, std::size_t> overlap, identical;  // per stream
-    std::vector<std::string> mismatches;                      // keys whose bytes differ
+    std::vector<std::string> mismatches;                    // keys whose bytes differ
 };
 
 Comparison compare(const Collected& a, const Collected& b) {
@@ -172,10 +180,11 @@ Comparison compare(const Collected& a, const Collected& b) {
         if (it == b.end()) continue;
         const std::string stream = stream_of(key);
         ++c.overlap[stream];
-        if (bytes == it->second) ++c.identical[stream];
+        if (bytes == it->second)
+            ++c.identical[stream];
         else if (c.mismatches.size() < 5)
-            c.mismatches.push_back(stream + " seq " + std::to_string(std::get<2>(key)) + ":\n  " + bytes + "\n  " +
-                                   it->second);
+            c.mismatches.push_back(stream + " seq " + std::to_string(std::get<2>(key)) + ":\n  " +
+                                   bytes + "\n  " + it->second);
     }
     return c;
 }
@@ -194,15 +203,19 @@ TEST(ServerDeterminism, SameSeedSameBytesWhateverTheScaleThreadsAndClients) {
 
     Comparison same = compare(slow, fast);
     for (const auto& stream : expected_streams()) {
-        EXPECT_GE(same.overlap[stream], kMinOverlap) << stream << ": too few messages seen by both runs";
-        EXPECT_EQ(same.identical[stream], same.overlap[stream]) << stream << ": bytes differ for the same seq";
+        EXPECT_GE(same.overlap[stream], kMinOverlap)
+            << stream << ": too few messages seen by both runs";
+        EXPECT_EQ(same.identical[stream], same.overlap[stream])
+            << stream << ": bytes differ for the same seq";
     }
     for (const auto& m : same.mismatches) ADD_FAILURE() << "same seed, different bytes: " << m;
 
     Comparison differ = compare(slow, other);
     for (const auto& stream : expected_streams()) {
-        EXPECT_GE(differ.overlap[stream], kMinOverlap) << stream << ": too few messages seen by both runs";
-        EXPECT_EQ(differ.identical[stream], 0u) << stream << ": seeds 42 and 43 gave identical messages";
+        EXPECT_GE(differ.overlap[stream], kMinOverlap)
+            << stream << ": too few messages seen by both runs";
+        EXPECT_EQ(differ.identical[stream], 0u)
+            << stream << ": seeds 42 and 43 gave identical messages";
     }
 }
 

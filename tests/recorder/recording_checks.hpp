@@ -1,0 +1,41 @@
+// recording_checks.hpp: what the recorder tests ask of a recording file — one value by SQL
+// (read-only), the export as JSON lines, and the message of the RecordingError an action throws.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "recorder/reader.hpp"
+#include "recorder/recorder.hpp"
+#include "tests/support/temp_db.hpp"
+
+namespace streambed::testing {
+
+// Read-only: a check never changes the file it checks.
+inline std::int64_t scalar(const std::string& path, const std::string& sql) {
+    return sql_int(path, sql, SqlOpen::read_only);
+}
+
+inline std::vector<nlohmann::json> exported(const std::string& path) {
+    std::stringstream out;
+    recorder::export_jsonl(path, std::nullopt, out);
+    std::vector<nlohmann::json> lines;
+    std::string line;
+    while (std::getline(out, line)) lines.push_back(nlohmann::json::parse(line));
+    return lines;
+}
+
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const recorder::RecordingError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace streambed::testing
