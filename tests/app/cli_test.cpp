@@ -1,126 +1,14 @@
 // cli_test.cpp: the real `streambed` program run as a child process — the listening line, health
-// and WebSocket data, SIGTERM/SIGINT (close 1001, exit 0), exit status 2 with a one-line error on
-// bad options, time scales and simulator configuration files, `--config` and `--time-scale max`
-// runs, and byte-identical data messages across two runs with the same seed.
-// Every wait has a deadline; every child is killed and reaped by its owner's destructor.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <cctype>
-#include <cerrno>
-#include <chrono>
-#include <condition_variable>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <regex>
-#include <sstream>
-#include <stdexcept>
-#include <string>
-#include <thread>
-#include <utility>
-#include <vector>
-
-#include "tests/support/child_process.hpp"
-#include "tests/support/ws_client.hpp"
+// and WebSocket data, TLS, SIGTERM/SIGINT (close 1001, exit 0), `bench` taking its server down
+// with it, the flood's wall-clock stamps, `--help`, and byte-identical data messages across two
+// runs with the same seed. Bad options, time scales and configurations: cli_options_test.cpp.
+#include "tests/app/cli_child.hpp"
 
 namespace streambed::testing {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::int64_t kEpochMs = 1762732800000;  // the demo source's fixed epoch
-
-std::string describe_status(int status) {
-    if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status));
-    return "wait status " + std::to_string(status);
-}
-
-bool exited_with(int status, int code) { return WIFEXITED(status) && WEXITSTATUS(status) == code; }
-
-// `streambed ARGS...` as a child process.
-class Child : public ChildProcess {
-public:
-    explicit Child(const std::vector<std::string>& args) : ChildProcess(STREAMBED_BINARY, args) {}
-};
-
-// A `serve` child on a free port, past its listening line.
-struct Serving {
-    std::unique_ptr<Child> child;
-    std::string line;
-    std::string scheme;  // http or https
-    std::uint16_t port = 0;
-};
-
-// True once the process has handlers installed for both SIGINT and SIGTERM (/proc's SigCgt).
-bool catches_stop_signals(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (!line.starts_with("SigCgt:")) continue;
-        const auto mask = std::stoull(line.substr(7), nullptr, 16);
-        const auto wanted = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
-        return (mask & wanted) == wanted;
-    }
-    return false;
-}
-
-// How far start_serve() waits past the listening line.
-enum class Wait {
-    line,   // nothing more: what a script sees
-    ready,  // also until the source's streams exist and SIGINT/SIGTERM are handled
-};
-
-Serving start_serve(std::vector<std::string> extra, Wait wait = Wait::ready) {
-    std::vector<std::string> args{"serve", "--port", "0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    Serving s;
-    s.child = std::make_unique<Child>(args);
-    auto line = s.child->next_line(10s);
-    if (!line) {
-        throw std::runtime_error("no listening line within 10 s; stderr: " + s.child->err());
-    }
-    static const std::regex kLine(R"(listening on (https?)://127\.0\.0\.1:([0-9]{1,5}))");
-    std::smatch m;
-    if (!std::regex_match(*line, m, kLine)) throw std::runtime_error("unexpected first line: " + *line);
-    const int port = std::stoi(m[2].str());
-    if (port <= 0 || port > 65535) throw std::runtime_error("not a real port: " + *line);
-    s.line = *line;
-    s.scheme = m[1].str();
-    s.port = static_cast<std::uint16_t>(port);
-    if (wait == Wait::ready) {
-        // The listening line can come before the source has declared its streams and before the
-        // signal handlers are installed (both reported; the *RightAfterTheListeningLine* tests
-        // cover them). The other tests wait for both, so that each checks its own concern: the
-        // streams they use are pollable (unknown ones answer 400).
-        const bool ready = wait_until([&] {
-            return catches_stop_signals(s.child->pid()) &&
-                   http_get(s.port, "/api/v11/poll/metrics?channels=metrics").status == 200 &&
-                   http_get(s.port, "/api/v11/poll/channels?channels=ch-1").status == 200;
-        }, 10s);
-        if (!ready) throw std::runtime_error("streams or signal handlers missing 10 s after: " + *line);
-    }
-    return s;
-}
-
-bool is_data(const json& j) { return j.is_object() && j.contains("seq") && j.contains("data"); }
 
 // ---- serve: the listening line, health, data --------------------------------------------------
 
@@ -134,7 +22,8 @@ TEST(CliServe, PrintsOneListeningLineThenServesHealthAndMetrics) {
     EXPECT_TRUE(wait_until([&] {
         health = http_get(s.port, "/q/health");
         return health.status == 200;
-    })) << health.status << " " << health.body;
+    })) << health.status
+        << " " << health.body;
     EXPECT_EQ(health.body_json()["status"], "UP");
 
     WsClient c(s.port, "/ws/metrics");
@@ -176,7 +65,8 @@ TEST(CliServe, ClientRightAfterTheListeningLineIsServed) {
         auto s = start_serve({"--time-scale", "100"}, Wait::line);
         WsClient c(s.port, "/ws/metrics");
         const json welcome = c.read_json();
-        ASSERT_EQ(welcome["channels"], json::array({"metrics"})) << "attempt " << i << ": " << welcome.dump();
+        ASSERT_EQ(welcome["channels"], json::array({"metrics"}))
+            << "attempt " << i << ": " << welcome.dump();
         const json first = c.read_json();  // the first tick is 20 ms of wall time away
         ASSERT_EQ(first["type"], "metrics") << "attempt " << i << ": " << first.dump();
     }
@@ -210,14 +100,12 @@ TEST(CliServe, PortInUseExitsTwoNamingTheAddress) {
     EXPECT_EQ(c.out(), "");
 }
 
-// The test certificate of fixtures/tls, found from this file's path (tests/app/cli_test.cpp).
-std::filesystem::path tls_fixtures() { return std::filesystem::path(STREAMBED_FIXTURES) / "tls"; }
-
 TEST(CliServe, WithCertificateAndKeyListensOnHttps) {
     const auto dir = tls_fixtures();
     ASSERT_TRUE(std::filesystem::exists(dir / "cert.pem")) << dir / "cert.pem";
-    auto s = start_serve({"--tls-cert", (dir / "cert.pem").string(), "--tls-key", (dir / "key.pem").string()},
-                         Wait::line);
+    auto s = start_serve(
+        {"--tls-cert", (dir / "cert.pem").string(), "--tls-key", (dir / "key.pem").string()},
+        Wait::line);
     EXPECT_EQ(s.scheme, "https");
     ASSERT_TRUE(wait_until([&] { return catches_stop_signals(s.child->pid()); }, 10s));
     s.child->send_signal(SIGTERM);
@@ -270,86 +158,6 @@ INSTANTIATE_TEST_SUITE_P(Signals, CliSignal, ::testing::Values(SIGTERM, SIGINT),
                              return std::string(p.param == SIGTERM ? "SIGTERM" : "SIGINT");
                          });
 
-// ---- bad options ------------------------------------------------------------------------------
-
-// The CLI contract for bad input: exit status 2, exactly one line on stderr naming every word
-// of `named`, nothing on stdout. Returns the line.
-std::string expect_refused(Child& c, const std::vector<std::string>& named) {
-    auto st = c.wait_exit(10s);
-    EXPECT_TRUE(st) << "still running after 10 s";
-    if (!st) return "";
-    EXPECT_TRUE(exited_with(*st, 2)) << describe_status(*st);
-    const std::string err = c.err();
-    EXPECT_FALSE(err.empty());
-    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "not one line: " << err;
-    if (!err.empty()) {
-        EXPECT_EQ(err.back(), '\n');
-    }
-    for (const auto& word : named)
-        EXPECT_NE(err.find(word), std::string::npos) << "'" << word << "' not named in: " << err;
-    EXPECT_EQ(c.out(), "");
-    return err;
-}
-
-struct BadOptions {
-    std::string name;
-    std::vector<std::string> args;
-    std::vector<std::string> named;  // what the error line must mention
-};
-
-void PrintTo(const BadOptions& b, std::ostream* os) { *os << b.name; }
-
-class CliBadOptions : public ::testing::TestWithParam<BadOptions> {};
-
-TEST_P(CliBadOptions, ExitTwoWithOneLineNamingTheProblem) {
-    const auto& p = GetParam();
-    Child c(p.args);
-    expect_refused(c, p.named);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Cli, CliBadOptions,
-    ::testing::Values(
-        BadOptions{"NoCommand", {}, {"command"}},
-        BadOptions{"UnknownCommand", {"frob"}, {"frob"}},
-        BadOptions{"UnknownOptionBeforeCommand", {"--bogus"}, {"--bogus"}},
-        BadOptions{"UnknownOption", {"serve", "--port", "0", "--bogus"}, {"--bogus"}},
-        BadOptions{"StrayArgument", {"serve", "--port", "0", "extra"}, {"extra"}},
-        BadOptions{"PortNotANumber", {"serve", "--port", "abc"}, {"--port", "abc"}},
-        BadOptions{"PortOutOfRange", {"serve", "--port", "70000"}, {"--port", "70000"}},
-        BadOptions{"NegativeTimeScale", {"serve", "--port", "0", "--time-scale", "-1"}, {"--time-scale", "-1"}},
-        BadOptions{"HeartbeatBadUnit", {"serve", "--port", "0", "--heartbeat", "5x"}, {"--heartbeat", "5x"}},
-        BadOptions{"HeartbeatTooShort", {"serve", "--port", "0", "--heartbeat", "5ms"}, {"--heartbeat"}},
-        BadOptions{"MaxSubscriptionsZero", {"serve", "--port", "0", "--max-subscriptions", "0"}, {"--max-subscriptions"}},
-        BadOptions{"HandshakeTimeoutBadUnit",
-                   {"serve", "--port", "0", "--handshake-timeout", "5x"},
-                   {"--handshake-timeout", "5x"}},
-        BadOptions{"HeaderLimitTooSmall", {"serve", "--port", "0", "--header-limit", "10"}, {"--header-limit", "10"}},
-        BadOptions{"TlsCertificateMissing",
-                   {"serve", "--port", "0", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"},
-                   {"/nonexistent/cert.pem"}},
-        BadOptions{"TlsKeyWithoutCertificate",
-                   {"serve", "--port", "0", "--tls-key", (tls_fixtures() / "key.pem").string()},
-                   {"--tls-cert"}},
-        BadOptions{"ReplayOfAMissingFile", {"replay", "/nonexistent/run.db", "--port", "0"}, {"/nonexistent/run.db"}},
-        BadOptions{"ReplayBadSpeed", {"replay", "/nonexistent/run.db", "--speed", "fast"}, {"--speed", "fast"}},
-        BadOptions{"InspectOfAMissingFile", {"inspect", "/nonexistent/run.db"}, {"/nonexistent/run.db"}},
-        BadOptions{"VerifyOfAMissingFile", {"verify", "/nonexistent/run.db"}, {"/nonexistent/run.db"}},
-        BadOptions{"VerifyWithoutAFile", {"verify"}, {"file"}},
-        BadOptions{"VerifyRunNotANumber", {"verify", "/nonexistent/run.db", "--run", "last"}, {"--run", "last"}},
-        BadOptions{"VerifyBadTolerance",
-                   {"verify", "/nonexistent/run.db", "--tolerance", "soon"},
-                   {"--tolerance", "soon"}},
-        BadOptions{"ExportUnknownFormat", {"export", "/nonexistent/run.db", "--format", "pcap"}, {"--format", "pcap"}},
-        BadOptions{"BenchBadTarget", {"bench", "--target", "http://127.0.0.1:1"}, {"--target"}},
-        BadOptions{"FloodRateZero", {"serve", "--port", "0", "--flood", "0"}, {"--flood", "0"}},
-        BadOptions{"FloodRateNotANumber", {"serve", "--port", "0", "--flood", "lots"}, {"--flood", "lots"}},
-        BadOptions{"BenchBadRate", {"bench", "--rate", "-5"}, {"--rate", "-5"}},
-        BadOptions{"RecordIntoAnUnwritablePlace",
-                   {"serve", "--port", "0", "--record", "/proc/self/cannot-write-here.db"},
-                   {"/proc/self/cannot-write-here.db"}}),
-    [](const ::testing::TestParamInfo<BadOptions>& p) { return p.param.name; });
-
 // /proc/PID/stat: the parent's pid and the state letter; nullopt once the process is gone.
 struct ProcStat {
     char state;
@@ -373,39 +181,49 @@ std::optional<ProcStat> proc_stat(pid_t pid) {
 TEST(CliBench, TheServerItStartedDiesWithIt) {
     Child bench({"bench", "--clients", "1", "--duration", "60s"});
     pid_t server = 0;
-    const bool found = wait_until([&] {
-        for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-            const auto name = entry.path().filename().string();
-            if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-            const pid_t pid = std::stoi(name);
-            const auto st = proc_stat(pid);
-            if (!st || st->parent != bench.pid()) continue;
-            std::ifstream cmd("/proc/" + name + "/cmdline");
-            const std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-            if (args.find(std::string("serve") + '\0') == std::string::npos) continue;
-            server = pid;
-            return true;
-        }
-        return false;
-    }, 10s);
+    const bool found = wait_until(
+        [&] {
+            for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+                const auto name = entry.path().filename().string();
+                if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+                const pid_t pid = std::stoi(name);
+                const auto st = proc_stat(pid);
+                if (!st || st->parent != bench.pid()) continue;
+                std::ifstream cmd("/proc/" + name + "/cmdline");
+                const std::string args((std::istreambuf_iterator<char>(cmd)),
+                                       std::istreambuf_iterator<char>());
+                if (args.find(std::string("serve") + '\0') == std::string::npos) continue;
+                server = pid;
+                return true;
+            }
+            return false;
+        },
+        10s);
     ASSERT_TRUE(found) << "bench started no server; stderr: " << bench.err();
     // Past its listening line (which a dead bench could not read: the write would kill it): its
     // listener and bench's client are two sockets.
-    const bool serving = wait_until([&] {
-        int sockets = 0;
-        std::error_code ec;
-        for (const auto& fd : std::filesystem::directory_iterator("/proc/" + std::to_string(server) + "/fd", ec))
-            if (std::filesystem::read_symlink(fd.path(), ec).string().starts_with("socket:")) ++sockets;
-        return sockets >= 2;
-    }, 10s);
+    const bool serving = wait_until(
+        [&] {
+            int sockets = 0;
+            std::error_code ec;
+            for (const auto& fd :
+                 std::filesystem::directory_iterator("/proc/" + std::to_string(server) + "/fd", ec))
+                if (std::filesystem::read_symlink(fd.path(), ec).string().starts_with("socket:"))
+                    ++sockets;
+            return sockets >= 2;
+        },
+        10s);
     ASSERT_TRUE(serving) << "bench's client never connected";
     bench.send_signal(SIGKILL);
     ASSERT_TRUE(bench.wait_exit(5s));
     // Gone, or a zombie waiting for whoever inherited it: either way no longer running.
-    EXPECT_TRUE(wait_until([&] {
-        const auto st = proc_stat(server);
-        return !st || st->state == 'Z' || st->state == 'X';
-    }, 5s)) << "server " << server << " outlived bench";
+    EXPECT_TRUE(wait_until(
+        [&] {
+            const auto st = proc_stat(server);
+            return !st || st->state == 'Z' || st->state == 'X';
+        },
+        5s))
+        << "server " << server << " outlived bench";
 }
 
 TEST(CliServe, FloodPublishesTheWorldsMetricsStampedWithTheWallClock) {
@@ -416,7 +234,8 @@ TEST(CliServe, FloodPublishesTheWorldsMetricsStampedWithTheWallClock) {
     EXPECT_EQ(welcome["channels"], json::array({"metrics"}));
     EXPECT_EQ(welcome["clock"]["scale"].get<double>(), 1.0);
     const auto wall_ms = welcome["clock"]["wall"].get<std::int64_t>() / 1000;
-    EXPECT_LE(std::abs(welcome["clock"]["time"].get<std::int64_t>() - wall_ms), 1) << "simulated time is wall time";
+    EXPECT_LE(std::abs(welcome["clock"]["time"].get<std::int64_t>() - wall_ms), 1)
+        << "simulated time is wall time";
     std::uint64_t last = 0;
     for (int i = 0; i < 200; ++i) {
         json j = c.read_json();
@@ -434,109 +253,6 @@ TEST(CliServe, FloodPublishesTheWorldsMetricsStampedWithTheWallClock) {
     }
 }
 
-// ---- bad time scales and simulator configurations ---------------------------------------------
-
-class CliBadTimeScale : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(CliBadTimeScale, ExitTwoWithAShortLineNamingTheOption) {
-    Child c({"serve", "--port", "0", "--time-scale", GetParam()});
-    const auto err = expect_refused(c, {"--time-scale", "'" + GetParam() + "'"});
-    EXPECT_LE(err.size(), 120u) << "not short: " << err;
-}
-
-INSTANTIATE_TEST_SUITE_P(Cli, CliBadTimeScale, ::testing::Values("0", "-1", "abc", "0.0", "inf", "max2"),
-                         [](const ::testing::TestParamInfo<std::string>& p) {
-                             std::string name;
-                             for (char ch : p.param) name += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-                             return "Value_" + name;
-                         });
-
-struct BadConfig {
-    std::string name;
-    std::optional<std::string> content;  // nullopt: the file does not exist
-    std::vector<std::string> named;      // what the error line must mention, besides the file
-};
-
-void PrintTo(const BadConfig& b, std::ostream* os) { *os << b.name; }
-
-class CliBadConfig : public ::testing::TestWithParam<BadConfig> {};
-
-TEST_P(CliBadConfig, ExitTwoWithOneLineNamingTheFileAndField) {
-    const auto& p = GetParam();
-    const std::string path = ::testing::TempDir() + "cli_bad_config_" + p.name + ".json";
-    std::filesystem::remove(path);
-    if (p.content) {
-        std::ofstream(path) << *p.content;
-    }
-    Child c({"serve", "--port", "0", "--config", path});
-    auto named = p.named;
-    named.push_back(path);  // the file is named too
-    expect_refused(c, named);
-    std::filesystem::remove(path);
-}
-
-INSTANTIATE_TEST_SUITE_P(
-    Cli, CliBadConfig,
-    ::testing::Values(
-        BadConfig{"UnknownField", R"({"channels":4,"chanels":3})", {"'chanels'"}},
-        BadConfig{"UnknownEpisodeField", R"({"episodes":{"meteor":0.1}})", {"'episodes.meteor'"}},
-        BadConfig{"WrongType", R"({"channels":"8"})", {"'channels'"}},
-        BadConfig{"WrongTypeFraction", R"({"validators":2.5})", {"'validators'"}},
-        BadConfig{"OutOfRange", R"({"blockIntervalMs":10})", {"'blockIntervalMs'"}},
-        BadConfig{"OutOfRangeProbability", R"({"episodes":{"failedRound":1.5}})", {"'episodes.failedRound'"}},
-        BadConfig{"NegativeSeed", R"({"seed":-1})", {"'seed'"}},
-        BadConfig{"NotJson", "{\"channels\": 8,", {"JSON"}},
-        BadConfig{"NotAnObject", "[1, 2]", {"object"}},
-        BadConfig{"Empty", "", {"JSON"}},
-        BadConfig{"Missing", std::nullopt, {"cannot read"}}),
-    [](const ::testing::TestParamInfo<BadConfig>& p) { return p.param.name; });
-
-// A good configuration file is used: its sizes show in the welcome's channel list.
-TEST(CliServe, ConfigFileShapesTheWorld) {
-    const std::string path = ::testing::TempDir() + "cli_good_config.json";
-    std::ofstream(path) << R"({"channels":3,"validators":4,"episodes":{"failedRound":0}})";
-    auto s = start_serve({"--config", path, "--time-scale", "50"});
-    std::filesystem::remove(path);
-    WsClient channels(s.port, "/ws/channels");
-    const json welcome = channels.read_json();
-    EXPECT_EQ(welcome["channels"], json::array({"ch-1", "ch-2", "ch-3"})) << welcome.dump();
-    WsClient validators(s.port, "/ws/validators");
-    EXPECT_EQ(validators.read_json()["channels"], json::array({"val-1", "val-2", "val-3", "val-4"}));
-}
-
-// --time-scale max: unpaced, as fast as the world can be generated; the server still serves.
-TEST(CliServe, TimeScaleMaxStartsAndServes) {
-    auto s = start_serve({"--time-scale", "max"});
-    ASSERT_TRUE(s.child->running());
-    HttpResult health;
-    EXPECT_TRUE(wait_until([&] {
-        health = http_get(s.port, "/q/health");
-        return health.status == 200;
-    })) << health.status << " " << health.body;
-
-    WsClient c(s.port, "/ws/metrics");
-    const json welcome = c.read_json();
-    ASSERT_EQ(welcome["type"], "welcome") << welcome.dump();
-    EXPECT_EQ(welcome["clock"]["scale"].get<double>(), 0.0) << "scale 0 announces an unpaced run";
-    std::uint64_t last_seq = 0;
-    for (int i = 0; i < 20; ++i) {
-        const json j = c.read_json();
-        ASSERT_TRUE(is_data(j)) << j.dump();
-        ASSERT_EQ(j["type"], "metrics") << j.dump();
-        const auto seq = j["seq"].get<std::uint64_t>();
-        EXPECT_GT(seq, last_seq) << j.dump();
-        // The default cadence: metrics n at the epoch + 2 s x n, however fast the run.
-        EXPECT_EQ(j["time"].get<std::int64_t>(), kEpochMs + 2000 * static_cast<std::int64_t>(seq)) << j.dump();
-        last_seq = seq;
-    }
-    c.close();
-
-    s.child->send_signal(SIGTERM);
-    auto st = s.child->wait_exit(10s);
-    ASSERT_TRUE(st) << "no exit within 10 s of SIGTERM";
-    EXPECT_TRUE(exited_with(*st, 0)) << describe_status(*st) << "; stderr: " << s.child->err();
-}
-
 TEST(CliHelp, HelpExitsZero) {
     Child top({"--help"});
     auto st = top.wait_exit(10s);
@@ -549,7 +265,8 @@ TEST(CliHelp, HelpExitsZero) {
     ASSERT_TRUE(st);
     EXPECT_TRUE(exited_with(*st, 0)) << describe_status(*st);
     for (const char* option : {"--port", "--bind", "--seed", "--time-scale", "--heartbeat"})
-        EXPECT_NE(serve.out().find(option), std::string::npos) << option << " not in: " << serve.out();
+        EXPECT_NE(serve.out().find(option), std::string::npos)
+            << option << " not in: " << serve.out();
 }
 
 // ---- determinism across runs ------------------------------------------------------------------
@@ -592,7 +309,8 @@ TEST(CliDeterminism, SameSeedGivesIdenticalBytesForTheSameStreamAndSeq) {
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    const std::vector<std::string> args{"--seed", "7", "--time-scale", "50", "--clock-start", std::to_string(now_ms)};
+    const std::vector<std::string> args{
+        "--seed", "7", "--time-scale", "50", "--clock-start", std::to_string(now_ms)};
     auto a = start_serve(args);
     auto b = start_serve(args);
 
@@ -631,4 +349,5 @@ TEST(CliDeterminism, SameSeedGivesIdenticalBytesForTheSameStreamAndSeq) {
 }
 
 }  // namespace
+
 }  // namespace streambed::testing
