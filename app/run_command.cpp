@@ -75,9 +75,7 @@ std::function<int()> add_run_command(CLI::App& app) {
         if (args->target.starts_with("wss://")) {
             // The fleet speaks TLS, but the runner's proxies and its final reads of the polling
             // API are plain TCP: a TLS server is driven by `bench` (docs/scenarios.md).
-            fmt::print(stderr,
-                       "streambed run: --target '{}': wss:// is driven by bench, not by run\n",
-                       args->target);
+            fmt::print(stderr, "streambed run: --target '{}': wss:// is driven by bench, not by run\n", args->target);
             return 2;
         }
         if (!args->target.empty() && !runner::parse_target(args->target)) {

@@ -28,8 +28,8 @@ struct LoadOptions {
     bool deflate = false;
     std::string token;   // ?token= on every upgrade, when set
     std::string origin;  // the Origin header of every upgrade, when set
-    bool tls =
-        false;  // wss://: TLS over every connection, the certificate checked as `tls_settings` say
+    // wss://: TLS over every connection, the certificate checked as `tls_settings` say.
+    bool tls = false;
     fleet::TlsSettings tls_settings;
     // Connections opened at once per thread: a burst of 10,000 SYNs overflows the listen backlog.
     std::size_t connect_concurrency = 256;

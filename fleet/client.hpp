@@ -153,8 +153,7 @@ private:
     // plain connections, which read and write sock_ directly. Its handlers hold it, so a stream
     // replaced while an operation is pending outlives that operation.
     std::shared_ptr<TlsStream> tls_;
-    boost::asio::steady_timer retry_timer_, connect_timer_, dead_timer_, behave_timer_, read_timer_,
-        poll_timer_;
+    boost::asio::steady_timer retry_timer_, connect_timer_, dead_timer_, behave_timer_, read_timer_, poll_timer_;
     FrameReader reader_{std::size_t{64} << 20};
     std::string outbox_, in_flight_;
 
@@ -178,7 +177,7 @@ private:
     std::vector<StreamState> streams_;
 };
 
-std::int64_t wall_now_us();                        // system clock, Unix µs (the welcome's clock)
+std::int64_t wall_now_us();    // system clock, Unix µs (the welcome's clock)
 std::string host_header(const std::string& host);  // the Host header's value: "[::1]" for ::1
 std::int64_t steady_now_us();
 

@@ -66,8 +66,7 @@ void Fleet::start() {
         for (const auto& a : m.targets) {
             boost::system::error_code ec;
             auto r = resolver.resolve(a.host, std::to_string(a.port), ec);
-            if (ec || r.empty())
-                throw std::runtime_error("cannot resolve '" + a.host + "': " + ec.message());
+            if (ec || r.empty()) throw std::runtime_error("cannot resolve '" + a.host + "': " + ec.message());
             destinations.push_back({*r.begin(), a.host, a.tls});
             if (a.tls && !m.tls) {
                 std::string error;
