@@ -21,6 +21,7 @@
 #include "bench/load_client.hpp"
 #include "bench/loopback_floor.hpp"
 #include "bench/server_process.hpp"
+#include "fleet/tls.hpp"
 
 namespace streambed::app {
 namespace {
@@ -29,6 +30,8 @@ struct BenchArgs {
     bench::LoadOptions load;
     std::string duration = "10s";
     std::string target;
+    std::string ca;
+    bool insecure = false;
     std::string time_scale = "1";
     std::string rate;
     std::string record;
@@ -38,6 +41,29 @@ struct BenchArgs {
     bool floor = false;
     int target_pid = 0;
 };
+
+// The TLS and header options against the target: one line naming what is wrong, or empty.
+std::string check_tls_options(const BenchArgs& a, bool endpoint_given) {
+    std::string error;
+    const auto target = a.target.empty() ? std::nullopt : parse_ws_target(a.target, error);
+    if (!a.target.empty() && !target) return {};  // the target's own error comes first, below
+    const bool tls = target && target->tls;
+    if (!a.ca.empty() && !tls) return "--ca '" + a.ca + "' needs a wss:// --target";
+    if (a.insecure && !tls) return "--insecure needs a wss:// --target";
+    if (!a.ca.empty() && a.insecure)
+        return "--ca '" + a.ca + "' and --insecure: trust a CA or verify nothing, not both";
+    if (!a.ca.empty() && !fleet::make_tls_context({a.ca, true}, error)) return "--ca: " + error;
+    if (a.load.origin.find_first_of("\r\n") != std::string::npos) {
+        std::string shown;
+        for (const char c : a.load.origin)
+            shown += c == '\r' ? "\\r" : c == '\n' ? "\\n" : std::string(1, c);
+        return "--origin '" + shown + "' holds a line break";
+    }
+    if (target && !target->path.empty() && endpoint_given && target->path != a.load.endpoint)
+        return "--target '" + a.target + "' names the endpoint " + target->path + ", --endpoint " +
+               a.load.endpoint;
+    return {};
+}
 
 std::string self_path() {
     char buf[4096];
@@ -61,8 +87,16 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_option("--subscribe", a->load.subscribe, "channels to subscribe on open (e.g. '*'); none: idle clients");
     cmd->add_flag("--batch", a->load.batch, "connect with ?batch=1");
     cmd->add_flag("--deflate", a->load.deflate, "offer permessage-deflate (the server gets --deflate too)");
-    cmd->add_option("--target", a->target, "ws://HOST:PORT of a running server instead of starting one");
+    cmd->add_option("--target", a->target,
+                    "ws://HOST:PORT or wss://HOST:PORT (TLS) of a running server instead of starting one; "
+                    "a path (/ws/NAME) sets the endpoint");
     cmd->add_option("--token", a->load.token, "with --target: the server's --auth-token, sent as ?token=");
+    cmd->add_option("--origin", a->load.origin, "with --target: the Origin header (a server's --allow-origin)");
+    cmd->add_option("--ca", a->ca,
+                    "with a wss:// target: PEM certificates trusted beside the system's (a self-signed "
+                    "server's certificate)");
+    cmd->add_flag("--insecure", a->insecure,
+                  "with a wss:// target: do not verify the server's certificate (self-signed test servers only)");
     cmd->add_option("--target-pid", a->target_pid, "with --target: the server's process, sampled for CPU and memory");
     cmd->add_option("--time-scale", a->time_scale, "of the started server: simulated ms per wall ms")
         ->capture_default_str();
@@ -81,7 +115,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
                   "lateness, to read the server's against");
     cmd->add_flag("--json", a->json, "print one JSON object");
 
-    return [a] {
+    return [a, cmd] {
         a->load.duration = *parse_duration(a->duration);
         rlimit rl{};  // every client is a descriptor: lift the soft limit to the hard one
         if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -92,6 +126,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
             fmt::print(stderr, "streambed bench: --target-pid {} needs --target\n", a->target_pid);
             return 2;
         }
+        if (const auto bad = check_tls_options(*a, cmd->count("--endpoint") > 0); !bad.empty()) {
+            fmt::print(stderr, "streambed bench: {}\n", bad);
+            return 2;
+        }
         std::unique_ptr<bench::ServerProcess> server;
         if (!a->target.empty()) {
             std::string error;
@@ -100,6 +138,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
                 fmt::print(stderr, "streambed bench: --target '{}' {}\n", a->target, error);
                 return 2;
             }
+            if (!target->path.empty()) a->load.endpoint = target->path;
             // Host names resolve (the first address is used): the load client connects by address.
             boost::asio::io_context ioc;
             boost::asio::ip::tcp::resolver resolver(ioc);
@@ -110,8 +149,12 @@ std::function<int()> add_bench_command(CLI::App& app) {
                            target->host, ec ? ec.message() : "no address");
                 return 2;
             }
-            a->load.host = found.begin()->endpoint().address().to_string();
+            // With TLS the name itself is kept: it is what the certificate must name (and the SNI).
+            a->load.host =
+                target->tls ? target->host : found.begin()->endpoint().address().to_string();
             a->load.port = target->port;
+            a->load.tls = target->tls;
+            a->load.tls_settings = {a->ca, !a->insecure};
             if (a->target_pid != 0 && (a->target_pid < 0 || ::kill(a->target_pid, 0) != 0)) {
                 fmt::print(stderr, "streambed bench: --target-pid {}: no such process\n", a->target_pid);
                 return 2;

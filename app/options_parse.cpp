@@ -31,14 +31,31 @@ std::optional<double> parse_time_scale(std::string_view text) {
 }
 
 std::optional<WsTarget> parse_ws_target(std::string_view text, std::string& error) {
-    constexpr std::string_view kScheme = "ws://";
-    if (!text.starts_with(kScheme)) {
-        error = "must look like ws://HOST:PORT";
+    WsTarget t;
+    std::string_view rest;
+    if (text.starts_with("ws://")) {
+        rest = text.substr(5);
+    } else if (text.starts_with("wss://")) {
+        rest = text.substr(6);
+        t.tls = true;
+    } else {
+        error = "must look like ws://HOST:PORT or wss://HOST:PORT";
         return std::nullopt;
     }
-    std::string_view rest = text.substr(kScheme.size());
-    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-    WsTarget t;
+    // The authority ends at the first '/' after the host (an IPv6 literal's brackets hold none).
+    if (const auto slash = rest.find('/', rest.starts_with('[') ? rest.find(']') : 0);
+        slash != std::string_view::npos) {
+        const auto path = rest.substr(slash);
+        rest = rest.substr(0, slash);
+        if (path != "/") {
+            if (!path.starts_with("/ws/") || path.size() == 4 ||
+                path.find_first_of("?#% ") != std::string_view::npos) {
+                error = "path '" + std::string(path) + "' is not a WebSocket endpoint (/ws/NAME)";
+                return std::nullopt;
+            }
+            t.path = std::string(path);
+        }
+    }
     std::string_view port;
     if (rest.starts_with('[')) {  // [IPv6]:PORT
         const auto close = rest.find(']');

@@ -72,6 +72,12 @@ std::function<int()> add_run_command(CLI::App& app) {
             fmt::print(stderr, "streambed run: --in-process starts a server; --target drives another one: pick one\n");
             return 2;
         }
+        if (args->target.starts_with("wss://")) {
+            // The fleet speaks TLS, but the runner's proxies and its final reads of the polling
+            // API are plain TCP: a TLS server is driven by `bench` (docs/scenarios.md).
+            fmt::print(stderr, "streambed run: --target '{}': wss:// is driven by bench, not by run\n", args->target);
+            return 2;
+        }
         if (!args->target.empty() && !runner::parse_target(args->target)) {
             fmt::print(stderr, "streambed run: --target '{}' is not ws://HOST:PORT\n", args->target);
             return 2;

@@ -36,7 +36,9 @@ LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>
     f.connect_concurrency = std::max<std::size_t>(1, options.connect_concurrency);
     f.connect_timeout = options.connect_timeout;
     f.token = options.token;
-    fleet::Fleet fleet(f, {group_of(options)}, {{options.host, options.port}});
+    f.origin = options.origin;
+    f.tls = options.tls_settings;
+    fleet::Fleet fleet(f, {group_of(options)}, {{options.host, options.port, options.tls}});
     fleet.start();
 
     // Everyone welcomed or failed (no client retries). Polled: the fleet's threads own the

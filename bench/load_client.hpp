@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "fleet/fleet_stats.hpp"
+#include "fleet/fleet.hpp"
 
 namespace streambed::bench {
 
@@ -26,7 +26,11 @@ struct LoadOptions {
     std::vector<std::string> subscribe;          // sent on open when not empty, e.g. {"*"}
     bool batch = false;
     bool deflate = false;
-    std::string token;  // ?token= on every upgrade, when set
+    std::string token;   // ?token= on every upgrade, when set
+    std::string origin;  // the Origin header of every upgrade, when set
+    // wss://: TLS over every connection, the certificate checked as `tls_settings` say.
+    bool tls = false;
+    fleet::TlsSettings tls_settings;
     // Connections opened at once per thread: a burst of 10,000 SYNs overflows the listen backlog.
     std::size_t connect_concurrency = 256;
     // An upgrade not welcomed by then failed: generous, 10,000 handshakes queue behind each other.
@@ -60,7 +64,7 @@ struct LoadResult {
 // Phases, for the caller to sample the server: after connecting everyone, and at the end.
 enum class Phase { connected, measured };
 
-// Throws std::runtime_error when the host does not resolve.
+// Throws std::runtime_error when the host does not resolve or the CA file cannot be read.
 LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>& on_phase);
 
 double ms(std::int64_t us);  // a histogram's µs as milliseconds, for reports

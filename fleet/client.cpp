@@ -29,6 +29,11 @@ std::int64_t steady_now_us() {
     return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
+// The Host header's value: the name as given, an IPv6 address in brackets.
+std::string host_header(const std::string& host) {
+    return host.find(':') == std::string::npos ? host : "[" + host + "]";
+}
+
 Clock::duration ThreadContext::wall(Millis simulated) const {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(
         static_cast<double>(simulated.count()) / scale));
@@ -43,8 +48,8 @@ Bucket* ThreadContext::bucket_now() {
 }
 
 Client::Client(ThreadContext& ctx, std::size_t group, const ClientGroup& spec, std::size_t index,
-               tcp::endpoint target, std::uint64_t seed)
-    : ctx_(ctx), group_(group), spec_(spec), index_(index), target_(target),
+               Destination target, std::uint64_t seed)
+    : ctx_(ctx), group_(group), spec_(spec), index_(index), target_(std::move(target)),
       rng_(seed ^ (0x9e3779b97f4a7c15ULL * (group + 1)) ^ (0xbf58476d1ce4e5b9ULL * (index + 1))),
       sock_(ctx.ioc), retry_timer_(ctx.ioc), connect_timer_(ctx.ioc), dead_timer_(ctx.ioc),
       behave_timer_(ctx.ioc), read_timer_(ctx.ioc), poll_timer_(ctx.ioc) {}
@@ -83,6 +88,11 @@ void Client::start_handshake() {
     upgraded_ = writing_ = reading_ = paused_ = false;
     reader_ = FrameReader(std::size_t{64} << 20);
     outbox_.clear();
+    tls_.reset();
+    if (target_.tls) {
+        tls_ = std::make_shared<TlsStream>(sock_, *ctx_.tls);
+        prepare_tls_stream(*tls_, target_.host, ctx_.options->tls.verify);
+    }
     connect_timer_.expires_after(ctx_.options->connect_timeout);
     connect_timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
         if (!ec && gen == self->gen_ && self->state_ == State::connecting) self->lost("no welcome in time");
@@ -91,25 +101,43 @@ void Client::start_handshake() {
         // A slow or stalled reader with a small receive window, as on a poor mobile link: the
         // server's bound is reached in seconds, not after megabytes of kernel buffering.
         error_code ec;
-        sock_.open(target_.protocol(), ec);
+        sock_.open(target_.endpoint.protocol(), ec);
         if (!ec) sock_.set_option(asio::socket_base::receive_buffer_size(4096), ec);
     }
-    sock_.async_connect(target_, [self = shared_from_this(), gen](error_code ec) { self->on_connect(ec, gen); });
+    sock_.async_connect(target_.endpoint, [self = shared_from_this(), gen](error_code ec) {
+        self->on_connect(ec, gen);
+    });
 }
 
 void Client::on_connect(error_code ec, unsigned gen) {
     if (gen != gen_ || state_ != State::connecting) return;
     if (ec) return lost("connect: " + ec.message());
     sock_.set_option(tcp::no_delay(true), ec);
+    if (!tls_) return send_upgrade();
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self = shared_from_this(), gen, tls = tls_](error_code hec) {
+                              if (gen != self->gen_ || self->state_ != State::connecting) return;
+                              if (hec)
+                                  return self->lost("TLS handshake: " + tls_failure(*tls, hec));
+                              self->send_upgrade();
+                          });
+}
+
+// The upgrade request, written by hand; then the response and the frames are read.
+void Client::send_upgrade() {
     std::string query;
     if (spec_.batch) query += "batch=1";
     if (!ctx_.options->token.empty()) query += (query.empty() ? "" : "&") + ("token=" + ctx_.options->token);
     outbox_ = fmt::format(
         "GET {}{}{} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-        "X-Streambed-Client: {}/{}/{}\r\n{}\r\n",
-        spec_.endpoint, query.empty() ? "" : "?", query, target_.address().to_string(), spec_.name, index_, attempt_,
-        spec_.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "");
+        "X-Streambed-Client: {}/{}/{}\r\n{}{}{}{}\r\n",
+        spec_.endpoint, query.empty() ? "" : "?", query, host_header(target_.host), spec_.name,
+        index_, attempt_,
+        spec_.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                      : "",
+        ctx_.options->origin.empty() ? "" : "Origin: ", ctx_.options->origin,
+        ctx_.options->origin.empty() ? "" : "\r\n");
     flush_outbox();
     last_read_ = Clock::now();
     if (spec_.reading.mode == Reading::Mode::never) {
@@ -126,10 +154,15 @@ void Client::do_read() {
     if (spec_.reading.mode == Reading::Mode::slow && upgraded_) room = 1024;  // small reads, paced below
     auto buf = reader_.prepare(room);
     reading_ = true;
-    sock_.async_read_some(asio::buffer(buf.data(), std::min(buf.size(), room)),
-                          [self = shared_from_this(), gen = gen_](error_code ec, std::size_t n) {
-                              self->on_read(ec, n, gen);
-                          });
+    const auto b = asio::buffer(buf.data(), std::min(buf.size(), room));
+    if (tls_) {
+        tls_->async_read_some(b, [self = shared_from_this(), gen = gen_, tls = tls_](
+                                     error_code ec, std::size_t n) { self->on_read(ec, n, gen); });
+        return;
+    }
+    sock_.async_read_some(b, [self = shared_from_this(), gen = gen_](error_code ec, std::size_t n) {
+        self->on_read(ec, n, gen);
+    });
 }
 
 void Client::on_read(error_code ec, std::size_t n, unsigned gen) {
@@ -311,12 +344,18 @@ void Client::flush_outbox() {
     writing_ = true;
     in_flight_.swap(outbox_);
     outbox_.clear();
-    asio::async_write(sock_, asio::buffer(in_flight_), [self = shared_from_this(), gen = gen_](error_code ec, std::size_t) {
+    auto done = [self = shared_from_this(), gen = gen_](error_code ec, std::size_t) {
         if (gen != self->gen_) return;
         self->writing_ = false;
         if (ec) return;  // the read side notices and counts the loss
         self->flush_outbox();
-    });
+    };
+    if (tls_) {
+        asio::async_write(*tls_, asio::buffer(in_flight_),
+                          [done, tls = tls_](error_code ec, std::size_t n) { done(ec, n); });
+        return;
+    }
+    asio::async_write(sock_, asio::buffer(in_flight_), std::move(done));
 }
 
 void Client::close_socket() {

@@ -21,6 +21,7 @@
 #include "fleet/client_group.hpp"
 #include "fleet/fleet_stats.hpp"
 #include "fleet/frame_reader.hpp"
+#include "fleet/tls.hpp"
 #include "simulator/rng.hpp"
 
 namespace streambed::fleet {
@@ -40,15 +41,24 @@ struct ThreadContext {
     std::vector<std::atomic<std::int64_t>>* connected = nullptr;  // per group, every thread
     std::size_t handshakes = 0;                                   // in flight on this thread
     std::deque<std::weak_ptr<Client>> waiting;                    // for a handshake slot
+    boost::asio::ssl::context* tls = nullptr;  // the fleet's, when a target is TLS
 
     std::chrono::steady_clock::duration wall(Millis simulated) const;  // a client timing, in wall time
     Bucket* bucket_now();
 };
 
+// Where a client connects: the resolved address, the name it was given (the Host header; with
+// TLS, the SNI and the name the certificate must match), and whether TLS runs over the socket.
+struct Destination {
+    boost::asio::ip::tcp::endpoint endpoint;
+    std::string host;
+    bool tls = false;
+};
+
 class Client : public std::enable_shared_from_this<Client> {
 public:
     Client(ThreadContext& ctx, std::size_t group, const ClientGroup& spec, std::size_t index,
-           boost::asio::ip::tcp::endpoint target, std::uint64_t seed);
+           Destination target, std::uint64_t seed);
 
     void begin(std::chrono::steady_clock::duration delay);  // join: connect after `delay`
     // Close 1000 and stop for good. `by_event`: the group left during the run (a timeline
@@ -99,6 +109,7 @@ private:
 
     // client.cpp: the connection's lifecycle
     void on_connect(boost::system::error_code ec, unsigned gen);
+    void send_upgrade();
     void do_read();
     void on_read(boost::system::error_code ec, std::size_t n, unsigned gen);
     bool read_upgrade();
@@ -134,10 +145,14 @@ private:
     const std::size_t group_;
     const ClientGroup& spec_;
     const std::size_t index_;
-    const boost::asio::ip::tcp::endpoint target_;
+    const Destination target_;
     simulator::Rng rng_;
 
     boost::asio::ip::tcp::socket sock_;
+    // The TLS layer over sock_ for this connection (wss://), made anew for each one; null on
+    // plain connections, which read and write sock_ directly. Its handlers hold it, so a stream
+    // replaced while an operation is pending outlives that operation.
+    std::shared_ptr<TlsStream> tls_;
     boost::asio::steady_timer retry_timer_, connect_timer_, dead_timer_, behave_timer_, read_timer_, poll_timer_;
     FrameReader reader_{std::size_t{64} << 20};
     std::string outbox_, in_flight_;
@@ -163,6 +178,7 @@ private:
 };
 
 std::int64_t wall_now_us();    // system clock, Unix µs (the welcome's clock)
+std::string host_header(const std::string& host);  // the Host header's value: "[::1]" for ::1
 std::int64_t steady_now_us();
 
 }  // namespace streambed::fleet

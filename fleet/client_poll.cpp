@@ -3,10 +3,13 @@
 // from the same seqs) as soon as a WebSocket welcome arrives: no gap and no repeat either way.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+
+#include <optional>
 
 #include "fleet/client.hpp"
 #include "fleet/fleet.hpp"
@@ -18,13 +21,31 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 namespace {
-// One poll: its own connection (Connection: close), the whole response read to the end.
+// One poll: its own connection (Connection: close; https:// when the target is TLS), the whole
+// response read to the end.
 struct PollOp {
     explicit PollOp(asio::io_context& ioc) : sock(ioc) {}
     tcp::socket sock;
+    std::optional<TlsStream> tls;
     std::string request, response;
 };
 constexpr std::size_t kMaxPollResponse = 16 << 20;  // history of every stream at most, in practice
+
+// Writes the request and reads the response to its end on `s` (op's socket or its TLS stream);
+// then done(error), where the end of the stream is no error.
+template <class Stream, class Done>
+void exchange(Stream& s, const std::shared_ptr<PollOp>& op, Done done) {
+    asio::async_write(s, asio::buffer(op->request), [&s, op, done](error_code wec, std::size_t) {
+        if (wec) return done(wec);
+        asio::async_read(s, asio::dynamic_buffer(op->response, kMaxPollResponse),
+                         [op, done](error_code rec, std::size_t) {
+                             // A TLS peer closing without close_notify ends the response too.
+                             const bool end = rec == asio::error::eof ||
+                                              rec == asio::ssl::error::stream_truncated;
+                             done(end ? error_code{} : rec);
+                         });
+    });
+}
 }  // namespace
 
 void Client::start_polling() {
@@ -45,21 +66,26 @@ void Client::poll_once() {
     if (!since.empty()) query += (query.empty() ? "since=" : "&since=") + since;
     if (!ctx_.options->token.empty()) query += (query.empty() ? "token=" : "&token=") + ctx_.options->token;
     auto op = std::make_shared<PollOp>(ctx_.ioc);
-    op->request = fmt::format("GET /api/v11/poll/{}{}{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-                              spec_.endpoint.substr(4), query.empty() ? "" : "?", query,
-                              target_.address().to_string());
-    op->sock.async_connect(target_, [self = shared_from_this(), op, gen](error_code ec) {
-        if (ec || gen != self->poll_gen_ || !self->polling_) return self->schedule_poll();
-        asio::async_write(op->sock, asio::buffer(op->request), [self, op, gen](error_code wec, std::size_t) {
-            if (wec || gen != self->poll_gen_) return self->schedule_poll();
-            asio::async_read(op->sock, asio::dynamic_buffer(op->response, kMaxPollResponse),
-                             [self, op, gen](error_code rec, std::size_t) {
-                                 if (rec && rec != asio::error::eof) return self->schedule_poll();
-                                 self->on_poll_response(op->response, gen);
-                                 self->schedule_poll();
-                             });
+    op->request = fmt::format(
+        "GET /api/v11/poll/{}{}{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        spec_.endpoint.substr(4), query.empty() ? "" : "?", query, host_header(target_.host));
+    auto done = [self = shared_from_this(), op, gen](error_code ec) {
+        if (!ec) self->on_poll_response(op->response, gen);
+        self->schedule_poll();
+    };
+    op->sock.async_connect(
+        target_.endpoint, [self = shared_from_this(), op, gen, done](error_code ec) {
+            if (ec || gen != self->poll_gen_ || !self->polling_) return self->schedule_poll();
+            if (!self->target_.tls) return exchange(op->sock, op, done);
+            op->tls.emplace(op->sock, *self->ctx_.tls);
+            prepare_tls_stream(*op->tls, self->target_.host, self->ctx_.options->tls.verify);
+            op->tls->async_handshake(asio::ssl::stream_base::client,
+                                     [self, op, gen, done](error_code hec) {
+                                         if (hec || gen != self->poll_gen_ || !self->polling_)
+                                             return self->schedule_poll();
+                                         exchange(*op->tls, op, done);
+                                     });
         });
-    });
 }
 
 void Client::schedule_poll() {

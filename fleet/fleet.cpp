@@ -22,6 +22,7 @@ struct Fleet::Impl {
     FleetOptions options;
     std::vector<ClientGroup> groups;
     std::vector<Address> targets;
+    std::shared_ptr<asio::ssl::context> tls;  // when a target is TLS; shared by every thread
     std::vector<std::unique_ptr<ThreadContext>> threads;
     // clients[thread][group]: each client lives on one thread for the whole run.
     std::vector<std::vector<std::vector<std::shared_ptr<Client>>>> clients;
@@ -58,7 +59,7 @@ Fleet::~Fleet() { stop(); }
 void Fleet::start() {
     auto& m = *impl_;
     // Resolve every target first: a name that does not resolve is the caller's error.
-    std::vector<tcp::endpoint> endpoints;
+    std::vector<Destination> destinations;
     {
         asio::io_context resolve_ctx;
         tcp::resolver resolver(resolve_ctx);
@@ -66,7 +67,12 @@ void Fleet::start() {
             boost::system::error_code ec;
             auto r = resolver.resolve(a.host, std::to_string(a.port), ec);
             if (ec || r.empty()) throw std::runtime_error("cannot resolve '" + a.host + "': " + ec.message());
-            endpoints.push_back(*r.begin());
+            destinations.push_back({*r.begin(), a.host, a.tls});
+            if (a.tls && !m.tls) {
+                std::string error;
+                m.tls = make_tls_context(m.options.tls, error);
+                if (!m.tls) throw std::runtime_error(error);
+            }
         }
     }
     const unsigned n = std::max(1u, m.options.threads);
@@ -79,14 +85,15 @@ void Fleet::start() {
         ctx->start = m.start;
         ctx->totals.resize(m.groups.size());
         ctx->connected = &m.connected;
+        ctx->tls = m.tls.get();
         m.threads.push_back(std::move(ctx));
     }
     m.clients.assign(n, std::vector<std::vector<std::shared_ptr<Client>>>(m.groups.size()));
     for (std::size_t g = 0; g < m.groups.size(); ++g)
         for (std::size_t i = 0; i < m.groups[g].clients; ++i) {
             const std::size_t t = i % n;
-            m.clients[t][g].push_back(
-                std::make_shared<Client>(*m.threads[t], g, m.groups[g], i, endpoints[g], m.options.seed));
+            m.clients[t][g].push_back(std::make_shared<Client>(*m.threads[t], g, m.groups[g], i,
+                                                               destinations[g], m.options.seed));
         }
     for (auto& ctx : m.threads) m.guards.push_back(asio::make_work_guard(ctx->ioc));
     for (auto& ctx : m.threads) m.workers.emplace_back([c = ctx.get()] { c->ioc.run(); });

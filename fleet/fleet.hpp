@@ -19,8 +19,15 @@ namespace streambed::fleet {
 
 // Where a group's clients connect (the server, or the impairment proxy in front of it).
 struct Address {
-    std::string host = "127.0.0.1";
+    std::string host = "127.0.0.1";  // a name or an address: resolved by start()
     std::uint16_t port = 0;
+    bool tls = false;  // wss:// (and https:// polls): TLS over the TCP connection, `host` verified
+};
+
+// TLS for the targets that ask for it (fleet/tls.hpp).
+struct TlsSettings {
+    std::string ca_file;  // PEM certificates trusted beside the system's store
+    bool verify = true;   // false: any certificate is accepted (self-signed test servers)
 };
 
 struct FleetOptions {
@@ -33,7 +40,9 @@ struct FleetOptions {
     Millis connect_timeout{2000};
     // Connections opened at once per thread: a burst of 10,000 SYNs overflows the listen backlog.
     std::size_t connect_concurrency = 256;
-    std::string token;  // ?token= on every upgrade and poll, when set
+    std::string token;   // ?token= on every upgrade and poll, when set
+    std::string origin;  // the Origin header of every upgrade, when set (a server's --allow-origin)
+    TlsSettings tls;
 };
 
 // (endpoint, channel) -> the stream's newest seq at the end of the run.
@@ -47,7 +56,8 @@ public:
     Fleet& operator=(const Fleet&) = delete;
 
     // Starts the threads; the groups that start joined begin their ramp-up now. Resolves the
-    // targets first (throws std::runtime_error naming one that does not resolve).
+    // targets first (throws std::runtime_error naming one that does not resolve), and makes the
+    // TLS context when a target asks for TLS (throws naming a CA file that cannot be read).
     void start();
 
     // Timeline controls, from any thread; they take effect on the clients' threads.

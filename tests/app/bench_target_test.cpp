@@ -74,6 +74,29 @@ INSTANTIATE_TEST_SUITE_P(
                       BadBench{{"--target", "ws://127.0.0.1:9003", "--target-pid", "999999"}, "999999"},
                       BadBench{{"--target-pid", "999999"}, "999999"}));
 
+const std::string kTls = std::string(STREAMBED_FIXTURES) + "/tls/";
+
+// TLS and header options: a CA that cannot be read, TLS options without a wss:// target, both
+// ways of trusting at once, a path that is not an endpoint, a header value that would split.
+INSTANTIATE_TEST_SUITE_P(
+    Tls, BenchBadTarget,
+    ::testing::Values(
+        BadBench{{"--target", "wss://127.0.0.1:9003", "--ca", "/nonexistent/ca.pem"},
+                 "/nonexistent/ca.pem"},
+        BadBench{{"--target", "wss://127.0.0.1:9003", "--ca", kTls + "README.md"}, "README.md"},
+        BadBench{{"--target", "ws://127.0.0.1:9003", "--ca", kTls + "cert.pem"},
+                 "needs a wss:// --target"},
+        BadBench{{"--ca", kTls + "cert.pem"}, "needs a wss:// --target"},
+        BadBench{{"--insecure"}, "--insecure needs a wss:// --target"},
+        BadBench{{"--target", "wss://127.0.0.1:9003", "--ca", kTls + "cert.pem", "--insecure"},
+                 "--insecure"},
+        BadBench{{"--target", "wss://127.0.0.1:9003/nope"}, "'/nope'"},
+        BadBench{{"--target", "wss://127.0.0.1/ws/metrics"}, "wss://127.0.0.1/ws/metrics"},
+        BadBench{{"--target", "wss://127.0.0.1:9003/ws/metrics", "--endpoint", "/ws/blocks"},
+                 "/ws/blocks"},
+        BadBench{{"--target", "ws://127.0.0.1:9003", "--origin", "a\r\nX-Injected: 1"},
+                 "--origin"}));
+
 // Host names resolve (serve --bind too); an IPv6 literal is written in brackets.
 TEST(BenchTarget, HostNamesAndIpv6LiteralsAreResolved) {
     for (const auto& [bind, host] : {std::pair{"localhost", "localhost"}, {"::1", "[::1]"}}) {

@@ -1,5 +1,5 @@
 // options_parse_test.cpp: parse_duration with ms/s/m suffixes, bare milliseconds, refusals;
-// every limit of the server set from its `serve` option.
+// ws:// and wss:// targets; every limit of the server set from its `serve` option.
 #include "app/options_parse.hpp"
 
 #include <gtest/gtest.h>
@@ -63,6 +63,28 @@ TEST(ParseDuration, DoesNotReadPastTheView) {
 
 // Each limit of docs/robustness.md reaches ServerOptions from its option (the engine's tests
 // show what each does); values outside the documented ranges are refused by name.
+// ws:// and wss:// targets, with or without an endpoint's path; the brackets of IPv6 hold no path.
+TEST(ParseWsTarget, SchemesAndPaths) {
+    std::string error;
+    auto t = parse_ws_target("wss://staging.example:443/ws/metrics", error);
+    ASSERT_TRUE(t) << error;
+    EXPECT_EQ(t->host, "staging.example");
+    EXPECT_EQ(t->port, 443);
+    EXPECT_TRUE(t->tls);
+    EXPECT_EQ(t->path, "/ws/metrics");
+    t = parse_ws_target("ws://[::1]:9003/", error);
+    ASSERT_TRUE(t) << error;
+    EXPECT_EQ(t->host, "::1");
+    EXPECT_FALSE(t->tls);
+    EXPECT_EQ(t->path, "");
+    for (const char* bad :
+         {"wss://h:1/api/v11/poll/metrics", "wss://h:1/ws/", "wss://h:1/ws/m?x=1", "https://h:1"}) {
+        error.clear();
+        EXPECT_FALSE(parse_ws_target(bad, error)) << bad;
+        EXPECT_FALSE(error.empty()) << bad;
+    }
+}
+
 TEST(ServerOptions, EveryLimitIsSetFromItsOption) {
     CLI::App app;
     ServerArgs args;

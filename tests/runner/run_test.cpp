@@ -139,6 +139,12 @@ TEST_F(RunCommand, BadScenarioFilesExitTwoNamingTheProblem) {
     const auto bad_target = run({"run", write("ok.json", small_scenario("")), "--target", "http://x"});
     EXPECT_EQ(bad_target.code, 2);
     EXPECT_NE(bad_target.err.find("--target"), std::string::npos) << bad_target.err;
+    // TLS targets are bench's: run says so, by name.
+    const auto tls_target =
+        run({"run", write("ok.json", small_scenario("")), "--target", "wss://127.0.0.1:1"});
+    EXPECT_EQ(tls_target.code, 2);
+    EXPECT_NE(tls_target.err.find("wss:// is driven by bench"), std::string::npos)
+        << tls_target.err;
 }
 
 // The run cannot be made: the server child refuses its recording file and exits. Exit 1 (not a
