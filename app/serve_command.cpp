@@ -9,6 +9,7 @@
 
 #include "app/options_parse.hpp"
 #include "app/server_runner.hpp"
+#include "engine/clock.hpp"
 #include "recorder/recorder.hpp"
 #include "simulator/flood_source.hpp"
 #include "simulator/simulator_source.hpp"
@@ -75,8 +76,7 @@ std::optional<ServeParts> prepare_serve(ServeArgs& a, std::string& error) {
         return std::nullopt;
     }
     try {
-        using namespace std::chrono;
-        simulator::validate_clock_start(sim, duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
+        simulator::validate_clock_start(sim, engine::wall_now_us() / 1000);
     } catch (const simulator::ConfigError& e) {
         error = e.what();
         return std::nullopt;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/options_parse.hpp"
+#include "engine/clock.hpp"
 #include "engine/hub.hpp"
 #include "engine/server.hpp"
 #include "recorder/session_driver.hpp"
@@ -72,8 +73,7 @@ int verify(const VerifyArgs& a) {
     // When the recorded simulation started (wall): its epoch instant, on the recorded clock.
     std::int64_t recorded_start = rec->started_us();
     if (const auto& c = rec->clock()) {
-        recorded_start = c->wall_us - std::llround(static_cast<double>(c->sim_ms - sim.epoch_ms) *
-                                                   1000.0 / sim.time_scale);
+        recorded_start = engine::wall_at_us(*c, sim.epoch_ms);
         if (std::llabs(recorded_start - rec->started_us()) > 60'000'000)
             return refuse(fmt::format(
                 "{}: its clock does not start at the configured epoch: not a run of the "

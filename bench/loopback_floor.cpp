@@ -16,13 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "engine/clock.hpp"
+
 namespace streambed::bench {
 namespace {
-
-std::int64_t wall_us() {
-    using namespace std::chrono;
-    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // Closes every descriptor it holds, whatever way the measurement ends.
 struct Fds {
@@ -79,7 +76,7 @@ FloorResult measure_floor(const FloorOptions& o) {
     // The schedule: round r is due at start + r * interval (wall clock for lateness, steady
     // clock to sleep on), a little after every thread is up.
     const auto steady_start = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
-    const std::int64_t wall_start = wall_us() + 50'000;
+    const std::int64_t wall_start = engine::wall_now_us() + 50'000;
     const auto give_up = steady_start + o.interval * static_cast<std::int64_t>(o.rounds) + std::chrono::seconds(5);
 
     std::vector<std::thread> threads;
@@ -103,7 +100,7 @@ FloorResult measure_floor(const FloorOptions& o) {
                     auto& m = *static_cast<Reading*>(events[e].data.ptr);
                     const ssize_t got = ::recv(m.fd, buf.data(), buf.size(), MSG_DONTWAIT);
                     if (got <= 0) continue;
-                    const std::int64_t now = wall_us();
+                    const std::int64_t now = engine::wall_now_us();
                     for (std::size_t at = 0; at < static_cast<std::size_t>(got);) {
                         const std::size_t take = std::min(size - m.pos, static_cast<std::size_t>(got) - at);
                         if (m.pos < 8) std::memcpy(m.due + m.pos, buf.data() + at, std::min<std::size_t>(take, 8 - m.pos));

@@ -2,9 +2,9 @@
 #include "engine/hub.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <stdexcept>
 
+#include "engine/clock.hpp"
 #include "engine/epoch.hpp"
 
 namespace streambed::engine {
@@ -19,21 +19,10 @@ bool valid_channel_id(std::string_view channel) {
     return true;
 }
 
-std::int64_t steady_now_us() {
-    using namespace std::chrono;
-    return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
-std::int64_t system_now_us() {
-    using namespace std::chrono;
-    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-Hub::Hub(std::size_t history_limit) : history_limit_(history_limit == 0 ? 1 : history_limit) {
-    // Until a source anchors it: simulated time is the wall clock, the millisecond now paired
-    // with the instant it began.
-    clock_.sim_ms = system_now_us() / 1000;
-    clock_.wall_us = clock_.sim_ms * 1000;
+Hub::Hub(std::size_t history_limit)
+    : history_limit_(history_limit == 0 ? 1 : history_limit),
+      // Until a source anchors it: simulated time is the wall clock.
+      clock_(wall_clock_anchor(wall_now_us())) {
     // Until a source names its world, no other server shares it: a resume recovers nothing.
     epoch_ = random_epoch("run-");
 }
@@ -96,12 +85,6 @@ Stream* Hub::find(Endpoint endpoint, std::string_view channel) const {
     return nullptr;
 }
 
-Stream* Hub::stream(StreamId id) const {
-    std::shared_lock lock(registry_mu_);
-    if (id >= streams_.size()) throw std::out_of_range("unknown stream id");
-    return streams_[id].get();
-}
-
 std::vector<Stream*> Hub::streams_of(Endpoint endpoint) const {
     std::vector<Stream*> out;
     std::shared_lock lock(registry_mu_);
@@ -127,12 +110,6 @@ Backlog Hub::backlog() const {
 ClockAnchor Hub::clock() const {
     std::lock_guard lock(clock_mu_);
     return clock_;
-}
-
-std::int64_t Hub::sim_now_ms() const {
-    const ClockAnchor c = clock();
-    const double wall_ms = static_cast<double>(system_now_us() - c.wall_us) / 1000.0;
-    return c.sim_ms + static_cast<std::int64_t>(wall_ms * c.scale);
 }
 
 }  // namespace streambed::engine

@@ -44,14 +44,11 @@ public:
     void attach(FanoutTarget* target);
     // The observer of every published message (the recorder); set before the source starts.
     void set_tap(Tap* tap) { tap_ = tap; }
-    Tap* tap() const { return tap_; }
     Stream* find(Endpoint endpoint, std::string_view channel) const;
-    Stream* stream(StreamId id) const;
     std::vector<Stream*> streams_of(Endpoint endpoint) const;
     std::size_t stream_count() const;
     ClockAnchor clock() const;
     std::string epoch() const;  // a random "run-…" until the source names its world
-    std::int64_t sim_now_ms() const;  // simulated time now, from the clock anchor
     std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
 
 private:
@@ -71,7 +68,5 @@ private:
 };
 
 bool valid_channel_id(std::string_view channel);
-std::int64_t steady_now_us();
-std::int64_t system_now_us();
 
 }  // namespace streambed::engine

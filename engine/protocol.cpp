@@ -1,5 +1,7 @@
 // protocol.cpp: parsing of client messages and building of control messages (nlohmann/json).
 #include "engine/protocol.hpp"
+#include "engine/clock.hpp"
+#include "engine/hub.hpp"
 #include "engine/json_text.hpp"
 
 #include <nlohmann/json.hpp>
@@ -103,6 +105,24 @@ std::string welcome_json(Endpoint endpoint, std::string_view session,
                {{"time", clock_now.sim_ms}, {"wall", clock_now.wall_us}, {"scale", clock_now.scale}}},
               {"epoch", epoch}};
     return json_text(j);
+}
+
+std::string welcome_json(Endpoint endpoint, std::string_view session, const Hub& hub,
+                         std::int64_t heartbeat_ms, std::int64_t wall_us) {
+    std::vector<std::string> channels;
+    for (auto* s : hub.streams_of(endpoint)) channels.push_back(s->channel());
+    return welcome_json(endpoint, session, channels, heartbeat_ms, anchor_at(hub.clock(), wall_us),
+                        hub.epoch());
+}
+
+void batch_array(std::string& out, std::span<const MessagePtr> messages) {
+    out.clear();
+    out += '[';
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (i) out += ',';
+        out += messages[i]->bytes;
+    }
+    out += ']';
 }
 
 std::string subscribed_json(const std::vector<std::string>& channels,

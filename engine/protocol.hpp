@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -14,6 +15,8 @@
 #include "engine/stream.hpp"
 
 namespace streambed::engine {
+
+class Hub;
 
 enum class ErrorCode {
     bad_json,
@@ -50,6 +53,12 @@ ClientRequest parse_client_message(std::string_view text);
 std::string welcome_json(Endpoint endpoint, std::string_view session,
                          const std::vector<std::string>& channels, std::int64_t heartbeat_ms,
                          const ClockAnchor& clock_now, std::string_view epoch);
+// The welcome of a session opening at `wall_us`: the hub's channels of the endpoint, its clock
+// anchored at that instant, its epoch.
+std::string welcome_json(Endpoint endpoint, std::string_view session, const Hub& hub,
+                         std::int64_t heartbeat_ms, std::int64_t wall_us);
+// `out` = the ?batch=1 array frame of `messages`: "[m1,m2,…]".
+void batch_array(std::string& out, std::span<const MessagePtr> messages);
 std::string subscribed_json(const std::vector<std::string>& channels,
                             const std::map<std::string, bool>* recovered);
 std::string unsubscribed_json(const std::vector<std::string>& channels);

@@ -8,7 +8,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <condition_variable>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -49,7 +48,6 @@ struct Server::Impl {
     std::string address;
 
     std::mutex mu;
-    std::condition_variable cv;
     bool stopped = false;
 };
 
@@ -58,7 +56,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
     ctx.instance = random_instance();
     unsigned n = ctx.options.threads ? ctx.options.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) {
-        ctx.shards.push_back(std::make_unique<Shard>(i, impl_->hub));
+        ctx.shards.push_back(std::make_unique<Shard>(i));
         impl_->hub.attach(ctx.shards.back().get());
     }
 }
@@ -156,8 +154,8 @@ void Server::shutdown() {
         // Wait, with a deadline, for every client to complete the closing handshake.
         const auto deadline = std::chrono::steady_clock::now() + ctx.options.drain_timeout;
         while (ctx.websocket_connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
-            std::unique_lock lock(impl_->mu);
-            impl_->cv.wait_for(lock, std::chrono::milliseconds(5));
+            // Polled: sessions close on their shards' threads and tell no one.
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
         impl_->listener->stop();
     }

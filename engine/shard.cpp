@@ -12,7 +12,7 @@ namespace streambed::engine {
 
 namespace asio = boost::asio;
 
-Shard::Shard(unsigned index, Hub& hub) : index_(index), hub_(hub) {}
+Shard::Shard(unsigned index) : index_(index) {}
 
 Shard::~Shard() { stop_thread(); }
 
@@ -54,16 +54,12 @@ void Shard::on_message(MessagePtr message) {
         // With no other message waiting for this thread, nothing would join a deferred write:
         // each connection writes at once (the first clients do not wait for the whole loop).
         // With a backlog, writes wait for the end of the turn and gather (defer_flush).
-        write_at_once_ = handed_.load(std::memory_order_relaxed) == delivered;
-        struct Reset {
-            bool& flag;
-            ~Reset() { flag = false; }
-        } reset{write_at_once_};
+        const bool at_once = handed_.load(std::memory_order_relaxed) == delivered;
         // Subscribers never leave a table during delivery (removal is deferred), so plain
         // iteration is safe.
         const auto& subs = table_[m->stream];
         if (subs.size() < kShardReferenceFrom) {
-            for (auto* s : subs) s->deliver(m);
+            for (auto* s : subs) s->deliver(m, at_once);
             return;
         }
         // Every subscriber's queue takes a copy of the pointer. Copies of `m` itself would all
@@ -81,7 +77,7 @@ void Shard::on_message(MessagePtr message) {
             }
             if (i + 2 < n) subs[i + 2]->prefetch(0);
             if (i + 1 < n) subs[i + 1]->prefetch(1);
-            subs[i]->deliver(local);
+            subs[i]->deliver(local, at_once);
         }
     });
 }

@@ -18,7 +18,9 @@ namespace streambed::engine {
 // What a shard needs of a session (implemented by WebSocketSession). Shard thread only.
 class Subscriber {
 public:
-    virtual void deliver(const MessagePtr& message) = 0;
+    // `at_once`: no other message waits for this thread, so nothing would join a deferred
+    // write; the subscriber writes now instead of at the end of the turn (defer_flush).
+    virtual void deliver(const MessagePtr& message, bool at_once) = 0;
     // The subscriber's entry for `stream` moved to `slot` in the shard's table.
     virtual void moved(StreamId stream, std::uint32_t slot) = 0;
     virtual void on_stream_added(Stream* stream) = 0;
@@ -36,11 +38,10 @@ protected:
 
 class Shard final : public FanoutTarget {
 public:
-    Shard(unsigned index, Hub& hub);
+    explicit Shard(unsigned index);
     ~Shard() override;
 
     unsigned index() const { return index_; }
-    Hub& hub() { return hub_; }
     boost::asio::io_context& ioc() { return ioc_; }
     ShardCounters& counters() { return counters_; }
 
@@ -64,9 +65,6 @@ public:
     // thread has run, so a connection's frames of one turn leave in one write. A subscriber
     // that goes away before then cancels.
     void defer_flush(Subscriber* s);
-    // Inside a delivery, true when no other message waits for this thread: a connection may
-    // write at once instead of deferring (nothing would gather with it).
-    bool write_at_once() const { return write_at_once_; }
     void cancel_flush(Subscriber* s);
     std::uint64_t next_session_number() { return ++session_counter_; }
 
@@ -78,14 +76,12 @@ private:
     static constexpr int kPrefetchLines = 6;
 
     const unsigned index_;
-    Hub& hub_;
     ShardCounters counters_;
     std::vector<std::vector<Subscriber*>> table_;  // by StreamId
     std::array<std::vector<Subscriber*>, kEndpointCount> wildcard_;
     std::unordered_set<Subscriber*> sessions_;
     std::vector<Subscriber*> flush_pending_;
     std::vector<Subscriber*> flushing_;  // the list being flushed (kept: no allocation per turn)
-    bool write_at_once_ = false;
     std::uint64_t session_counter_ = 0;
     std::atomic<std::uint64_t> handed_{0};     // messages posted to this thread (publisher's thread)
     std::atomic<std::uint64_t> delivered_{0};  // of which delivered (this thread)

@@ -7,12 +7,11 @@
 #include <string_view>
 
 #include "engine/catalog.hpp"
+#include "engine/clock.hpp"
 #include "engine/message.hpp"
 
 namespace streambed::engine {
 
-// Maps simulated time to wall time: sim(wall) = sim_ms + (wall - wall_us) / 1000 * scale.
-// Sent to every client in `welcome.clock` so it can compute when a message was due.
 // How far delivery lags behind publishing: messages not yet handed to every subscriber, and
 // bytes waiting in outbound queues. A source that publishes as fast as the server delivers (the
 // benchmark flood) waits while they are high; a paced source ignores them.
@@ -21,12 +20,6 @@ struct Backlog {
     std::uint64_t queued_bytes = 0;
     std::uint64_t pressured_connections = 0;  // queue past half its bound: conflation is near
     double tap_fill = 0;                      // the recorder's queue, 0 to 1 (Tap::fill)
-};
-
-struct ClockAnchor {
-    std::int64_t sim_ms = 0;   // simulated Unix ms at the anchor
-    std::int64_t wall_us = 0;  // system-clock Unix µs at the anchor
-    double scale = 1.0;        // simulated ms per wall ms
 };
 
 class Publisher {

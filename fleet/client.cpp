@@ -19,16 +19,6 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
-std::int64_t wall_now_us() {
-    using namespace std::chrono;
-    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::int64_t steady_now_us() {
-    using namespace std::chrono;
-    return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
-}
-
 // The Host header's value: the name as given, an IPv6 address in brackets.
 std::string host_header(const std::string& host) {
     return host.find(':') == std::string::npos ? host : "[" + host + "]";

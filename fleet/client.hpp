@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/clock.hpp"
 #include "fleet/client_group.hpp"
 #include "fleet/fleet_stats.hpp"
 #include "fleet/frame_reader.hpp"
@@ -177,8 +178,8 @@ private:
     std::vector<StreamState> streams_;
 };
 
-std::int64_t wall_now_us();    // system clock, Unix µs (the welcome's clock)
 std::string host_header(const std::string& host);  // the Host header's value: "[::1]" for ::1
-std::int64_t steady_now_us();
+using engine::steady_now_us;
+using engine::wall_now_us;  // the welcome's clock
 
 }  // namespace streambed::fleet

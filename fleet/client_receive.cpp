@@ -245,11 +245,12 @@ void Client::on_data(std::string_view channel, std::uint64_t seq, std::int64_t t
     Bucket* b = ctx_.bucket_now();
     if (b) ++b->messages;
     if (polled || clock_scale_ <= 0) return;
-    const double due = static_cast<double>(clock_wall_) + static_cast<double>(time - clock_time_) * 1000.0 / clock_scale_;
+    const engine::ClockAnchor clock{clock_time_, clock_wall_, clock_scale_};
+    const double due = engine::due_wall_us(clock, time);
     // Due before the subscription began: history or snapshot, not live. `time` has millisecond
     // resolution, so a message due within the millisecond of the subscribe still counts as live.
     if (due + 1000.0 < static_cast<double>(s.live_since_us)) return;
-    const auto late = received_us - static_cast<std::int64_t>(due);
+    const auto late = engine::lateness_us(clock, time, received_us);
     t.lateness_us.record(late);
     if (b) b->lateness_us.record(late);
 }

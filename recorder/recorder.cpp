@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "engine/clock.hpp"
 #include "engine/hub.hpp"
 #include "recorder/statement.hpp"
 
@@ -113,8 +114,12 @@ Recorder::Recorder(const std::string& path, const RunInfo& run, RecorderOptions 
     : path_(path), options_(options), db_(open_for_writing(path)) {
     try {
         Statement insert(db_.get(), "INSERT INTO run (started_us, version, seed, config, time_scale) VALUES (?, ?, ?, ?, ?)");
-        insert.i(1, engine::system_now_us()).t(2, run.version).i(3, static_cast<std::int64_t>(run.seed)).t(4, run.config)
-            .d(5, run.time_scale).run();
+        insert.i(1, engine::wall_now_us())
+            .t(2, run.version)
+            .i(3, static_cast<std::int64_t>(run.seed))
+            .t(4, run.config)
+            .d(5, run.time_scale)
+            .run();
         run_id_ = sqlite3_last_insert_rowid(db_.get());
     } catch (const RecordingError& e) {
         throw RecordingError(fmt::format("{}: cannot start a run: {}", path, e.what()));
@@ -146,7 +151,7 @@ void Recorder::published(const engine::MessagePtr& m) {
     Event e;
     e.kind = Kind::message;
     e.message = m;
-    e.wall_us = engine::system_now_us();
+    e.wall_us = engine::wall_now_us();
     enqueue(std::move(e), /*may_wait=*/true);  // slows the source, never an I/O thread
 }
 
@@ -334,7 +339,8 @@ void Recorder::finish() {
     if (writer_.joinable()) writer_.join();
     try {
         Statement end(db_.get(), "UPDATE run SET ended_us = ?, complete = ?, dropped_frames = ?, error = ? WHERE id = ?");
-        end.i(1, engine::system_now_us()).i(2, (dropped_ == 0 && !failed_) ? 1 : 0)
+        end.i(1, engine::wall_now_us())
+            .i(2, (dropped_ == 0 && !failed_) ? 1 : 0)
             .i(3, static_cast<std::int64_t>(dropped_.load()));
         if (error_.empty()) end.null(4);
         else end.t(4, error_);

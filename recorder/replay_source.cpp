@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "engine/clock.hpp"
 #include "engine/epoch.hpp"
 #include "recorder/statement.hpp"
 
@@ -100,9 +101,7 @@ void ReplaySource::run(engine::Publisher& publisher) {
                 first_sim = sim;
                 first_row = false;
                 if (first_pass) {
-                    const auto now_us =
-                        duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-                    publisher.set_clock({sim, now_us, scale});
+                    publisher.set_clock({sim, engine::wall_now_us(), scale});
                 }
             }
             if (paced) {

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/hub.hpp"
+#include "engine/clock.hpp"
 
 namespace streambed::recorder {
 namespace {
@@ -27,7 +27,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // Recorded wall instants to steady time points and back, from one reading of both clocks.
 struct Clocks {
     SteadyTime steady_base = std::chrono::steady_clock::now();
-    std::int64_t wall_base = engine::system_now_us();
+    std::int64_t wall_base = engine::wall_now_us();
     std::int64_t shift_us = 0;
 
     SteadyTime at(std::int64_t recorded_wall_us) const {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/catalog.hpp"
+#include "engine/clock.hpp"
 #include "recorder/run_lookup.hpp"
 #include "recorder/statement.hpp"
 
@@ -240,7 +241,7 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
         if (e.data) channels[e.channel].first.push_back(&e);
     for (const auto& g : got)
         if (g.data && !late(g)) channels[g.channel].second.push_back(&g);
-    const double tolerance_ms = static_cast<double>(tolerance_us) / 1000.0 * time_scale_;
+    const double tolerance_ms = engine::sim_span_ms(time_scale_, tolerance_us);
 
     for (const auto& [channel, sides] : channels) {
         const auto& [want_c, have_c] = sides;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "bench/server_process.hpp"
+#include "engine/clock.hpp"
 #include "fleet/fleet.hpp"
 #include "proxy/impairment_proxy.hpp"
 #include "runner/run_report.hpp"
@@ -64,7 +65,8 @@ private:
     double scale() const { return s_.time_scale; }  // always paced (scenario_parse.cpp)
     Clock::time_point wall_at(std::int64_t sim_ms) const {
         return start_ + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double, std::milli>(static_cast<double>(sim_ms) / scale()));
+                            std::chrono::duration<double, std::micro>(
+                                engine::wall_span_us(scale(), sim_ms)));
     }
     std::vector<std::size_t> groups_of(const std::string& name) const {
         std::vector<std::size_t> out;
@@ -82,9 +84,7 @@ private:
             measured_.recording_skip_reason = "needs the server's process (--target drives an external one)";
             return;
         }
-        clock_start_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+        clock_start_ms_ = engine::wall_now_us() / 1000;
         server_args_ = server_arguments(s_, seed_, clock_start_ms_, o_.record, config_file_);
         start_server_ = o_.start_server ? o_.start_server : child_server(o_.program);
         server_ = start_server_(server_args_.args, 0);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "engine/clock.hpp"
 #include "engine/epoch.hpp"
 #include "engine/hub.hpp"
 #include "simulator/world.hpp"
@@ -34,11 +35,6 @@ private:
     std::vector<engine::Endpoint> endpoints_;
 };
 
-std::int64_t wall_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 FloodSource::FloodSource(const SimConfig& config, std::optional<double> rate) : rate_(rate) {
@@ -56,12 +52,9 @@ void FloodSource::start(engine::Publisher& publisher) {
     // Its messages carry wall-clock stamps: no other run publishes the same bytes for a seq.
     publisher.set_epoch(engine::random_epoch("flood-"));
     stream_ = publisher.declare_stream(engine::Endpoint::metrics, "metrics");
-    using namespace std::chrono;
-    // Simulated time is the wall clock: the millisecond now and the instant it began (pairing it
-    // with the exact microsecond would put every due instant up to 1 ms late). A message's time is
-    // the millisecond of its publish, so its lateness counts from the start of that millisecond.
-    const auto wall_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-    publisher.set_clock({wall_ms, wall_ms * 1000, 1.0});
+    // Simulated time is the wall clock. A message's time is the millisecond of its publish, so its
+    // lateness counts from the start of that millisecond.
+    publisher.set_clock(engine::wall_clock_anchor(engine::wall_now_us()));
     thread_.start([this, &publisher] { run(publisher); });
 }
 
@@ -72,7 +65,8 @@ void FloodSource::run(engine::Publisher& publisher) {
     const auto start = clock::now();
     std::uint64_t n = 0;
     auto publish_next = [&] {
-        publisher.publish(stream_, engine::MessageType::metrics, wall_ms(), samples_[n % samples_.size()]);
+        publisher.publish(stream_, engine::MessageType::metrics, engine::wall_now_us() / 1000,
+                          samples_[n % samples_.size()]);
         ++n;
     };
     while (thread_.running()) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/clock.hpp"
 #include "simulator/world.hpp"
 
 namespace streambed::simulator {
@@ -19,11 +20,6 @@ namespace {
 // of the I/O threads by a bounded amount only — and a recorded restart drops nothing.
 constexpr std::uint64_t kCatchUpCheckEvery = 256;
 constexpr std::uint64_t kCatchUpMaxBacklog = 16384;
-
-std::int64_t system_now_us() {
-    using namespace std::chrono;
-    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 // CPU time of the calling thread: the catch-up's own cost, apart from what the machine's load adds.
 std::chrono::microseconds thread_cpu() {
@@ -44,18 +40,19 @@ void SimulatorSource::start(engine::Publisher& publisher) {
     // The epoch and the clock come first: a welcome written from now on carries both.
     publisher.set_epoch(world_epoch(config_));
     const auto steady_now = steady_clock::now();
-    const std::int64_t wall_now_us = system_now_us();
+    const std::int64_t wall_now = engine::wall_now_us();
     // The wall instant the epoch is due: now, or the clock start of a world already running.
-    const std::int64_t wall_start_us = config_.clock_start_ms ? *config_.clock_start_ms * 1000 : wall_now_us;
-    steady_start_ = steady_now - microseconds(wall_now_us - wall_start_us);
-    publisher.set_clock({config_.epoch_ms, wall_start_us, paced ? config_.time_scale : 0.0});
+    const std::int64_t wall_start_us =
+        config_.clock_start_ms ? *config_.clock_start_ms * 1000 : wall_now;
+    steady_start_ = steady_now - microseconds(wall_now - wall_start_us);
+    const engine::ClockAnchor clock{config_.epoch_ms, wall_start_us,
+                                    paced ? config_.time_scale : 0.0};
+    publisher.set_clock(clock);
     // The streams exist before start() returns, so a client connecting right after sees them.
     world_ = std::make_shared<World>(config_, publisher);
     sim_time_ = config_.epoch_ms;
-    if (config_.clock_start_ms && paced && wall_now_us > wall_start_us) {
-        const double behind_ms = static_cast<double>(wall_now_us - wall_start_us) / 1000.0;
-        catch_up_to(publisher, config_.epoch_ms + static_cast<std::int64_t>(behind_ms * config_.time_scale));
-    }
+    if (config_.clock_start_ms && paced && wall_now > wall_start_us)
+        catch_up_to(publisher, engine::sim_at(clock, wall_now));
     thread_.start([this, &publisher] { run(publisher); });
 }
 
@@ -93,8 +90,9 @@ void SimulatorSource::run(engine::Publisher&) {
         const std::int64_t t = world.next_event_ms();
         if (config_.stop_after_ms >= 0 && t > config_.epoch_ms + config_.stop_after_ms) break;
         if (paced) {
-            const auto due = steady_start + duration_cast<steady_clock::duration>(duration<double, std::milli>(
-                                                static_cast<double>(t - config_.epoch_ms) / config_.time_scale));
+            const auto due =
+                steady_start + duration_cast<steady_clock::duration>(duration<double, std::micro>(
+                                   engine::wall_span_us(config_.time_scale, t - config_.epoch_ms)));
             if (!thread_.wait_until(due)) return;
         } else if (!thread_.running()) {
             return;

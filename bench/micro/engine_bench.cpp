@@ -75,7 +75,7 @@ BENCHMARK(BM_ParseSubscribe);
 struct BenchSubscriber final : Subscriber {
     std::uint64_t seen = 0;
     std::uint32_t slot = 0;
-    void deliver(const MessagePtr& m) override { seen += m->seq; }
+    void deliver(const MessagePtr& m, bool) override { seen += m->seq; }
     void moved(StreamId, std::uint32_t s) override { slot = s; }
     void on_stream_added(Stream*) override {}
     void close_for_shutdown() override {}
@@ -88,7 +88,7 @@ struct BenchSubscriber final : Subscriber {
 
 void BM_ShardFanout(benchmark::State& state) {
     Hub hub(1000);
-    Shard shard(0, hub);
+    Shard shard(0);
     hub.attach(&shard);
     const auto id = hub.declare_stream(Endpoint::metrics, "metrics");
     std::vector<BenchSubscriber> subs(static_cast<std::size_t>(state.range(0)));
@@ -107,7 +107,7 @@ BENCHMARK(BM_ShardFanout)->RangeMultiplier(10)->Range(1, 100000);
 // O(1) whatever N (append, and swap-with-last on removal).
 void BM_SubscribeUnsubscribe(benchmark::State& state) {
     Hub hub(16);
-    Shard shard(0, hub);
+    Shard shard(0);
     hub.attach(&shard);
     const auto id = hub.declare_stream(Endpoint::metrics, "metrics");
     std::vector<BenchSubscriber> subs(static_cast<std::size_t>(state.range(0)));

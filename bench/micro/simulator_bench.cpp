@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/clock.hpp"
 #include "engine/hub.hpp"
 #include "engine/stream.hpp"
 #include "simulator/simulator_source.hpp"
@@ -78,7 +79,7 @@ void BM_CatchUp(benchmark::State& state) {
     config.time_scale = static_cast<double>(state.range(0)) * 2;
     std::uint64_t messages = 0;
     for (auto _ : state) {
-        config.clock_start_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count() - 30'000;
+        config.clock_start_ms = engine::wall_now_us() / 1000 - 30'000;
         engine::Hub hub(1000);
         SimulatorSource source(config);
         source.start(hub);

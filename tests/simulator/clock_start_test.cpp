@@ -133,7 +133,7 @@ TEST(SimulatorSource, ClockStartInThePastCatchesUpBeforeStartReturns) {
     SimulatorSource source(c);
     source.start(pub);
     const std::size_t caught_up = pub.count();
-    const auto sim_now = pub.hub().sim_now_ms();
+    const auto sim_now = engine::sim_at(pub.hub().clock(), engine::wall_now_us());
     source.stop();
 
     const auto& report = source.catch_up();
