@@ -156,9 +156,12 @@ inline std::string cluster_name() {
 
 // A /ws/channels client of one channel, remembering each data message's seq and bytes.
 struct ChannelReader {
+    // A read that times out leaves the client unusable (WsClient): `patience` must outlast any
+    // silence the test expects (an outage).
     ChannelReader(std::uint16_t port, const std::string& id,
-                  const json& subscribe_extra = json::object())
-        : ws(port, "/ws/channels", 3s), channel(id) {
+                  const json& subscribe_extra = json::object(),
+                  std::chrono::milliseconds patience = 10s)
+        : ws(port, "/ws/channels", patience), channel(id) {
         welcome = ws.read_json();
         json sub{{"action", "subscribe"}, {"channels", {id}}};
         sub.update(subscribe_extra);
@@ -167,14 +170,21 @@ struct ChannelReader {
     }
     // Reads until `n` more data messages of the channel arrived; false at the deadline.
     bool read(std::size_t n, std::chrono::milliseconds deadline = 20s) {
-        const auto end = std::chrono::steady_clock::now() + deadline;
         const std::size_t want = seqs.size() + n;
-        while (seqs.size() < want && std::chrono::steady_clock::now() < end) {
+        return read_while([&] { return seqs.size() < want; }, deadline);
+    }
+    // The protocol's ping: true when its pong came back (data read meanwhile is kept).
+    bool ping(std::chrono::milliseconds deadline = 10s) {
+        const int before = pongs;
+        ws.send_json({{"action", "ping"}, {"id", before}});
+        return read_while([&] { return pongs == before; }, deadline);
+    }
+    template <class More>
+    bool read_while(More more, std::chrono::milliseconds deadline) {
+        const auto end = std::chrono::steady_clock::now() + deadline;
+        while (more() && std::chrono::steady_clock::now() < end) {
             auto text = ws.read();
-            if (!text) {
-                if (ws.closed()) return false;
-                continue;  // a read timeout: nothing published meanwhile
-            }
+            if (!text) return false;  // closed, or silent for longer than the patience
             const auto m = json::parse(*text);
             if (m.value("type", "") == "pong") pongs++;
             if (!m.contains("seq") || m.value("channel", "") != channel || m["type"] == "reset")
@@ -183,7 +193,7 @@ struct ChannelReader {
             bytes.push_back(*text);
             arrived.push_back(std::chrono::steady_clock::now());
         }
-        return seqs.size() >= want;
+        return !more();
     }
     // Seqs that are not the one before plus one: a gap or a repeat.
     std::vector<std::string> breaks() const {
