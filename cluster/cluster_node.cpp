@@ -96,8 +96,8 @@ void ClusterNode::start(engine::Publisher& publisher) {
         throw ClusterError("cannot read the cluster's streams: " + error);
     follower_->start();
     runner_ = std::make_unique<SourceRunner>(options_, world_);
-    if (!lease_round(*redis, /*wait=*/true))
-        throw ClusterError("cannot take part in the source lease: " + redis->error());
+    if (!lease_round(*redis, /*wait=*/true, error))
+        throw ClusterError("cannot take part in the source lease: " + error);
     report(false, true, "");
     spdlog::info("cluster {}: node {} joined as {} ({} messages loaded)", options_.name,
                  options_.node, is_source() ? "the source" : "a follower", follower_->ingested());
@@ -105,16 +105,22 @@ void ClusterNode::start(engine::Publisher& publisher) {
         std::thread([this, r = std::move(redis)]() mutable { lease_loop(std::move(r)); });
 }
 
-bool ClusterNode::lease_round(RedisConnection& redis, bool wait) {
+bool ClusterNode::lease_round(RedisConnection& redis, bool wait, std::string& error) {
     const ClusterKeys keys(options_.name);
     if (source_ && runner_->failed()) demote(runner_->failure());
     Reply r = redis.command({"EVAL", kAcquireScript, "1", keys.lease(), options_.node,
                              std::to_string(options_.lease_ttl.count())});
-    if (!r || is_error(*r)) return false;
+    if (!r || is_error(*r)) {
+        error = r ? "lease: " + std::string(text_of(*r)) : redis.error();
+        return false;
+    }
     const bool held = integer_of(*r) == 1;
     if (held && !source_) {
         Reply head = redis.command({"GET", keys.head()});
-        if (!head || is_error(*head)) return false;
+        if (!head || is_error(*head)) {
+            error = head ? "head: " + std::string(text_of(*head)) : redis.error();
+            return false;
+        }
         // The head says what the cluster holds; if Redis lost it, what this node has read does.
         const auto skip = std::max<std::uint64_t>(
             static_cast<std::uint64_t>(integer_of(*head).value_or(0)), follower_->newest_n());
@@ -138,16 +144,19 @@ void ClusterNode::lease_loop(std::unique_ptr<RedisConnection> redis) {
     const ClusterKeys keys(options_.name);
     auto backoff = options_.backoff_first;
     while (true) {
+        std::string error;
         if (!redis) {
-            std::string error;
             redis = RedisConnection::open(options_.redis, options_.command_timeout, error);
             // A Redis restarted empty gets the world back from any node.
             if (redis) {
                 Reply r = redis->command({"SET", keys.world(), world_json_, "NX"});
-                if (!r || is_error(*r)) redis.reset();
+                if (!r || is_error(*r)) {
+                    error = r ? "world: " + std::string(text_of(*r)) : redis->error();
+                    redis.reset();
+                }
             }
         }
-        if (redis && lease_round(*redis, false)) {
+        if (redis && lease_round(*redis, false, error)) {
             report(false, true, "");
             backoff = options_.backoff_first;
             if (!wait(std::min<std::chrono::milliseconds>(options_.lease_ttl / 3,
@@ -155,10 +164,9 @@ void ClusterNode::lease_loop(std::unique_ptr<RedisConnection> redis) {
                 break;
             continue;
         }
-        const std::string why = redis ? redis->error() : "cannot reach " + options_.redis.text();
         redis.reset();
-        demote("Redis lost");  // its appends would fail: a successor regenerates them
-        report(false, false, why);
+        demote("Redis lost: " + error);  // its appends would fail: a successor regenerates them
+        report(false, false, error);
         if (!wait(backoff)) break;
         backoff = std::min(backoff * 2, options_.backoff_last);
     }

@@ -48,8 +48,9 @@ class ClusterNode final : public engine::Source {
   private:
     void join_world(RedisConnection& redis);
     void lease_loop(std::unique_ptr<RedisConnection> redis);
-    // One lease round: take or renew the lease, start or stop the source. False: Redis failed.
-    bool lease_round(RedisConnection& redis, bool wait);
+    // One lease round: take or renew the lease, start or stop the source. False, and `error`,
+    // when Redis failed.
+    bool lease_round(RedisConnection& redis, bool wait, std::string& error);
     void demote(const std::string& why);
     void report(bool follower, bool up, const std::string& reason);
     bool wait(std::chrono::milliseconds d);
