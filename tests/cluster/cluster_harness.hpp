@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,29 @@ class RedisServer {
     std::string last_error_;
 };
 
+// Seqs that are not the one before plus one: a gap or a repeat.
+inline std::vector<std::string> breaks_in(const std::vector<std::uint64_t>& seqs) {
+    std::vector<std::string> out;
+    for (std::size_t i = 1; i < seqs.size(); ++i)
+        if (seqs[i] != seqs[i - 1] + 1)
+            out.push_back(std::to_string(seqs[i - 1]) + " then " + std::to_string(seqs[i]));
+    return out;
+}
+
+// The seqs of one Redis stream as Redis holds them (redis-cli XRANGE), oldest first: what the
+// cluster published, whatever the nodes made of it.
+inline std::vector<std::uint64_t> redis_seqs(const RedisServer& redis, const std::string& key) {
+    const auto cli = std::filesystem::path(*redis_server_program()).parent_path() / "redis-cli";
+    ChildProcess child(cli.string(), {"-p", std::to_string(redis.port()), "XRANGE", key, "-", "+"});
+    if (!child.wait_exit(10s)) return {};
+    std::vector<std::uint64_t> seqs;
+    // Each entry is its id, then field and value lines: n, s, y, t, b.
+    std::istringstream lines(child.out());
+    for (std::string line; std::getline(lines, line);)
+        if (line == "s" && std::getline(lines, line)) seqs.push_back(std::stoull(line));
+    return seqs;
+}
+
 // `streambed serve --port 0 --redis URL --cluster NAME ...`, past its listening line. The world
 // runs ten times faster than real time, so ch-1 updates every 200 ms.
 struct ClusterNodeProcess {
@@ -195,14 +219,7 @@ struct ChannelReader {
         }
         return !more();
     }
-    // Seqs that are not the one before plus one: a gap or a repeat.
-    std::vector<std::string> breaks() const {
-        std::vector<std::string> out;
-        for (std::size_t i = 1; i < seqs.size(); ++i)
-            if (seqs[i] != seqs[i - 1] + 1)
-                out.push_back(std::to_string(seqs[i - 1]) + " then " + std::to_string(seqs[i]));
-        return out;
-    }
+    std::vector<std::string> breaks() const { return breaks_in(seqs); }
     WsClient ws;
     std::string channel;
     json welcome, subscribed;
