@@ -120,7 +120,12 @@ RedisConnection::~RedisConnection() {
 }
 
 Reply RedisConnection::command(const std::vector<std::string>& argv) {
-    if (!error_.empty()) return nullptr;
+    if (!append(argv)) return nullptr;
+    return next_reply();
+}
+
+bool RedisConnection::append(const std::vector<std::string>& argv) {
+    if (!error_.empty()) return false;
     std::vector<const char*> words;
     std::vector<std::size_t> lengths;
     words.reserve(argv.size());
@@ -129,14 +134,24 @@ Reply RedisConnection::command(const std::vector<std::string>& argv) {
         words.push_back(a.data());
         lengths.push_back(a.size());
     }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c_, static_cast<int>(argv.size()), words.data(), lengths.data()));
-    if (!r) {
+    if (redisAppendCommandArgv(c_, static_cast<int>(argv.size()), words.data(), lengths.data()) !=
+        REDIS_OK) {
+        error_ = fmt::format("{}: {}", address_.text(),
+                             c_->errstr[0] ? c_->errstr : "cannot queue a command");
+        return false;
+    }
+    return true;
+}
+
+Reply RedisConnection::next_reply() {
+    if (!error_.empty()) return nullptr;
+    void* r = nullptr;
+    if (redisGetReply(c_, &r) != REDIS_OK || !r) {
         error_ =
             fmt::format("{}: {}", address_.text(), c_->errstr[0] ? c_->errstr : "connection lost");
         return nullptr;
     }
-    return Reply(r);
+    return Reply(static_cast<redisReply*>(r));
 }
 
 void RedisConnection::set_timeout(std::chrono::milliseconds timeout) {

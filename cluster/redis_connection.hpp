@@ -50,6 +50,10 @@ class RedisConnection {
     // One command; nullptr on a transport failure (connection lost, timeout), then error()
     // says why and the connection is broken for good: open a new one.
     Reply command(const std::vector<std::string>& argv);
+    // Pipelining: queue a command without waiting (false, and error(), on a failure), then read
+    // the replies in order with next_reply() (nullptr on a transport failure, as command()).
+    bool append(const std::vector<std::string>& argv);
+    Reply next_reply();
     // The deadline of the next commands (a blocking read needs its block time added).
     void set_timeout(std::chrono::milliseconds timeout);
     const std::string& error() const { return error_; }

@@ -109,9 +109,13 @@ void SourceRunner::do_stop() {
                      options_.node, publisher_->appended());
     }
     source_.reset();
-    std::lock_guard lock(mu_);
-    publisher_.reset();
-    start_failure_.clear();  // reported already: the next start is judged on its own
+    std::unique_ptr<SourcePublisher> old;
+    {
+        std::lock_guard lock(mu_);
+        old = std::move(publisher_);
+        start_failure_.clear();  // reported already: the next start is judged on its own
+    }
+    old.reset();  // appends what it queued: outside the lock, which the lease rounds read
 }
 
 }  // namespace streambed::cluster
