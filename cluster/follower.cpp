@@ -11,6 +11,7 @@ namespace {
 
 // Entries taken per stream and read: a late node loads a full history in one or two reads.
 constexpr const char* kReadCount = "1000";
+constexpr int kLoadReads = 16;
 
 struct Entry {
     std::uint64_t n = 0, seq = 0;
@@ -61,8 +62,10 @@ Follower::~Follower() {
 }
 
 bool Follower::load(RedisConnection& redis, std::string& error) {
-    // Until a read brings nothing: every stream's history, then whatever came meanwhile.
-    for (bool got = true; got;)
+    // Until a read brings nothing: every stream's history, then whatever came meanwhile. A few
+    // reads at most: on a busy cluster the follower's thread takes the rest.
+    bool got = true;
+    for (int reads = 0; got && reads < kLoadReads; ++reads)
         if (!read_once(redis, std::chrono::milliseconds(-1), got, error)) return false;
     return true;
 }

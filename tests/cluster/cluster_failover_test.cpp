@@ -85,6 +85,8 @@ TEST(ClusterFailover, LosingRedisReportsDownKeepsConnectionsAndRecoversWithNothi
         EXPECT_EQ(refused.headers.count("retry-after"), 1u);
         EXPECT_NE(refused.body.find("unavailable"), std::string::npos) << refused.body;
         EXPECT_EQ(http_get(node->port, "/q/health/live").status, 200) << "down, not dead";
+        EXPECT_EQ(http_get(node->port, "/api/v11/poll/channels?channels=ch-1").status, 200)
+            << "polling answers from the node's own history";
     }
     // The connections stay open and answer.
     for (auto& r : readers) {
