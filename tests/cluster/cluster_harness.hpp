@@ -191,6 +191,7 @@ struct ChannelReader {
         sub.update(subscribe_extra);
         ws.send_json(sub);
         subscribed = ws.read_until_type("subscribed");
+        snapshot_first = !subscribe_extra.contains("since");
     }
     // Reads until `n` more data messages of the channel arrived; false at the deadline.
     bool read(std::size_t n, std::chrono::milliseconds deadline = 20s) {
@@ -219,10 +220,16 @@ struct ChannelReader {
         }
         return !more();
     }
-    std::vector<std::string> breaks() const { return breaks_in(seqs); }
+    // After a snapshot (the newest state), live messages continue after the stream's newest
+    // seq: events between the two are not owed (docs/protocol.md), so that jump is no break.
+    std::vector<std::string> breaks() const {
+        if (!snapshot_first || seqs.empty()) return breaks_in(seqs);
+        return breaks_in(std::vector<std::uint64_t>(seqs.begin() + 1, seqs.end()));
+    }
     WsClient ws;
     std::string channel;
     json welcome, subscribed;
+    bool snapshot_first = true;
     std::vector<std::uint64_t> seqs;
     std::vector<std::string> bytes;
     std::vector<std::chrono::steady_clock::time_point> arrived;
