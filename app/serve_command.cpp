@@ -9,6 +9,7 @@
 
 #include "app/options_parse.hpp"
 #include "app/server_runner.hpp"
+#include "cluster/cluster_node.hpp"
 #include "engine/clock.hpp"
 #include "recorder/recorder.hpp"
 #include "simulator/flood_source.hpp"
@@ -22,6 +23,40 @@ std::optional<std::int64_t> parse_unix_ms(const std::string& text) {
     if (text.empty() || text.size() > 15 || text.find_first_not_of("0123456789") != std::string::npos)
         return std::nullopt;
     return std::stoll(text);
+}
+
+// A cluster's name becomes a Redis hash tag: no braces, nothing a shell or a log would mangle.
+bool valid_cluster_name(const std::string& name) {
+    return !name.empty() && name.size() <= 64 &&
+           name.find_first_not_of(
+               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+               std::string::npos;
+}
+
+// serve --redis: the simulator runs inside a cluster node (cluster/), not on its own.
+std::unique_ptr<engine::Source> cluster_source(const ServeArgs& args,
+                                               const simulator::SimConfig& sim,
+                                               std::string& error) {
+    if (!args.flood.empty()) {
+        error = "--flood is not deterministic, so it cannot be shared by a cluster (--redis)";
+        return nullptr;
+    }
+    if (sim.time_scale <= 0) {
+        error = "a cluster (--redis) needs a paced --time-scale, not 'max'";
+        return nullptr;
+    }
+    if (!valid_cluster_name(args.cluster)) {
+        error = "--cluster '" + args.cluster + "' is not a name: 1 to 64 of [A-Za-z0-9_.-]";
+        return nullptr;
+    }
+    cluster::ClusterOptions options;
+    auto address = cluster::parse_redis_url(args.redis, error);
+    if (!address) return nullptr;
+    options.redis = *address;
+    options.name = args.cluster;
+    options.lease_ttl = *parse_duration(args.lease_ttl);
+    options.history = args.server.options.history;
+    return std::make_unique<cluster::ClusterNode>(options, sim);
 }
 
 }  // namespace
@@ -55,6 +90,25 @@ void add_serve_options(CLI::App* cmd, ServeArgs& a) {
                 return parse_duration(v) ? "" : "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
             },
             "DURATION"));
+    cmd->add_option("--redis", args->redis,
+                    "redis://HOST:PORT[/DB]: join a cluster of nodes sharing streams through Redis "
+                    "(docs/scale-out.md)");
+    cmd->add_option("--cluster", args->cluster,
+                    "the cluster's name with --redis: the prefix of its Redis keys")
+        ->capture_default_str();
+    cmd->add_option(
+           "--lease-ttl", args->lease_ttl,
+           "with --redis: the source lease's expiry, the longest a dead source goes unnoticed")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                auto d = parse_duration(v);
+                if (!d) return "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
+                return *d >= std::chrono::milliseconds(30) && *d <= std::chrono::minutes(10)
+                           ? ""
+                           : "--lease-ttl must be from 30ms to 10m, not " + v;
+            },
+            "DURATION"))
+        ->capture_default_str();
 }
 
 std::optional<ServeParts> prepare_serve(ServeArgs& a, std::string& error) {
@@ -90,7 +144,10 @@ std::optional<ServeParts> prepare_serve(ServeArgs& a, std::string& error) {
             return std::nullopt;
         }
     }
-    if (args->flood.empty()) {
+    if (!args->redis.empty()) {
+        parts.source = cluster_source(*args, sim, error);
+        if (!parts.source) return std::nullopt;
+    } else if (args->flood.empty()) {
         parts.source = std::make_unique<simulator::SimulatorSource>(sim);
     } else {
         const double rate = *parse_time_scale(args->flood);

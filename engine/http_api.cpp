@@ -30,7 +30,15 @@ ApiResponse health(const ServerContext& ctx, std::string_view which) {
         checks.push_back({{"name", "source"},
                           {"status", ready ? "UP" : "DOWN"},
                           {"data", {{"streams", ctx.hub.stream_count()}, {"published", ctx.hub.published()}}}});
-    const bool ok = which == "live" ? up : ready;
+    // A cluster's backend (Redis): a node that lost it is not ready, though still live.
+    bool backend_up = true;
+    if (auto backend = ctx.hub.backend().status(); backend && which != "live") {
+        backend_up = backend->up;
+        checks.push_back({{"name", backend->name},
+                          {"status", backend->up ? "UP" : "DOWN"},
+                          {"data", {{backend->up ? "role" : "reason", backend->reason}}}});
+    }
+    const bool ok = which == "live" ? up : ready && backend_up;
     return {ok ? 200u : 503u, "application/json",
             json_text(json{{"status", ok ? "UP" : "DOWN"}, {"checks", checks}}), {}};
 }

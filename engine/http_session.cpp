@@ -99,6 +99,12 @@ private:
             return refuse(426, json_error("upgrade_required", "only Sec-WebSocket-Version 13 is supported"),
                           {{"Sec-WebSocket-Version", "13"}});
         if (ctx_.draining) return refuse(503, json_error("draining", "server shutting down"), {{"Retry-After", "1"}});
+        // A node that lost its cluster's backend (Redis) serves no new client until it is back.
+        if (ctx_.hub.backend().down())
+            return refuse(
+                503,
+                json_error("unavailable", "the cluster's backend is down: " + backend_reason()),
+                {{"Retry-After", "1"}});
 
         const auto& o = ctx_.options;
         if (!o.allowed_origins.empty()) {
@@ -123,6 +129,11 @@ private:
         tcp().expires_never();
         if constexpr (kTls) start_websocket_session(ctx_, shard_, std::move(stream_), std::move(req), params);
         else start_websocket_session(ctx_, shard_, tcp().release_socket(), std::move(req), params);
+    }
+
+    std::string backend_reason() const {
+        auto status = ctx_.hub.backend().status();
+        return status ? status->reason : std::string();
     }
 
     static std::string json_error(std::string_view code, std::string_view message) {

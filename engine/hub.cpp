@@ -63,6 +63,17 @@ MessagePtr Hub::publish(StreamId id, MessageType type, std::int64_t time_ms,
     return m;
 }
 
+MessagePtr Hub::ingest(StreamId id, std::uint64_t seq, MessageType type, std::int64_t time_ms,
+                       std::string bytes) {
+    if (id >= streams_.size()) throw std::out_of_range("ingest to an undeclared stream");
+    MessagePtr m = streams_[id]->ingest(seq, type, time_ms, std::move(bytes), steady_now_us());
+    if (!m) return m;
+    published_.fetch_add(1, std::memory_order_relaxed);
+    if (tap_) tap_->published(m);
+    for (auto* t : targets_) t->on_message(m);
+    return m;
+}
+
 void Hub::set_clock(const ClockAnchor& clock) {
     std::lock_guard lock(clock_mu_);
     clock_ = clock;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/backend.hpp"
 #include "engine/source.hpp"
 #include "engine/stream.hpp"
 #include "engine/tap.hpp"
@@ -42,6 +43,15 @@ public:
 
     // The engine's side. Targets are attached before the source starts.
     void attach(FanoutTarget* target);
+    // A message framed by another node of a cluster (cluster/): stored and handed to the
+    // targets like a published one, with its own seq and bytes. Seqs at or below the stream's
+    // newest are ignored (nullptr); a jump past the next one restarts the stream's history, so
+    // history always holds consecutive seqs. Called from one thread, as publish is.
+    MessagePtr ingest(StreamId stream, std::uint64_t seq, MessageType type, std::int64_t time_ms,
+                      std::string bytes);
+    // The shared backend's health (a cluster's Redis): see engine/backend.hpp.
+    BackendHealth& backend() { return backend_; }
+    const BackendHealth& backend() const { return backend_; }
     // The observer of every published message (the recorder); set before the source starts.
     void set_tap(Tap* tap) { tap_ = tap; }
     Stream* find(Endpoint endpoint, std::string_view channel) const;
@@ -65,6 +75,7 @@ private:
     ClockAnchor clock_;
     std::string epoch_;  // guarded by clock_mu_ too
     std::atomic<std::uint64_t> published_{0};
+    BackendHealth backend_;
 };
 
 bool valid_channel_id(std::string_view channel);

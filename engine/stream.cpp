@@ -34,6 +34,30 @@ MessagePtr Stream::append(MessageType type, std::int64_t time_ms, std::string_vi
     return shared;
 }
 
+MessagePtr Stream::ingest(std::uint64_t seq, MessageType type, std::int64_t time_ms,
+                          std::string bytes, std::int64_t published_us) {
+    // Only the ingesting thread writes last_seq_, so reading it unlocked here is safe.
+    if (seq <= last_seq_) return nullptr;
+    auto m = std::make_shared<Message>();
+    m->stream = id_;
+    m->type = type;
+    m->time_ms = time_ms;
+    m->published_us = published_us;
+    m->seq = seq;
+    m->bytes = std::move(bytes);
+    m->header = text_frame_header(m->bytes.size());
+    MessagePtr shared = std::move(m);
+
+    std::lock_guard lock(mu_);
+    // history_ holds consecutive seqs (catchup() indexes by offset): after a jump it restarts.
+    if (seq != last_seq_ + 1) history_.clear();
+    history_.push_back(shared);
+    if (history_.size() > history_limit_) history_.pop_front();
+    if (is_state(type)) latest_state_ = shared;
+    last_seq_ = seq;
+    return shared;
+}
+
 Stream::Catchup Stream::catchup(std::optional<std::uint64_t> since, std::size_t max_messages) const {
     Catchup out;
     std::lock_guard lock(mu_);

@@ -26,6 +26,11 @@ public:
     MessagePtr append(MessageType type, std::int64_t time_ms, std::string_view data_json,
                       std::int64_t published_us);
 
+    // The ingesting thread (a cluster follower): stores a message framed elsewhere with its
+    // seq. nullptr when seq is not newer than the newest; a jump restarts history (Hub::ingest).
+    MessagePtr ingest(std::uint64_t seq, MessageType type, std::int64_t time_ms, std::string bytes,
+                      std::int64_t published_us);
+
     // Why a resume recovers nothing: its point left history (or lies beyond the newest seq),
     // or the client read its seqs under another epoch (engine/epoch.hpp).
     enum class ResetReason : std::uint8_t { history_exceeded, epoch_changed };

@@ -14,6 +14,8 @@ packages=(
   libcli11-dev          # command-line parsing
   libspdlog-dev libfmt-dev  # logging and formatting
   libxxhash-dev         # block and transaction hashes
+  libhiredis-dev pkgconf  # the cluster's Redis client (serve --redis), found by pkg-config
+  redis-server          # the Redis of the cluster tests and of docs/scale-out.md
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
   chromium              # the dashboard's browser tests (driven by playwright-core)

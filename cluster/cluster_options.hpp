@@ -1,0 +1,52 @@
+// cluster_options.hpp: what a node needs to join a cluster — the Redis address, the cluster's
+// name, the lease and timing — each default next to its reason; and the cluster's Redis keys.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "cluster/redis_connection.hpp"
+#include "engine/catalog.hpp"
+
+namespace streambed::cluster {
+
+struct ClusterOptions {
+    RedisAddress redis;
+    // The prefix of every key: several clusters can share one Redis.
+    std::string name = "streambed";
+    // This node's name in the lease; empty: HOST-PID-RANDOM, unique across restarts.
+    std::string node;
+    // The source lease. A dead source's successor takes over at most this long after the last
+    // renewal, plus one check; it is renewed every third of it, so two renewals may be lost to
+    // a slow Redis or a loaded machine before it lapses (and a lapse only moves the source).
+    std::chrono::milliseconds lease_ttl{1000};
+    // Lease rounds run every third of the TTL, and at least this often: a lease released by a
+    // clean shutdown is taken within it, however long the TTL.
+    std::chrono::milliseconds lease_round_max{500};
+    // Each stream's history in Redis: the engine's (docs/protocol.md), so a node started late
+    // loads what a node up since the start holds. `MAXLEN ~` keeps at least this many.
+    std::size_t history = 1000;
+    // A command slower than this counts as Redis lost: the node reports DOWN and reconnects.
+    std::chrono::milliseconds command_timeout{1000};
+    // How long the follower's XREAD waits for new messages: the bound on how long stop() waits.
+    std::chrono::milliseconds read_block{200};
+    // Reconnection backoff: doubles from the first to the last.
+    std::chrono::milliseconds backoff_first{100};
+    std::chrono::milliseconds backoff_last{2000};
+};
+
+// Every key carries the cluster's name as a hash tag, so all of them live in one slot of a
+// Redis Cluster: the publish script touches several keys at once.
+struct ClusterKeys {
+    explicit ClusterKeys(const std::string& name) : prefix("{" + name + "}:") {}
+    std::string prefix;
+    std::string world() const { return prefix + "world"; }  // the world all nodes serve (JSON)
+    std::string lease() const { return prefix + "lease"; }  // the source node's name, with a TTL
+    std::string head() const { return prefix + "head"; }    // n of the newest published message
+    std::string stream(engine::Endpoint e, std::string_view channel) const {
+        return prefix + "stream:" + std::string(engine::info(e).name) + ":" + std::string(channel);
+    }
+};
+
+}  // namespace streambed::cluster

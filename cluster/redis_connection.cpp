@@ -1,0 +1,161 @@
+// redis_connection.cpp: the redis:// address, hiredis's synchronous API and its replies.
+#include "cluster/redis_connection.hpp"
+
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <charconv>
+
+namespace streambed::cluster {
+namespace {
+
+timeval to_timeval(std::chrono::milliseconds t) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+    return tv;
+}
+
+std::optional<int> to_int(std::string_view s, int lo, int hi) {
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
+        return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
+std::string RedisAddress::text() const {
+    return fmt::format("redis://{}:{}/{}", host, port, db);
+}
+
+std::optional<RedisAddress> parse_redis_url(std::string_view url, std::string& error) {
+    constexpr std::string_view kScheme = "redis://";
+    const std::string shown(url);
+    if (url.substr(0, kScheme.size()) != kScheme) {
+        error = "'" + shown + "' is not a Redis address: use redis://HOST:PORT[/DB]";
+        return std::nullopt;
+    }
+    url.remove_prefix(kScheme.size());
+    RedisAddress a;
+    if (auto slash = url.find('/'); slash != std::string_view::npos) {
+        auto db = to_int(url.substr(slash + 1), 0, 1'000'000);
+        if (!db) {
+            error = "'" + shown + "': the database must be a number";
+            return std::nullopt;
+        }
+        a.db = *db;
+        url = url.substr(0, slash);
+    }
+    if (auto colon = url.rfind(':'); colon != std::string_view::npos) {
+        auto port = to_int(url.substr(colon + 1), 1, 65535);
+        if (!port) {
+            error = "'" + shown + "': the port must be a number from 1 to 65535";
+            return std::nullopt;
+        }
+        a.port = *port;
+        url = url.substr(0, colon);
+    }
+    if (url.empty() || url.find('@') != std::string_view::npos) {
+        error = "'" + shown + "': a host is needed (and no user or password: not supported)";
+        return std::nullopt;
+    }
+    a.host = std::string(url);
+    return a;
+}
+
+void ReplyDeleter::operator()(redisReply* r) const {
+    freeReplyObject(r);
+}
+
+bool is_error(const redisReply& r) {
+    return r.type == REDIS_REPLY_ERROR;
+}
+bool is_nil(const redisReply& r) {
+    return r.type == REDIS_REPLY_NIL;
+}
+
+std::string_view text_of(const redisReply& r) {
+    if (r.type == REDIS_REPLY_STRING || r.type == REDIS_REPLY_STATUS || r.type == REDIS_REPLY_ERROR)
+        return {r.str, r.len};
+    return {};
+}
+
+std::optional<long long> integer_of(const redisReply& r) {
+    if (r.type == REDIS_REPLY_INTEGER) return r.integer;
+    if (r.type != REDIS_REPLY_STRING) return std::nullopt;
+    long long v = 0;
+    auto [p, ec] = std::from_chars(r.str, r.str + r.len, v);
+    if (ec != std::errc() || p != r.str + r.len) return std::nullopt;
+    return v;
+}
+
+std::unique_ptr<RedisConnection> RedisConnection::open(const RedisAddress& address,
+                                                       std::chrono::milliseconds timeout,
+                                                       std::string& error) {
+    redisContext* c =
+        redisConnectWithTimeout(address.host.c_str(), address.port, to_timeval(timeout));
+    if (!c || c->err) {
+        error =
+            fmt::format("{}: {}", address.text(), c ? c->errstr : "cannot allocate a connection");
+        if (c) redisFree(c);
+        return nullptr;
+    }
+    redisSetTimeout(c, to_timeval(timeout));
+    std::unique_ptr<RedisConnection> conn(new RedisConnection(c, address));
+    if (address.db != 0) {
+        Reply r = conn->command({"SELECT", std::to_string(address.db)});
+        if (!r || is_error(*r)) {
+            error = r ? fmt::format("{}: SELECT: {}", address.text(), text_of(*r)) : conn->error();
+            return nullptr;
+        }
+    }
+    return conn;
+}
+
+RedisConnection::~RedisConnection() {
+    redisFree(c_);
+}
+
+Reply RedisConnection::command(const std::vector<std::string>& argv) {
+    if (!append(argv)) return nullptr;
+    return next_reply();
+}
+
+bool RedisConnection::append(const std::vector<std::string>& argv) {
+    if (!error_.empty()) return false;
+    std::vector<const char*> words;
+    std::vector<std::size_t> lengths;
+    words.reserve(argv.size());
+    lengths.reserve(argv.size());
+    for (const auto& a : argv) {
+        words.push_back(a.data());
+        lengths.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(c_, static_cast<int>(argv.size()), words.data(), lengths.data()) !=
+        REDIS_OK) {
+        error_ = fmt::format("{}: {}", address_.text(),
+                             c_->errstr[0] ? c_->errstr : "cannot queue a command");
+        return false;
+    }
+    return true;
+}
+
+Reply RedisConnection::next_reply() {
+    if (!error_.empty()) return nullptr;
+    void* r = nullptr;
+    if (redisGetReply(c_, &r) != REDIS_OK || !r) {
+        error_ =
+            fmt::format("{}: {}", address_.text(), c_->errstr[0] ? c_->errstr : "connection lost");
+        return nullptr;
+    }
+    return Reply(static_cast<redisReply*>(r));
+}
+
+void RedisConnection::set_timeout(std::chrono::milliseconds timeout) {
+    redisSetTimeout(c_, to_timeval(timeout));
+}
+
+}  // namespace streambed::cluster

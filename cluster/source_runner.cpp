@@ -1,0 +1,121 @@
+// source_runner.cpp: the thread that starts (catching up) and stops the cluster's source.
+#include "cluster/source_runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "cluster/source_publisher.hpp"
+#include "simulator/simulator_source.hpp"
+
+namespace streambed::cluster {
+
+SourceRunner::SourceRunner(const ClusterOptions& options, simulator::SimConfig world)
+    : options_(options), world_(std::move(world)) {
+    thread_ = std::thread([this] { run(); });
+}
+
+SourceRunner::~SourceRunner() {
+    shutdown();
+}
+
+void SourceRunner::start_source(std::uint64_t skip, bool wait) {
+    enqueue(skip, wait);
+}
+void SourceRunner::stop_source(bool wait) {
+    enqueue(std::nullopt, wait);
+}
+
+void SourceRunner::enqueue(std::optional<std::uint64_t> start, bool wait) {
+    std::unique_lock lock(mu_);
+    if (quit_) return;
+    commands_.push_back(start);
+    const std::uint64_t mine = ++queued_;
+    cv_.notify_all();
+    if (wait) cv_.wait(lock, [&] { return done_ >= mine || quit_; });
+}
+
+bool SourceRunner::failed() const {
+    std::lock_guard lock(mu_);
+    return !start_failure_.empty() || (publisher_ && publisher_->failed());
+}
+
+std::string SourceRunner::failure() const {
+    std::lock_guard lock(mu_);
+    if (!start_failure_.empty()) return start_failure_;
+    return publisher_ ? publisher_->failure() : std::string();
+}
+
+void SourceRunner::shutdown() {
+    {
+        std::lock_guard lock(mu_);
+        quit_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    do_stop();
+}
+
+void SourceRunner::run() {
+    while (true) {
+        std::optional<std::uint64_t> command;
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [&] { return quit_ || !commands_.empty(); });
+            if (quit_) return;
+            command = commands_.front();
+            commands_.pop_front();
+        }
+        do_stop();  // a start replaces the source; a stop only stops it
+        if (command) do_start(*command);
+        {
+            std::lock_guard lock(mu_);
+            ++done_;
+        }
+        cv_.notify_all();
+    }
+}
+
+void SourceRunner::do_start(std::uint64_t skip) {
+    std::string error;
+    auto redis = RedisConnection::open(options_.redis, options_.command_timeout, error);
+    if (!redis) {
+        std::lock_guard lock(mu_);
+        start_failure_ = "starting the source: " + error;
+        return;
+    }
+    auto publisher = std::make_unique<SourcePublisher>(options_, skip, std::move(redis));
+    auto source = std::make_unique<simulator::SimulatorSource>(world_);
+    {
+        std::lock_guard lock(mu_);
+        start_failure_.clear();
+        publisher_ = std::move(publisher);
+    }
+    try {
+        source->start(*publisher_);  // catches up: regenerates the world, appends after `skip`
+    } catch (const std::exception& e) {
+        std::lock_guard lock(mu_);
+        start_failure_ = std::string("starting the source: ") + e.what();
+        return;
+    }
+    source_ = std::move(source);
+    spdlog::info(
+        "cluster {}: node {} is the source, continuing the world after message {} ({} appended)",
+        options_.name, options_.node, skip, publisher_->appended());
+}
+
+void SourceRunner::do_stop() {
+    if (source_) {
+        source_->stop();
+        spdlog::info("cluster {}: node {} stopped its source ({} messages appended)", options_.name,
+                     options_.node, publisher_->appended());
+    }
+    source_.reset();
+    std::unique_ptr<SourcePublisher> old;
+    {
+        std::lock_guard lock(mu_);
+        old = std::move(publisher_);
+        start_failure_.clear();  // reported already: the next start is judged on its own
+    }
+    old.reset();  // appends what it queued: outside the lock, which the lease rounds read
+}
+
+}  // namespace streambed::cluster

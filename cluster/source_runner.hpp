@@ -1,0 +1,64 @@
+// source_runner.hpp: starts and stops this node's simulator when it takes or loses the source
+// lease, on a thread of its own: catching up a long world takes longer than a lease round, and
+// the lease keeps being renewed meanwhile. Each start is a fresh SimulatorSource continuing the
+// cluster's world from its clock start, skipping what the cluster already holds.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "cluster/cluster_options.hpp"
+#include "simulator/config.hpp"
+
+namespace streambed::simulator {
+class SimulatorSource;
+}
+
+namespace streambed::cluster {
+
+class SourcePublisher;
+
+class SourceRunner {
+  public:
+    // `world` carries the cluster's clock start.
+    SourceRunner(const ClusterOptions& options, simulator::SimConfig world);
+    ~SourceRunner();
+
+    // Queued in order; `wait`: returns once done. A start publishes the world's messages after
+    // the first `skip` (the cluster's head).
+    void start_source(std::uint64_t skip, bool wait = false);
+    void stop_source(bool wait = false);
+    // The running source failed (lease lost, Redis error) or could not start: stop it (any thread).
+    bool failed() const;
+    std::string failure() const;
+    // Stops the source and the thread.
+    void shutdown();
+
+  private:
+    void run();
+    void do_start(std::uint64_t skip);
+    void do_stop();
+    void enqueue(std::optional<std::uint64_t> start, bool wait);
+
+    const ClusterOptions& options_;
+    const simulator::SimConfig world_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<std::optional<std::uint64_t>> commands_;  // a skip: start; nullopt: stop
+    std::uint64_t queued_ = 0, done_ = 0;
+    bool quit_ = false;
+    std::string start_failure_;  // guarded by mu_
+    // Owned by the runner's thread; the pointers are swapped under mu_ for failed().
+    std::unique_ptr<SourcePublisher> publisher_;
+    std::unique_ptr<simulator::SimulatorSource> source_;
+    std::thread thread_;
+};
+
+}  // namespace streambed::cluster
