@@ -27,7 +27,7 @@ TEST(HubIngest, KeepsTheSeqAndTheBytesItIsGiven) {
     EXPECT_EQ(m->bytes, frame(1));
     EXPECT_EQ(m->header.view(), text_frame_header(frame(1).size()).view());
     EXPECT_EQ(hub.published(), 1u);
-    auto snapshot = hub.stream(id)->catchup(std::nullopt);
+    auto snapshot = hub.find(Endpoint::metrics, "metrics")->catchup(std::nullopt);
     ASSERT_EQ(snapshot.messages.size(), 1u);
     EXPECT_EQ(snapshot.messages[0]->bytes, frame(1));
 }
@@ -40,7 +40,7 @@ TEST(HubIngest, IgnoresASeqItAlreadyHas) {
     EXPECT_FALSE(hub.ingest(id, 2, MessageType::metrics, kT0, frame(2)));
     EXPECT_FALSE(hub.ingest(id, 3, MessageType::metrics, kT0, frame(3)));
     EXPECT_EQ(hub.published(), 3u);
-    EXPECT_EQ(hub.stream(id)->catchup(1).messages.size(), 2u);
+    EXPECT_EQ(hub.find(Endpoint::metrics, "metrics")->catchup(1).messages.size(), 2u);
 }
 
 TEST(HubIngest, AJumpRestartsHistorySoAResumeNeverCrossesIt) {
@@ -49,9 +49,9 @@ TEST(HubIngest, AJumpRestartsHistorySoAResumeNeverCrossesIt) {
     for (std::uint64_t s = 1; s <= 3; ++s) hub.ingest(id, s, MessageType::metrics, kT0, frame(s));
     ASSERT_TRUE(hub.ingest(id, 10, MessageType::metrics, kT0, frame(10)));
     hub.ingest(id, 11, MessageType::metrics, kT0, frame(11));
-    auto from_2 = hub.stream(id)->catchup(2);
+    auto from_2 = hub.find(Endpoint::metrics, "metrics")->catchup(2);
     EXPECT_TRUE(from_2.reset) << "seqs 4 to 9 were never here";
-    auto from_10 = hub.stream(id)->catchup(10);
+    auto from_10 = hub.find(Endpoint::metrics, "metrics")->catchup(10);
     EXPECT_FALSE(from_10.reset);
     ASSERT_EQ(from_10.messages.size(), 1u);
     EXPECT_EQ(from_10.messages[0]->seq, 11u);
