@@ -11,7 +11,7 @@ namespace streambed::app {
 namespace {
 
 class InProcessServer : public runner::ServerHandle {
-public:
+  public:
     InProcessServer(const std::vector<std::string>& args, std::uint16_t port) {
         CLI::App cli("serve");
         add_serve_options(&cli, args_);
@@ -28,7 +28,8 @@ public:
         if (!parts) throw std::runtime_error(error);
         parts_ = std::move(*parts);
         apply_durations(args_.server);  // as run_server does for serve
-        if (args_.server.options.web_root.empty()) args_.server.options.web_root = default_web_root();
+        if (args_.server.options.web_root.empty())
+            args_.server.options.web_root = default_web_root();
         server_ = std::make_unique<engine::Server>(args_.server.options);
         if (parts_.recording) server_->set_tap(parts_.recording.get());
         // As serve does: the world caught up before the first client is let in.
@@ -55,7 +56,7 @@ public:
         finish();
     }
 
-private:
+  private:
     void finish() {
         server_.reset();  // every socket closes here
         if (parts_.recording) parts_.recording->finish();
@@ -70,7 +71,8 @@ private:
 }  // namespace
 
 runner::ServerFactory in_process_server() {
-    return [](const std::vector<std::string>& args, std::uint16_t port) -> std::unique_ptr<runner::ServerHandle> {
+    return [](const std::vector<std::string>& args,
+              std::uint16_t port) -> std::unique_ptr<runner::ServerHandle> {
         return std::make_unique<InProcessServer>(args, port);
     };
 }

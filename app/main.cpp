@@ -61,10 +61,12 @@ int main(int argc, char** argv) {
         return 2;
     };
     const std::pair<const char*, std::function<int()>> commands[] = {
-        {"serve", serve}, {"bench", bench},   {"replay", replay}, {"inspect", inspect},
-        {"export", export_frames}, {"verify", verify}, {"run", run}, {"proxy", proxy}};
+        {"serve", serve},          {"bench", bench},   {"replay", replay}, {"inspect", inspect},
+        {"export", export_frames}, {"verify", verify}, {"run", run},       {"proxy", proxy}};
     for (const auto& [name, command] : commands)
         if (app.got_subcommand(name)) return guarded(name, command);
-    fmt::print(stderr, "streambed: a command is required: serve, run, replay, verify, bench, inspect, export or proxy (see --help)\n");
+    fmt::print(stderr,
+               "streambed: a command is required: serve, run, replay, verify, bench, inspect, "
+               "export or proxy (see --help)\n");
     return 2;
 }

@@ -19,14 +19,17 @@ std::function<int()> add_inspect_command(CLI::App& app) {
         bool json = false;
     };
     auto a = std::make_shared<Args>();
-    auto* cmd = app.add_subcommand("inspect", "What a recording holds: runs, sessions, streams, counts, sizes");
+    auto* cmd = app.add_subcommand(
+        "inspect", "What a recording holds: runs, sessions, streams, counts, sizes");
     cmd->add_option("file", a->file, "the recording (FILE.db)")->required();
     cmd->add_flag("--json", a->json, "machine-readable output");
     return [a] {
         try {
             auto summary = recorder::inspect(a->file);
-            if (a->json) fmt::print("{}\n", summary.dump(2));
-            else fmt::print("{}", recorder::describe(summary));
+            if (a->json)
+                fmt::print("{}\n", summary.dump(2));
+            else
+                fmt::print("{}", recorder::describe(summary));
             return 0;
         } catch (const recorder::RecordingError& e) {
             fmt::print(stderr, "streambed inspect: {}\n", e.what());
@@ -45,13 +48,16 @@ std::function<int()> add_export_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("export", "Frames of a recording as JSON lines, or a HAR file");
     cmd->add_option("file", a->file, "the recording (FILE.db)")->required();
     cmd->add_option("--run", a->run, "only this run");
-    cmd->add_option("--format", a->format, "jsonl (one frame a line) or har (HAR 1.2 with _webSocketMessages)")
+    cmd->add_option("--format", a->format,
+                    "jsonl (one frame a line) or har (HAR 1.2 with _webSocketMessages)")
         ->check(CLI::IsMember({"jsonl", "har"}))
         ->capture_default_str();
     return [a] {
         try {
-            if (a->format == "har") recorder::export_har(a->file, a->run, std::cout);
-            else recorder::export_jsonl(a->file, a->run, std::cout);
+            if (a->format == "har")
+                recorder::export_har(a->file, a->run, std::cout);
+            else
+                recorder::export_jsonl(a->file, a->run, std::cout);
             std::cout.flush();
             return 0;
         } catch (const recorder::RecordingError& e) {

@@ -18,10 +18,12 @@ std::function<int()> add_replay_command(CLI::App& app) {
         std::string speed = "1";
     };
     auto a = std::make_shared<Args>();
-    auto* cmd = app.add_subcommand("replay", "Serve a recorded run's data streams through the same protocol");
+    auto* cmd = app.add_subcommand("replay",
+                                   "Serve a recorded run's data streams through the same protocol");
     cmd->add_option("file", a->replay.path, "the recording (FILE.db)")->required();
     add_server_options(cmd, a->server);
-    cmd->add_option("--speed", a->speed, "recorded pacing times X, or 'max' for as fast as possible")
+    cmd->add_option("--speed", a->speed,
+                    "recorded pacing times X, or 'max' for as fast as possible")
         ->check(time_scale_validator("speed"))
         ->capture_default_str();
     cmd->add_option("--run", a->replay.run, "the run to replay (default: the latest)");

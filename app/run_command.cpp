@@ -51,15 +51,20 @@ bool write_file(const std::string& path, const std::string& text, const char* wh
 
 std::function<int()> add_run_command(CLI::App& app) {
     auto args = std::make_shared<RunArgs>();
-    auto* cmd = app.add_subcommand("run", "Run a scripted scenario: a client fleet through network faults, checked");
+    auto* cmd = app.add_subcommand(
+        "run", "Run a scripted scenario: a client fleet through network faults, checked");
     cmd->add_option("scenario", args->file, "SCENARIO.json (docs/scenarios.md)")->required();
-    cmd->add_option("--seed", args->seed, "seed of the world, the impairments and the fleet (overrides the file's)");
+    cmd->add_option("--seed", args->seed,
+                    "seed of the world, the impairments and the fleet (overrides the file's)");
     cmd->add_option("--record", args->record, "record the whole run to FILE.db");
     cmd->add_option("--report", args->report, "write the report as JSON to FILE.json");
-    cmd->add_option("--html", args->html, "write the report as one self-contained HTML page to FILE.html");
-    cmd->add_option("--target", args->target, "drive an external server at ws://HOST:PORT instead of starting one");
+    cmd->add_option("--html", args->html,
+                    "write the report as one self-contained HTML page to FILE.html");
+    cmd->add_option("--target", args->target,
+                    "drive an external server at ws://HOST:PORT instead of starting one");
     cmd->add_flag("--in-process", args->in_process,
-                  "run the server in this process instead of a child (one process for a debugger or sanitizer; "
+                  "run the server in this process instead of a child (one process for a debugger "
+                  "or sanitizer; "
                   "server_rss is then skipped)");
 
     return [args] {
@@ -69,17 +74,22 @@ std::function<int()> add_run_command(CLI::App& app) {
             return 2;
         }
         if (args->in_process && !args->target.empty()) {
-            fmt::print(stderr, "streambed run: --in-process starts a server; --target drives another one: pick one\n");
+            fmt::print(stderr,
+                       "streambed run: --in-process starts a server; --target drives another one: "
+                       "pick one\n");
             return 2;
         }
         if (args->target.starts_with("wss://")) {
             // The fleet speaks TLS, but the runner's proxies and its final reads of the polling
             // API are plain TCP: a TLS server is driven by `bench` (docs/scenarios.md).
-            fmt::print(stderr, "streambed run: --target '{}': wss:// is driven by bench, not by run\n", args->target);
+            fmt::print(stderr,
+                       "streambed run: --target '{}': wss:// is driven by bench, not by run\n",
+                       args->target);
             return 2;
         }
         if (!args->target.empty() && !runner::parse_target(args->target)) {
-            fmt::print(stderr, "streambed run: --target '{}' is not ws://HOST:PORT\n", args->target);
+            fmt::print(stderr, "streambed run: --target '{}' is not ws://HOST:PORT\n",
+                       args->target);
             return 2;
         }
         // Thousands of clients need as many descriptors: raise the soft limit to the hard one.
@@ -102,8 +112,11 @@ std::function<int()> add_run_command(CLI::App& app) {
         if (args->in_process) o.start_server = in_process_server();
         const auto outcome = runner::run_scenario(*parsed.scenario, o);
         bool written = true;
-        if (!args->report.empty()) written = write_file(args->report, outcome.report.dump(2) + "\n", "report") && written;
-        if (!args->html.empty()) written = write_file(args->html, runner::render_html(outcome.report), "HTML report") && written;
+        if (!args->report.empty())
+            written = write_file(args->report, outcome.report.dump(2) + "\n", "report") && written;
+        if (!args->html.empty())
+            written = write_file(args->html, runner::render_html(outcome.report), "HTML report") &&
+                      written;
         fmt::print("{}", runner::summary_text(outcome.report));
         std::fflush(stdout);
         return outcome.exit_code != 0 ? 1 : (written ? 0 : 2);

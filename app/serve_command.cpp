@@ -20,7 +20,8 @@ namespace {
 
 // A Unix time in ms: digits only (no sign, no fraction, no unit).
 std::optional<std::int64_t> parse_unix_ms(const std::string& text) {
-    if (text.empty() || text.size() > 15 || text.find_first_not_of("0123456789") != std::string::npos)
+    if (text.empty() || text.size() > 15 ||
+        text.find_first_not_of("0123456789") != std::string::npos)
         return std::nullopt;
     return std::stoll(text);
 }
@@ -65,29 +66,38 @@ void add_serve_options(CLI::App* cmd, ServeArgs& a) {
     auto* args = &a;  // as the lambdas below see it
     add_server_options(cmd, args->server);
     cmd->add_option("--seed", args->seed, "simulation seed (default 42, or the configuration's)");
-    cmd->add_option("--time-scale", args->time_scale, "simulated ms per wall ms, or 'max' for as fast as possible")
+    cmd->add_option("--time-scale", args->time_scale,
+                    "simulated ms per wall ms, or 'max' for as fast as possible")
         ->check(time_scale_validator("time scale"))
         ->capture_default_str();
-    cmd->add_option("--config", args->config, "simulator configuration FILE.json (see docs/simulator.md)");
-    cmd->add_option("--record", args->record, "record every frame to FILE.db (a new run is appended)");
-    cmd->add_option("--flood", args->flood,
-                    "benchmark source instead of the simulator: /ws/metrics messages at RATE per second, "
-                    "or 'max' for as fast as the server delivers them")
+    cmd->add_option("--config", args->config,
+                    "simulator configuration FILE.json (see docs/simulator.md)");
+    cmd->add_option("--record", args->record,
+                    "record every frame to FILE.db (a new run is appended)");
+    cmd->add_option(
+           "--flood", args->flood,
+           "benchmark source instead of the simulator: /ws/metrics messages at RATE per second, "
+           "or 'max' for as fast as the server delivers them")
         ->check(time_scale_validator("flood rate"));
-    cmd->add_option("--clock-start", args->clock_start,
-                    "Unix ms at which the simulation's epoch was due: continue that world (catch up to now, "
-                    "then pace), e.g. after a restart")
+    cmd->add_option(
+           "--clock-start", args->clock_start,
+           "Unix ms at which the simulation's epoch was due: continue that world (catch up to now, "
+           "then pace), e.g. after a restart")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
-                return parse_unix_ms(v) ? "" : "'" + v + "' is not a Unix time in ms (a non-negative integer)";
+                return parse_unix_ms(v)
+                           ? ""
+                           : "'" + v + "' is not a Unix time in ms (a non-negative integer)";
             },
             "UNIX_MS"));
-    cmd->add_option("--stop-after", args->stop_after,
-                    "simulated duration after the epoch at which the simulator stops publishing (the server "
-                    "keeps serving)")
+    cmd->add_option(
+           "--stop-after", args->stop_after,
+           "simulated duration after the epoch at which the simulator stops publishing (the server "
+           "keeps serving)")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
-                return parse_duration(v) ? "" : "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
+                return parse_duration(v) ? ""
+                                         : "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
             },
             "DURATION"));
     cmd->add_option("--redis", args->redis,
@@ -138,7 +148,8 @@ std::optional<ServeParts> prepare_serve(ServeArgs& a, std::string& error) {
     if (!args->record.empty()) {
         try {
             parts.recording = std::make_unique<recorder::Recorder>(
-                args->record, recorder::RunInfo{"streambed 0.1.0", sim.seed, simulator::to_json(sim), sim.time_scale});
+                args->record, recorder::RunInfo{"streambed 0.1.0", sim.seed,
+                                                simulator::to_json(sim), sim.time_scale});
         } catch (const recorder::RecordingError& e) {
             error = e.what();
             return std::nullopt;
@@ -151,14 +162,17 @@ std::optional<ServeParts> prepare_serve(ServeArgs& a, std::string& error) {
         parts.source = std::make_unique<simulator::SimulatorSource>(sim);
     } else {
         const double rate = *parse_time_scale(args->flood);
-        parts.source = std::make_unique<simulator::FloodSource>(sim, rate > 0 ? std::optional(rate) : std::nullopt);
+        parts.source = std::make_unique<simulator::FloodSource>(
+            sim, rate > 0 ? std::optional(rate) : std::nullopt);
     }
     return parts;
 }
 
 std::function<int()> add_serve_command(CLI::App& app) {
     auto args = std::make_shared<ServeArgs>();
-    add_serve_options(app.add_subcommand("serve", "Run the WebSocket server with the simulator feeding it"), *args);
+    add_serve_options(
+        app.add_subcommand("serve", "Run the WebSocket server with the simulator feeding it"),
+        *args);
     return [args] {
         std::string error;
         auto parts = prepare_serve(*args, error);

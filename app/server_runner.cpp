@@ -22,7 +22,9 @@ namespace streambed::app {
 CLI::Validator time_scale_validator(const std::string& what) {
     return CLI::Validator(
         [what](std::string& v) -> std::string {
-            return parse_time_scale(v) ? "" : "'" + v + "' is not a " + what + ": use a positive number or 'max'";
+            return parse_time_scale(v)
+                       ? ""
+                       : "'" + v + "' is not a " + what + ": use a positive number or 'max'";
         },
         "X|max");
 }
@@ -31,19 +33,21 @@ namespace {
 
 // A number option within [lo, hi], its default shown by --help.
 template <class T>
-void add_limit(CLI::App* cmd, const std::string& name, T& value, const std::string& help, T lo, T hi) {
+void add_limit(CLI::App* cmd, const std::string& name, T& value, const std::string& help, T lo,
+               T hi) {
     cmd->add_option(name, value, help)->check(CLI::Range(lo, hi))->capture_default_str();
 }
 
 // A duration option (500ms, 2s, 1m) from `min` to an hour; the message names the option.
-void add_duration(CLI::App* cmd, const std::string& name, std::string& value, const std::string& help,
-                  std::chrono::milliseconds min) {
+void add_duration(CLI::App* cmd, const std::string& name, std::string& value,
+                  const std::string& help, std::chrono::milliseconds min) {
     cmd->add_option(name, value, help)
         ->check(CLI::Validator(
             [name, min](std::string& s) -> std::string {
                 auto d = parse_duration(s);
                 if (!d) return "'" + s + "' is not a duration (use e.g. 500ms, 2s, 1m)";
-                if (*d < min) return fmt::format("{} must be at least {}ms, not {}", name, min.count(), s);
+                if (*d < min)
+                    return fmt::format("{} must be at least {}ms, not {}", name, min.count(), s);
                 return *d > std::chrono::hours(1) ? name + " must be at most 1h, not " + s : "";
             },
             "DURATION"))
@@ -60,40 +64,52 @@ void add_server_options(CLI::App* cmd, ServerArgs& args) {
     cmd->add_option("--max-connections", o.max_connections, "WebSocket connections (0: no limit)")
         ->capture_default_str();
     // The limits of docs/robustness.md, each with the range it may take.
-    add_limit(cmd, "--history", o.history, "messages kept per stream for resume and polling", std::size_t{1},
-              std::size_t{10'000'000});
+    add_limit(cmd, "--history", o.history, "messages kept per stream for resume and polling",
+              std::size_t{1}, std::size_t{10'000'000});
     add_limit(cmd, "--outbound-limit", o.outbound_limit_bytes,
-              "bytes queued per connection before conflation, then close 1013", std::size_t{1024}, std::size_t{1} << 34);
-    add_limit(cmd, "--inbound-limit", o.inbound_limit_bytes, "largest client message in bytes (close 1009 beyond)",
-              std::size_t{64}, std::size_t{1} << 30);
+              "bytes queued per connection before conflation, then close 1013", std::size_t{1024},
+              std::size_t{1} << 34);
+    add_limit(cmd, "--inbound-limit", o.inbound_limit_bytes,
+              "largest client message in bytes (close 1009 beyond)", std::size_t{64},
+              std::size_t{1} << 30);
     add_limit(cmd, "--max-subscriptions", o.max_subscriptions,
-              "channels one connection may subscribe to (too_many_subscriptions beyond)", std::size_t{1},
-              std::size_t{1'000'000});
-    add_limit(cmd, "--client-rate", o.client_rate,
-              "client messages per second per connection, bursts of twice that (rate_limited beyond)", 0.1, 1e6);
-    add_limit(cmd, "--max-errors", o.max_errors, "errors one connection may cause before close 1008", std::size_t{1},
+              "channels one connection may subscribe to (too_many_subscriptions beyond)",
+              std::size_t{1}, std::size_t{1'000'000});
+    add_limit(
+        cmd, "--client-rate", o.client_rate,
+        "client messages per second per connection, bursts of twice that (rate_limited beyond)",
+        0.1, 1e6);
+    add_limit(cmd, "--max-errors", o.max_errors,
+              "errors one connection may cause before close 1008", std::size_t{1},
               std::size_t{1'000'000'000});
     add_limit(cmd, "--header-limit", o.header_limit_bytes,
-              "bytes of an HTTP request's start line (query included) and headers (413 beyond)", std::size_t{1024},
-              std::size_t{1} << 20);
-    add_limit(cmd, "--body-limit", o.body_limit_bytes, "bytes of an HTTP request body (413 beyond)", std::size_t{0},
-              std::size_t{64} << 20);
+              "bytes of an HTTP request's start line (query included) and headers (413 beyond)",
+              std::size_t{1024}, std::size_t{1} << 20);
+    add_limit(cmd, "--body-limit", o.body_limit_bytes, "bytes of an HTTP request body (413 beyond)",
+              std::size_t{0}, std::size_t{64} << 20);
     add_limit(cmd, "--send-buffer", o.socket_send_buffer,
-              "SO_SNDBUF of each client socket in bytes (0: the kernel's autotuning)", std::size_t{0},
-              std::size_t{1} << 30);
+              "SO_SNDBUF of each client socket in bytes (0: the kernel's autotuning)",
+              std::size_t{0}, std::size_t{1} << 30);
     add_duration(cmd, "--heartbeat", args.heartbeat,
-                 "ping interval of idle connections; silent twice as long: closed", std::chrono::milliseconds(10));
-    add_duration(cmd, "--handshake-timeout", args.handshake_timeout,
-                 "time to send a whole HTTP request or WebSocket handshake before the connection is dropped",
+                 "ping interval of idle connections; silent twice as long: closed",
                  std::chrono::milliseconds(10));
-    add_duration(cmd, "--drain-timeout", args.drain_timeout, "time shutdown waits for clients to answer the 1001 close",
+    add_duration(
+        cmd, "--handshake-timeout", args.handshake_timeout,
+        "time to send a whole HTTP request or WebSocket handshake before the connection is dropped",
+        std::chrono::milliseconds(10));
+    add_duration(cmd, "--drain-timeout", args.drain_timeout,
+                 "time shutdown waits for clients to answer the 1001 close",
                  std::chrono::milliseconds(0));
     cmd->add_flag("--deflate", o.deflate, "offer permessage-deflate");
-    cmd->add_option("--tls-cert", o.tls_cert_file, "PEM certificate chain: serve https:// and wss://")
+    cmd->add_option("--tls-cert", o.tls_cert_file,
+                    "PEM certificate chain: serve https:// and wss://")
         ->check(CLI::ExistingFile);
-    cmd->add_option("--tls-key", o.tls_key_file, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
-    cmd->add_option("--auth-token", o.auth_token, "require ?token=TOKEN or 'Authorization: Bearer TOKEN'");
-    cmd->add_option("--allow-origin", o.allowed_origins, "allowed Origin (repeatable; default any)");
+    cmd->add_option("--tls-key", o.tls_key_file, "PEM private key of --tls-cert")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--auth-token", o.auth_token,
+                    "require ?token=TOKEN or 'Authorization: Bearer TOKEN'");
+    cmd->add_option("--allow-origin", o.allowed_origins,
+                    "allowed Origin (repeatable; default any)");
     cmd->add_option("--web-root", o.web_root,
                     "folder of the dashboard's built files, served at / (default: dashboard/ "
                     "beside the program, where `make build` puts it)")

@@ -28,7 +28,9 @@ fleet::ClientGroup group_of(const LoadOptions& o) {
 
 }  // namespace
 
-double ms(std::int64_t us) { return static_cast<double>(us) / 1000.0; }
+double ms(std::int64_t us) {
+    return static_cast<double>(us) / 1000.0;
+}
 
 LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>& on_phase) {
     fleet::FleetOptions f;

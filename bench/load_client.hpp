@@ -23,7 +23,7 @@ struct LoadOptions {
     // When set, the window ends as soon as this holds of what it counted so far (duration is
     // then the deadline): a fixed amount of work instead of a fixed time.
     std::function<bool(const fleet::GroupTotals& window)> until;
-    std::vector<std::string> subscribe;          // sent on open when not empty, e.g. {"*"}
+    std::vector<std::string> subscribe;  // sent on open when not empty, e.g. {"*"}
     bool batch = false;
     bool deflate = false;
     std::string token;   // ?token= on every upgrade, when set
@@ -45,7 +45,7 @@ struct LoadResult {
     std::size_t failed = 0;
     std::uint64_t messages = 0;  // data messages received inside the window
     std::uint64_t frames = 0;
-    std::uint64_t bytes = 0;     // payload bytes of those frames
+    std::uint64_t bytes = 0;  // payload bytes of those frames
     // From each client's first message to its last, the whole run: seqs never received, and
     // state seqs the server conflated for a slow reader.
     std::uint64_t gaps = 0;
@@ -57,7 +57,7 @@ struct LoadResult {
     // Why connections failed ("failed: …") or were dropped ("dropped: …"), with their counts.
     std::map<std::string, std::uint64_t> reasons;
     double window_s = 0;
-    double client_cpu_s = 0;     // this process's CPU during the window
+    double client_cpu_s = 0;       // this process's CPU during the window
     fleet::Histogram lateness_us;  // live messages inside the window
 };
 

@@ -49,9 +49,11 @@ FloorResult measure_floor(const FloorOptions& o) {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof addr;
-    if (lfd < 0 || ::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 4096) != 0 ||
+    if (lfd < 0 || ::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(lfd, 4096) != 0 ||
         ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-        throw std::runtime_error(std::string("loopback floor: cannot listen: ") + std::strerror(errno));
+        throw std::runtime_error(std::string("loopback floor: cannot listen: ") +
+                                 std::strerror(errno));
     for (std::size_t i = 0; i < o.connections; ++i) {
         const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (c < 0) break;
@@ -77,7 +79,8 @@ FloorResult measure_floor(const FloorOptions& o) {
     // clock to sleep on), a little after every thread is up.
     const auto steady_start = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
     const std::int64_t wall_start = engine::wall_now_us() + 50'000;
-    const auto give_up = steady_start + o.interval * static_cast<std::int64_t>(o.rounds) + std::chrono::seconds(5);
+    const auto give_up =
+        steady_start + o.interval * static_cast<std::int64_t>(o.rounds) + std::chrono::seconds(5);
 
     std::vector<std::thread> threads;
     for (unsigned r = 0; r < readers; ++r) {
@@ -94,7 +97,8 @@ FloorResult measure_floor(const FloorOptions& o) {
             fleet::Histogram samples;
             std::vector<char> buf(std::max<std::size_t>(size, 64 * 1024));
             epoll_event events[256];
-            while (received.load(std::memory_order_relaxed) < expected && std::chrono::steady_clock::now() < give_up) {
+            while (received.load(std::memory_order_relaxed) < expected &&
+                   std::chrono::steady_clock::now() < give_up) {
                 const int k = ::epoll_wait(ep, events, 256, 100);
                 for (int e = 0; e < k; ++e) {
                     auto& m = *static_cast<Reading*>(events[e].data.ptr);
@@ -102,8 +106,11 @@ FloorResult measure_floor(const FloorOptions& o) {
                     if (got <= 0) continue;
                     const std::int64_t now = engine::wall_now_us();
                     for (std::size_t at = 0; at < static_cast<std::size_t>(got);) {
-                        const std::size_t take = std::min(size - m.pos, static_cast<std::size_t>(got) - at);
-                        if (m.pos < 8) std::memcpy(m.due + m.pos, buf.data() + at, std::min<std::size_t>(take, 8 - m.pos));
+                        const std::size_t take =
+                            std::min(size - m.pos, static_cast<std::size_t>(got) - at);
+                        if (m.pos < 8)
+                            std::memcpy(m.due + m.pos, buf.data() + at,
+                                        std::min<std::size_t>(take, 8 - m.pos));
                         m.pos += take;
                         at += take;
                         if (m.pos == size) {
@@ -125,12 +132,15 @@ FloorResult measure_floor(const FloorOptions& o) {
         threads.emplace_back([&, s] {
             std::vector<char> message(size, 'x');
             for (std::size_t round = 0; round < o.rounds; ++round) {
-                std::this_thread::sleep_until(steady_start + o.interval * static_cast<std::int64_t>(round));
-                const std::int64_t due = wall_start + o.interval.count() * static_cast<std::int64_t>(round);
+                std::this_thread::sleep_until(steady_start +
+                                              o.interval * static_cast<std::int64_t>(round));
+                const std::int64_t due =
+                    wall_start + o.interval.count() * static_cast<std::int64_t>(round);
                 std::memcpy(message.data(), &due, 8);
                 for (std::size_t i = s; i < n; i += senders) {
                     for (std::size_t sent = 0; sent < size;) {  // blocking sockets: whole messages
-                        const ssize_t w = ::send(servers.v[i], message.data() + sent, size - sent, MSG_NOSIGNAL);
+                        const ssize_t w =
+                            ::send(servers.v[i], message.data() + sent, size - sent, MSG_NOSIGNAL);
                         if (w <= 0) break;
                         sent += static_cast<std::size_t>(w);
                     }

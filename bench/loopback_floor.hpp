@@ -24,8 +24,8 @@ struct FloorOptions {
 };
 
 struct FloorResult {
-    std::size_t connections = 0;  // opened (fewer than asked when the machine refused some)
-    std::uint64_t messages = 0;   // received; rounds x connections when nothing was lost
+    std::size_t connections = 0;   // opened (fewer than asked when the machine refused some)
+    std::uint64_t messages = 0;    // received; rounds x connections when nothing was lost
     fleet::Histogram lateness_us;  // receive time against the instant the round was due
 };
 

@@ -4,8 +4,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,9 +96,11 @@ ServerProcess::ServerProcess(const std::string& program, const std::vector<std::
         throw std::runtime_error(what + (last.empty() ? "" : ": " + last));
     };
     while (line.find('\n') == std::string::npos) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
         pollfd p[2] = {{stdout_fd_, POLLIN, 0}, {stderr_fd_, POLLIN, 0}};
-        if (left.count() <= 0 || poll(p, stderr_fd_ >= 0 ? 2 : 1, static_cast<int>(left.count())) <= 0)
+        if (left.count() <= 0 ||
+            poll(p, stderr_fd_ >= 0 ? 2 : 1, static_cast<int>(left.count())) <= 0)
             fail("the server did not print its listening line in time");
         char buf[512];
         if (stderr_fd_ >= 0 && (p[1].revents & (POLLIN | POLLHUP))) {
@@ -124,13 +126,16 @@ ServerProcess::ServerProcess(const std::string& program, const std::vector<std::
     const auto colon = line.rfind(':', line.find('\n'));
     port_ = static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
     // From now on its log goes on to ours, until it exits.
-    if (stderr_fd_ >= 0) stderr_thread_ = std::thread([fd = stderr_fd_] {
-        std::string ignored;
-        drain_until_eof(fd, ignored);
-    });
+    if (stderr_fd_ >= 0)
+        stderr_thread_ = std::thread([fd = stderr_fd_] {
+            std::string ignored;
+            drain_until_eof(fd, ignored);
+        });
 }
 
-ServerProcess::~ServerProcess() { stop(); }
+ServerProcess::~ServerProcess() {
+    stop();
+}
 
 void ServerProcess::reap_stderr() {
     if (stderr_thread_.joinable()) stderr_thread_.join();
@@ -187,8 +192,12 @@ std::uint64_t status_kb(pid_t pid, const std::string& field) {
 }
 }  // namespace
 
-std::uint64_t resident_bytes(pid_t pid) { return status_kb(pid, "VmRSS:"); }
-std::uint64_t peak_resident_bytes(pid_t pid) { return status_kb(pid, "VmHWM:"); }
+std::uint64_t resident_bytes(pid_t pid) {
+    return status_kb(pid, "VmRSS:");
+}
+std::uint64_t peak_resident_bytes(pid_t pid) {
+    return status_kb(pid, "VmHWM:");
+}
 
 double own_cpu_seconds() {
     rusage ru{};

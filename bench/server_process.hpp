@@ -13,22 +13,23 @@
 namespace streambed::bench {
 
 class ServerProcess {
-public:
+  public:
     // Runs `program serve --port PORT ARGS...` (0: a free port); throws std::runtime_error when
     // it does not listen within the deadline, with the last line of its log when it gave up.
     // The child's log (stderr) is passed on to this process's.
     ServerProcess(const std::string& program, const std::vector<std::string>& args,
-                  std::chrono::milliseconds deadline = std::chrono::seconds(20), std::uint16_t port = 0);
+                  std::chrono::milliseconds deadline = std::chrono::seconds(20),
+                  std::uint16_t port = 0);
     ~ServerProcess();  // SIGTERM, then SIGKILL after 5 s
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
 
     std::uint16_t port() const { return port_; }
     pid_t pid() const { return pid_; }
-    int stop();  // SIGTERM and wait; returns the exit status
+    int stop();      // SIGTERM and wait; returns the exit status
     int kill_now();  // SIGKILL and wait (a crash, for fault scenarios)
 
-private:
+  private:
     void reap_stderr();  // after the child is gone: the log's last bytes passed on
 
     pid_t pid_ = -1;

@@ -43,9 +43,10 @@ void ClusterNode::join_world(RedisConnection& redis) {
     const ClusterKeys keys(options_.name);
     const std::string epoch = simulator::world_epoch(world_);
     // The first node names the world and its clock start; the others take them.
-    const nlohmann::json mine{{"epoch", epoch},
-                              {"clockStartMs", world_.clock_start_ms.value_or(engine::wall_now_us() / 1000)},
-                              {"timeScale", world_.time_scale}};
+    const nlohmann::json mine{
+        {"epoch", epoch},
+        {"clockStartMs", world_.clock_start_ms.value_or(engine::wall_now_us() / 1000)},
+        {"timeScale", world_.time_scale}};
     Reply set = redis.command({"SET", keys.world(), mine.dump(), "NX"});
     Reply got = set && !is_error(*set) ? redis.command({"GET", keys.world()}) : nullptr;
     if (!got || is_error(*got) || is_nil(*got))

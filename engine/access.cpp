@@ -15,7 +15,8 @@ std::string decoded_key(std::string_view item) {
     const std::string_view key = item.substr(0, item.find('='));
     std::string out;
     for (std::size_t i = 0; i < key.size(); ++i) {
-        if (key[i] == '%' && i + 2 < key.size() && std::isxdigit(static_cast<unsigned char>(key[i + 1])) &&
+        if (key[i] == '%' && i + 2 < key.size() &&
+            std::isxdigit(static_cast<unsigned char>(key[i + 1])) &&
             std::isxdigit(static_cast<unsigned char>(key[i + 2]))) {
             out += static_cast<char>(std::stoi(std::string(key.substr(i + 1, 2)), nullptr, 16));
             i += 2;
@@ -32,7 +33,9 @@ std::string presented_token(std::string_view authorization, std::string_view enc
     constexpr std::string_view kBearer = "Bearer ";
     if (!authorization.empty()) {
         // The header wins when present: a malformed one presents no token at all.
-        return authorization.starts_with(kBearer) ? std::string(authorization.substr(kBearer.size())) : std::string();
+        return authorization.starts_with(kBearer)
+                   ? std::string(authorization.substr(kBearer.size()))
+                   : std::string();
     }
     // Boost.URL 1.81 decodes the last value up to the next NUL: a terminated copy.
     const std::string query(encoded_query);
@@ -49,7 +52,8 @@ bool token_accepted(std::string_view expected, std::string_view presented) {
     // Every byte of the expected token is compared, whatever the presented one holds.
     volatile unsigned char diff = presented.size() == expected.size() ? 0 : 1;
     for (std::size_t i = 0; i < expected.size(); ++i) {
-        const unsigned char given = i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
+        const unsigned char given =
+            i < presented.size() ? static_cast<unsigned char>(presented[i]) : 0;
         diff = static_cast<unsigned char>(diff | (given ^ static_cast<unsigned char>(expected[i])));
     }
     return diff == 0;
@@ -72,8 +76,10 @@ std::string redact_target(std::string_view target) {
         std::string_view item = rest.substr(0, amp);
         if (!first) out += '&';
         first = false;
-        if (decoded_key(item) == "token") out += "token=REDACTED";
-        else out += item;
+        if (decoded_key(item) == "token")
+            out += "token=REDACTED";
+        else
+            out += item;
         if (amp == std::string_view::npos) break;
         rest.remove_prefix(amp + 1);
     }

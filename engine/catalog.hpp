@@ -9,7 +9,14 @@
 
 namespace streambed::engine {
 
-enum class Endpoint : std::uint8_t { channels, transactions, validators, consensus, network, metrics };
+enum class Endpoint : std::uint8_t {
+    channels,
+    transactions,
+    validators,
+    consensus,
+    network,
+    metrics
+};
 inline constexpr std::size_t kEndpointCount = 6;
 inline constexpr std::array<Endpoint, kEndpointCount> kEndpoints = {
     Endpoint::channels,  Endpoint::transactions, Endpoint::validators,
@@ -22,7 +29,9 @@ struct EndpointInfo {
 };
 
 const EndpointInfo& info(Endpoint e);
-inline std::size_t index(Endpoint e) { return static_cast<std::size_t>(e); }
+inline std::size_t index(Endpoint e) {
+    return static_cast<std::size_t>(e);
+}
 
 // "/ws/metrics" -> metrics; the query string must already be stripped.
 std::optional<Endpoint> endpoint_from_path(std::string_view path);

@@ -31,7 +31,8 @@ constexpr FrameHeader text_frame_header(std::size_t payload_size) {
     } else {
         h.bytes[1] = 127;
         for (int i = 0; i < 8; ++i)
-            h.bytes[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(payload_size) >> (56 - 8 * i));
+            h.bytes[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(payload_size) >>
+                                                        (56 - 8 * i));
         h.size = 10;
     }
     return h;

@@ -8,11 +8,11 @@
 // Included by websocket_session.cpp only (Beast stays in few translation units).
 #pragma once
 
+#include <array>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/websocket/teardown.hpp>
-#include <array>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -20,11 +20,12 @@
 namespace streambed::engine {
 
 class GatedSocket {
-public:
+  public:
     using socket_type = boost::asio::ip::tcp::socket;
     using executor_type = socket_type::executor_type;
 
-    explicit GatedSocket(socket_type socket) : socket_(std::move(socket)), gate_(std::make_shared<Gate>()) {}
+    explicit GatedSocket(socket_type socket)
+        : socket_(std::move(socket)), gate_(std::make_shared<Gate>()) {}
 
     executor_type get_executor() { return socket_.get_executor(); }
     socket_type& next_layer() { return socket_; }
@@ -55,33 +56,38 @@ public:
     auto async_write_some(const Buffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this](auto handler, const Buffers& b) {
-                auto start = [&socket = socket_, gate = gate_, b, h = std::move(handler)]() mutable {
+                auto start = [&socket = socket_, gate = gate_, b,
+                              h = std::move(handler)]() mutable {
                     ++gate->beast_writes;
-                    socket.async_write_some(b, [gate, h = std::move(h)](boost::system::error_code ec,
-                                                                       std::size_t n) mutable {
-                        --gate->beast_writes;
-                        std::move(h)(ec, n);
-                        if (gate->beast_writes == 0 && gate->on_idle) gate->on_idle();
-                    });
+                    socket.async_write_some(b,
+                                            [gate, h = std::move(h)](boost::system::error_code ec,
+                                                                     std::size_t n) mutable {
+                                                --gate->beast_writes;
+                                                std::move(h)(ec, n);
+                                                if (gate->beast_writes == 0 && gate->on_idle)
+                                                    gate->on_idle();
+                                            });
                 };
                 // Beast writes one frame at a time, so at most one of its writes ever waits.
-                if (gate_->held) gate_->waiting = MoveOnly(std::move(start));
-                else start();
+                if (gate_->held)
+                    gate_->waiting = MoveOnly(std::move(start));
+                else
+                    start();
             },
             token, buffers);
     }
 
-private:
+  private:
     // A move-only callable (Asio handlers are move-only; std::function needs copies).
     class MoveOnly {
-    public:
+      public:
         MoveOnly() = default;
         template <class F>
         explicit MoveOnly(F f) : impl_(std::make_unique<Impl<F>>(std::move(f))) {}
         explicit operator bool() const { return impl_ != nullptr; }
         void operator()() { impl_->run(); }
 
-    private:
+      private:
         struct Base {
             virtual ~Base() = default;
             virtual void run() = 0;
@@ -125,7 +131,8 @@ auto async_teardown(boost::beast::role_type role, GatedSocket& s, Handler&& hand
     auto& sock = s.next_layer();
     return asio::async_compose<Handler, void(boost::system::error_code)>(
         [&sock, role, buf = std::make_unique<std::array<char, 2048>>(), drained = std::size_t{0},
-         started = false](auto& self, boost::system::error_code ec = {}, std::size_t n = 0) mutable {
+         started = false](auto& self, boost::system::error_code ec = {},
+                          std::size_t n = 0) mutable {
             if (!started) {
                 started = true;
                 boost::system::error_code ignored;
@@ -134,10 +141,12 @@ auto async_teardown(boost::beast::role_type role, GatedSocket& s, Handler&& hand
                 return sock.async_read_some(asio::buffer(*buf), std::move(self));
             }
             drained += n;
-            if (!ec && drained < kDrainLimit) return sock.async_read_some(asio::buffer(*buf), std::move(self));
+            if (!ec && drained < kDrainLimit)
+                return sock.async_read_some(asio::buffer(*buf), std::move(self));
             if (ec == asio::error::eof) ec = {};
             boost::system::error_code ignored;
-            if (role == boost::beast::role_type::client) sock.shutdown(asio::socket_base::shutdown_send, ignored);
+            if (role == boost::beast::role_type::client)
+                sock.shutdown(asio::socket_base::shutdown_send, ignored);
             sock.close(ignored);
             self.complete(ec);
         },

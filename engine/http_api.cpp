@@ -27,9 +27,10 @@ ApiResponse health(const ServerContext& ctx, std::string_view which) {
     json checks = json::array();
     checks.push_back({{"name", "server"}, {"status", up ? "UP" : "DOWN"}});
     if (which != "live")
-        checks.push_back({{"name", "source"},
-                          {"status", ready ? "UP" : "DOWN"},
-                          {"data", {{"streams", ctx.hub.stream_count()}, {"published", ctx.hub.published()}}}});
+        checks.push_back(
+            {{"name", "source"},
+             {"status", ready ? "UP" : "DOWN"},
+             {"data", {{"streams", ctx.hub.stream_count()}, {"published", ctx.hub.published()}}}});
     // A cluster's backend (Redis): a node that lost it is not ready, though still live.
     bool backend_up = true;
     if (auto backend = ctx.hub.backend().status(); backend && which != "live") {
@@ -39,8 +40,10 @@ ApiResponse health(const ServerContext& ctx, std::string_view which) {
                           {"data", {{backend->up ? "role" : "reason", backend->reason}}}});
     }
     const bool ok = which == "live" ? up : ready && backend_up;
-    return {ok ? 200u : 503u, "application/json",
-            json_text(json{{"status", ok ? "UP" : "DOWN"}, {"checks", checks}}), {}};
+    return {ok ? 200u : 503u,
+            "application/json",
+            json_text(json{{"status", ok ? "UP" : "DOWN"}, {"checks", checks}}),
+            {}};
 }
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -65,9 +68,10 @@ std::optional<std::uint64_t> to_u64(std::string_view s) {
 ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_view query) {
     auto endpoint = endpoint_from_name(endpoint_name);
     if (!endpoint)
-        return json_error(404, "unknown_endpoint",
-                          "no endpoint '" + std::string(endpoint_name) +
-                              "': use channels, transactions, validators, consensus, network or metrics");
+        return json_error(
+            404, "unknown_endpoint",
+            "no endpoint '" + std::string(endpoint_name) +
+                "': use channels, transactions, validators, consensus, network or metrics");
     // Boost.URL 1.81 decodes the last value up to the next NUL, past the end of the view, so the
     // query is parsed from a terminated copy.
     const std::string query_copy(query);
@@ -77,12 +81,17 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
     std::optional<std::string> channels_param, since_param, epoch_param;
     for (auto p : *params) {
         const std::string key = p.key.decode();
-        if (key == "channels") channels_param = p.value.decode();
-        else if (key == "since") since_param = p.value.decode();
-        else if (key == "epoch") epoch_param = p.value.decode();
-        else if (key == "token") continue;  // the auth token, checked before polling
-        else return json_error(400, "bad_request", "unknown parameter '" + key +
-                                                       "': use channels, since and epoch");
+        if (key == "channels")
+            channels_param = p.value.decode();
+        else if (key == "since")
+            since_param = p.value.decode();
+        else if (key == "epoch")
+            epoch_param = p.value.decode();
+        else if (key == "token")
+            continue;  // the auth token, checked before polling
+        else
+            return json_error(400, "bad_request",
+                              "unknown parameter '" + key + "': use channels, since and epoch");
     }
     // Read once: the reply names the epoch its seqs belong to.
     const std::string epoch = hub.epoch();
@@ -96,8 +105,10 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
     } else {
         for (auto c : split(*channels_param, ',')) {
             Stream* s = hub.find(*endpoint, c);
-            if (!s) return json_error(400, "unknown_channel", "unknown channel '" + std::string(c) +
-                                                                  "' on " + std::string(info(*endpoint).path));
+            if (!s)
+                return json_error(400, "unknown_channel",
+                                  "unknown channel '" + std::string(c) + "' on " +
+                                      std::string(info(*endpoint).path));
             if (std::find(streams.begin(), streams.end(), s) == streams.end()) streams.push_back(s);
         }
     }
@@ -109,14 +120,16 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
             std::optional<std::uint64_t> seq;
             if (colon != std::string_view::npos) seq = to_u64(item.substr(colon + 1));
             if (!seq)
-                return json_error(400, "bad_request", "bad 'since' item '" + std::string(item) +
-                                                          "': expected CHANNEL:SEQ");
+                return json_error(
+                    400, "bad_request",
+                    "bad 'since' item '" + std::string(item) + "': expected CHANNEL:SEQ");
             auto channel = item.substr(0, colon);
             auto it = std::find_if(streams.begin(), streams.end(),
                                    [&](Stream* s) { return s->channel() == channel; });
             if (it == streams.end())
-                return json_error(400, "bad_request", "'since' names channel '" + std::string(channel) +
-                                                          "' that is not polled");
+                return json_error(
+                    400, "bad_request",
+                    "'since' names channel '" + std::string(channel) + "' that is not polled");
             since.emplace_back(*it, *seq);
         }
     }
@@ -139,8 +152,8 @@ ApiResponse poll(const Hub& hub, std::string_view endpoint_name, std::string_vie
         next[s->channel()] = c.last_seq;
         if (c.reset) reset.push_back(s->channel());
     }
-    body += R"(],"next":)" + json_text(next) + R"(,"reset":)" + json_text(reset) +
-            R"(,"epoch":)" + json_text(json(epoch)) + "}";
+    body += R"(],"next":)" + json_text(next) + R"(,"reset":)" + json_text(reset) + R"(,"epoch":)" +
+            json_text(json(epoch)) + "}";
     return {200, "application/json", std::move(body), {}};
 }
 
@@ -156,14 +169,20 @@ ApiResponse handle_api_request(ServerContext& ctx, std::string_view method, std:
     const std::string path = url->path();
     // The data behind /api/ is guarded by the token; health, metrics and the index page are not.
     if (path.starts_with("/api/") &&
-        !token_accepted(ctx.options.auth_token, presented_token(authorization, url->encoded_query())))
-        return {401, "application/json", unauthorized_body(), {{"WWW-Authenticate", std::string(kWwwAuthenticate)}}};
+        !token_accepted(ctx.options.auth_token,
+                        presented_token(authorization, url->encoded_query())))
+        return {401,
+                "application/json",
+                unauthorized_body(),
+                {{"WWW-Authenticate", std::string(kWwwAuthenticate)}}};
 
     if (path == "/q/health" || path == "/q/health/ready") return health(ctx, "ready");
     if (path == "/q/health/live") return health(ctx, "live");
     if (path == "/q/metrics")
-        return {200, "text/plain; version=0.0.4; charset=utf-8", prometheus_text(ctx.snapshot()), {}};
-    if (path == "/api/v11/websocket/stats") return {200, "application/json", stats_json(ctx.snapshot()), {}};
+        return {
+            200, "text/plain; version=0.0.4; charset=utf-8", prometheus_text(ctx.snapshot()), {}};
+    if (path == "/api/v11/websocket/stats")
+        return {200, "application/json", stats_json(ctx.snapshot()), {}};
     constexpr std::string_view kPoll = "/api/v11/poll/";
     if (path.starts_with(kPoll))
         return poll(ctx.hub, std::string_view(path).substr(kPoll.size()), url->encoded_query());

@@ -5,8 +5,8 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "engine/server_context.hpp"
 

@@ -32,26 +32,29 @@ template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-public:
+  public:
     HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket) requires(!kTls)
         : ctx_(ctx), shard_(shard), stream_(std::move(socket)) {}
-    HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket, asio::ssl::context& tls) requires kTls
-        : ctx_(ctx), shard_(shard), stream_(std::move(socket), tls) {}
+    HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket,
+                asio::ssl::context& tls) requires kTls : ctx_(ctx),
+                                                         shard_(shard),
+                                                         stream_(std::move(socket), tls) {}
 
     void run() {
         asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
             if constexpr (kTls) {
                 self->tcp().expires_after(self->ctx_.options.handshake_timeout);
-                self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
-                    if (!ec) self->do_read();
-                });
+                self->stream_.async_handshake(asio::ssl::stream_base::server,
+                                              [self](beast::error_code ec) {
+                                                  if (!ec) self->do_read();
+                                              });
             } else {
                 self->do_read();
             }
         });
     }
 
-private:
+  private:
     beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
 
     void do_read() {
@@ -60,8 +63,9 @@ private:
         parser_->header_limit(static_cast<std::uint32_t>(ctx_.options.header_limit_bytes));
         parser_->body_limit(ctx_.options.body_limit_bytes);
         tcp().expires_after(ctx_.options.handshake_timeout);
-        http::async_read(stream_, buffer_, *parser_,
-                         beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
+        http::async_read(
+            stream_, buffer_, *parser_,
+            beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -78,7 +82,8 @@ private:
                                       std::string_view(req.target()),
                                       std::string_view(req[http::field::authorization]));
         const bool head = req.method() == http::verb::head;
-        respond(res.status, std::move(res.body), req.keep_alive(), res.content_type, res.headers, head);
+        respond(res.status, std::move(res.body), req.keep_alive(), res.content_type, res.headers,
+                head);
     }
 
     void upgrade(http::request<http::string_body> req) {
@@ -93,12 +98,16 @@ private:
         // What Beast's accept would refuse with a text/plain body, refused here as JSON.
         const auto key = std::string_view(req[http::field::sec_websocket_key]);
         if (key.empty() || key.size() > 24)
-            return refuse(400, json_error("bad_request", key.empty() ? "missing Sec-WebSocket-Key"
-                                                                     : "malformed Sec-WebSocket-Key"));
+            return refuse(400,
+                          json_error("bad_request", key.empty() ? "missing Sec-WebSocket-Key"
+                                                                : "malformed Sec-WebSocket-Key"));
         if (std::string_view(req[http::field::sec_websocket_version]) != "13")
-            return refuse(426, json_error("upgrade_required", "only Sec-WebSocket-Version 13 is supported"),
-                          {{"Sec-WebSocket-Version", "13"}});
-        if (ctx_.draining) return refuse(503, json_error("draining", "server shutting down"), {{"Retry-After", "1"}});
+            return refuse(
+                426, json_error("upgrade_required", "only Sec-WebSocket-Version 13 is supported"),
+                {{"Sec-WebSocket-Version", "13"}});
+        if (ctx_.draining)
+            return refuse(503, json_error("draining", "server shutting down"),
+                          {{"Retry-After", "1"}});
         // A node that lost its cluster's backend (Redis) serves no new client until it is back.
         if (ctx_.hub.backend().down())
             return refuse(
@@ -109,26 +118,34 @@ private:
         const auto& o = ctx_.options;
         if (!o.allowed_origins.empty()) {
             auto origin = std::string(req[http::field::origin]);
-            if (std::find(o.allowed_origins.begin(), o.allowed_origins.end(), origin) == o.allowed_origins.end())
-                return refuse(403, json_error("forbidden", "origin '" + origin + "' is not allowed"));
+            if (std::find(o.allowed_origins.begin(), o.allowed_origins.end(), origin) ==
+                o.allowed_origins.end())
+                return refuse(403,
+                              json_error("forbidden", "origin '" + origin + "' is not allowed"));
         }
         SessionParams params{*endpoint};
         for (auto p : url->params())
             if (p.key == "batch") params.batch = p.value == "1" || p.value == "true";
-        if (!token_accepted(o.auth_token, presented_token(std::string_view(req[http::field::authorization]),
-                                                          std::string_view(url->encoded_query()))))
-            return refuse(401, unauthorized_body(), {{"WWW-Authenticate", std::string(kWwwAuthenticate)}});
+        if (!token_accepted(o.auth_token,
+                            presented_token(std::string_view(req[http::field::authorization]),
+                                            std::string_view(url->encoded_query()))))
+            return refuse(401, unauthorized_body(),
+                          {{"WWW-Authenticate", std::string(kWwwAuthenticate)}});
         const std::size_t n = ctx_.websocket_connections.fetch_add(1) + 1;
         if (o.max_connections && n > o.max_connections) {
             ctx_.websocket_connections.fetch_sub(1);
-            return refuse(503, json_error("too_many_connections",
-                                          "connection limit of " + std::to_string(o.max_connections) + " reached"),
-                          {{"Retry-After", "1"}});
+            return refuse(
+                503,
+                json_error("too_many_connections",
+                           "connection limit of " + std::to_string(o.max_connections) + " reached"),
+                {{"Retry-After", "1"}});
         }
         // From here the session owns the connection count and the connection.
         tcp().expires_never();
-        if constexpr (kTls) start_websocket_session(ctx_, shard_, std::move(stream_), std::move(req), params);
-        else start_websocket_session(ctx_, shard_, tcp().release_socket(), std::move(req), params);
+        if constexpr (kTls)
+            start_websocket_session(ctx_, shard_, std::move(stream_), std::move(req), params);
+        else
+            start_websocket_session(ctx_, shard_, tcp().release_socket(), std::move(req), params);
     }
 
     std::string backend_reason() const {
@@ -148,8 +165,10 @@ private:
 
     void respond(unsigned status, std::string body, bool keep_alive,
                  std::string_view content_type = "application/json",
-                 const std::vector<std::pair<std::string, std::string>>& headers = {}, bool head = false) {
-        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+                 const std::vector<std::pair<std::string, std::string>>& headers = {},
+                 bool head = false) {
+        auto res = std::make_shared<http::response<http::string_body>>(
+            static_cast<http::status>(status), 11);
         res->set(http::field::server, "streambed");
         res->set(http::field::content_type, content_type);
         res->set(http::field::cache_control, "no-store");
@@ -161,13 +180,14 @@ private:
         if (head) res->body().clear();
         response_ = res;
         tcp().expires_after(ctx_.options.handshake_timeout);
-        http::async_write(stream_, *res,
-                          [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                              if (ec) return;
-                              if (!keep_alive) return self->shutdown();
-                              self->response_.reset();
-                              self->do_read();
-                          });
+        http::async_write(
+            stream_, *res,
+            [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                if (ec) return;
+                if (!keep_alive) return self->shutdown();
+                self->response_.reset();
+                self->do_read();
+            });
     }
 
     void shutdown() {
@@ -192,7 +212,8 @@ private:
 
 void start_http_session(ServerContext& ctx, Shard& shard, tcp::socket socket) {
     if (ctx.tls) {
-        std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(ctx, shard, std::move(socket), *ctx.tls)
+        std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
+            ctx, shard, std::move(socket), *ctx.tls)
             ->run();
     } else {
         std::make_shared<HttpSession<beast::tcp_stream>>(ctx, shard, std::move(socket))->run();

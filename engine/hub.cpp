@@ -12,8 +12,8 @@ namespace streambed::engine {
 bool valid_channel_id(std::string_view channel) {
     if (channel.empty() || channel.size() > 64) return false;
     for (char c : channel) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '_' || c == '.' || c == ':' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == '-';
         if (!ok) return false;
     }
     return true;
@@ -27,7 +27,9 @@ Hub::Hub(std::size_t history_limit)
     epoch_ = random_epoch("run-");
 }
 
-void Hub::attach(FanoutTarget* target) { targets_.push_back(target); }
+void Hub::attach(FanoutTarget* target) {
+    targets_.push_back(target);
+}
 
 StreamId Hub::declare_stream(Endpoint endpoint, std::string_view channel) {
     if (!valid_channel_id(channel))
@@ -104,7 +106,9 @@ std::vector<Stream*> Hub::streams_of(Endpoint endpoint) const {
     return out;
 }
 
-std::size_t Hub::stream_count() const { return stream_count_.load(std::memory_order_acquire); }
+std::size_t Hub::stream_count() const {
+    return stream_count_.load(std::memory_order_acquire);
+}
 
 Backlog Hub::backlog() const {
     Backlog b;

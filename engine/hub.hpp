@@ -21,7 +21,7 @@ namespace streambed::engine {
 // Receives what the hub publishes, on the publisher's thread; implementations hand it over to
 // their own thread (Shard posts to its io_context).
 class FanoutTarget {
-public:
+  public:
     virtual ~FanoutTarget() = default;
     virtual void on_stream_added(Stream* stream) = 0;
     virtual void on_message(MessagePtr message) = 0;
@@ -30,7 +30,7 @@ public:
 };
 
 class Hub final : public Publisher {
-public:
+  public:
     explicit Hub(std::size_t history_limit);
 
     // Publisher (the source's side)
@@ -61,7 +61,7 @@ public:
     std::string epoch() const;  // a random "run-…" until the source names its world
     std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     const std::size_t history_limit_;
     std::vector<FanoutTarget*> targets_;
     Tap* tap_ = nullptr;

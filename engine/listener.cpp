@@ -34,8 +34,8 @@ void Listener::stop() {
 
 void Listener::do_accept() {
     Shard& shard = *ctx_.shards[next_++ % ctx_.shards.size()];
-    acceptor_.async_accept(shard.ioc(), [self = shared_from_this(), &shard](boost::system::error_code ec,
-                                                                            tcp::socket socket) {
+    acceptor_.async_accept(shard.ioc(), [self = shared_from_this(), &shard](
+                                            boost::system::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
         if (ec) {
             // Out of file descriptors and the like: wait a little instead of spinning.

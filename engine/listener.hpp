@@ -10,14 +10,15 @@
 namespace streambed::engine {
 
 class Listener : public std::enable_shared_from_this<Listener> {
-public:
+  public:
     // Binds and listens at once, so that a bad address or a taken port fails here, clearly.
-    Listener(ServerContext& ctx, boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& at);
+    Listener(ServerContext& ctx, boost::asio::io_context& ioc,
+             const boost::asio::ip::tcp::endpoint& at);
     boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
     void run();
     void stop();  // thread-safe
 
-private:
+  private:
     void do_accept();
 
     ServerContext& ctx_;

@@ -49,14 +49,15 @@ std::string prometheus_text(const MetricsSnapshot& m) {
            m.connections_total);
     metric("streambed_subscriptions", "gauge", "Stream subscriptions held by open connections.",
            m.subscriptions);
-    metric("streambed_messages_published_total", "counter", "Data messages published by the source.",
-           m.published);
+    metric("streambed_messages_published_total", "counter",
+           "Data messages published by the source.", m.published);
     metric("streambed_messages_sent_total", "counter", "Data messages sent to clients.",
            m.messages_sent);
     metric("streambed_frames_sent_total", "counter", "WebSocket frames sent to clients.",
            m.frames_sent);
     metric("streambed_socket_writes_total", "counter",
-           "Socket writes of plain connections (one carries every frame queued in a turn).", m.socket_writes);
+           "Socket writes of plain connections (one carries every frame queued in a turn).",
+           m.socket_writes);
     metric("streambed_bytes_sent_total", "counter", "Payload bytes sent to clients.", m.bytes_sent);
     metric("streambed_conflated_total", "counter",
            "Queued state messages dropped because a newer one replaced them.", m.conflated);
@@ -65,10 +66,12 @@ std::string prometheus_text(const MetricsSnapshot& m) {
     metric("streambed_slow_consumer_closes_total", "counter",
            "Connections closed with 1013 because their outbound bound was exceeded.",
            m.slow_consumer_closes);
-    metric("streambed_errors_sent_total", "counter", "Protocol error messages sent.", m.errors_sent);
+    metric("streambed_errors_sent_total", "counter", "Protocol error messages sent.",
+           m.errors_sent);
     metric("streambed_messages_received_total", "counter", "Client messages received.",
            m.messages_received);
-    metric("streambed_http_requests_total", "counter", "HTTP API requests served.", m.http_requests);
+    metric("streambed_http_requests_total", "counter", "HTTP API requests served.",
+           m.http_requests);
     metric("streambed_upgrades_refused_total", "counter",
            "WebSocket upgrades refused (404, 403, 503).", m.upgrades_refused);
     fmt::format_to(it,
@@ -81,7 +84,8 @@ std::string prometheus_text(const MetricsSnapshot& m) {
                        static_cast<double>(kLatencyBucketsUs[i]) / 1e6, cumulative);
     }
     cumulative += m.latency_buckets.back();
-    fmt::format_to(it, "streambed_broadcast_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+    fmt::format_to(it, "streambed_broadcast_latency_seconds_bucket{{le=\"+Inf\"}} {}\n",
+                   cumulative);
     fmt::format_to(it, "streambed_broadcast_latency_seconds_sum {}\n",
                    static_cast<double>(m.latency_sum_us) / 1e6);
     fmt::format_to(it, "streambed_broadcast_latency_seconds_count {}\n", m.latency_count);
@@ -91,19 +95,14 @@ std::string prometheus_text(const MetricsSnapshot& m) {
 std::string stats_json(const MetricsSnapshot& m) {
     nlohmann::json endpoints = nlohmann::json::object();
     for (auto e : kEndpoints) endpoints[std::string(info(e).path)] = m.by_endpoint[index(e)];
-    nlohmann::json j = {{"activeConnections", m.active},
-                        {"totalSubscriptions", m.subscriptions},
-                        {"endpoints", endpoints},
-                        {"connectionsOpened", m.connections_total},
-                        {"messagesPublished", m.published},
-                        {"messagesSent", m.messages_sent},
-                        {"framesSent", m.frames_sent},
-                        {"socketWrites", m.socket_writes},
-                        {"bytesSent", m.bytes_sent},
-                        {"conflated", m.conflated},
-                        {"queuedBytes", m.queued_bytes},
-                        {"slowConsumerCloses", m.slow_consumer_closes},
-                        {"errorsSent", m.errors_sent}};
+    nlohmann::json j = {
+        {"activeConnections", m.active},    {"totalSubscriptions", m.subscriptions},
+        {"endpoints", endpoints},           {"connectionsOpened", m.connections_total},
+        {"messagesPublished", m.published}, {"messagesSent", m.messages_sent},
+        {"framesSent", m.frames_sent},      {"socketWrites", m.socket_writes},
+        {"bytesSent", m.bytes_sent},        {"conflated", m.conflated},
+        {"queuedBytes", m.queued_bytes},    {"slowConsumerCloses", m.slow_consumer_closes},
+        {"errorsSent", m.errors_sent}};
     return json_text(j);
 }
 

@@ -13,12 +13,16 @@
 namespace streambed::engine {
 
 class Counter {
-public:
-    void add(std::uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-    void sub(std::uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  public:
+    void add(std::uint64_t n = 1) {
+        v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    void sub(std::uint64_t n = 1) {
+        v_.store(v_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+    }
     std::uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<std::uint64_t> v_{0};
 };
 
@@ -36,7 +40,7 @@ struct ShardCounters {
     Counter socket_writes;  // system calls that wrote frames (a gathered write carries many)
     Counter bytes_sent;
     Counter conflated;
-    Counter queued_bytes;  // gauge: bytes in the outbound queues of open connections
+    Counter queued_bytes;        // gauge: bytes in the outbound queues of open connections
     Counter pressured_sessions;  // gauge: connections whose queue is past half its bound
     Counter slow_consumer_closes;
     Counter errors_sent;
@@ -59,9 +63,10 @@ struct ShardCounters {
 struct MetricsSnapshot {
     std::uint64_t active = 0;
     std::array<std::uint64_t, kEndpointCount> by_endpoint{};
-    std::uint64_t connections_total = 0, subscriptions = 0, messages_sent = 0, frames_sent = 0, socket_writes = 0,
-                  bytes_sent = 0, conflated = 0, queued_bytes = 0, slow_consumer_closes = 0, errors_sent = 0,
-                  messages_received = 0, http_requests = 0, upgrades_refused = 0;
+    std::uint64_t connections_total = 0, subscriptions = 0, messages_sent = 0, frames_sent = 0,
+                  socket_writes = 0, bytes_sent = 0, conflated = 0, queued_bytes = 0,
+                  slow_consumer_closes = 0, errors_sent = 0, messages_received = 0,
+                  http_requests = 0, upgrades_refused = 0;
     std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> latency_buckets{};
     std::uint64_t latency_sum_us = 0, latency_count = 0;
     std::uint64_t published = 0;

@@ -42,8 +42,8 @@ std::size_t OutboundQueue::conflate(const Message* incoming) {
     return dropped;
 }
 
-std::span<const MessagePtr> OutboundQueue::begin_write(std::size_t max_messages, std::size_t max_bytes,
-                                                       bool control_alone) {
+std::span<const MessagePtr> OutboundQueue::begin_write(std::size_t max_messages,
+                                                       std::size_t max_bytes, bool control_alone) {
     if (!inflight_.empty() || queue_.empty()) return {};
     // Conflation cannot touch what is in flight: a write takes at most half the bound, so the
     // other half is always there for the newest state of each stream (else a slow reader of

@@ -15,7 +15,7 @@ namespace streambed::engine {
 enum class PushResult { queued, conflated, overflow };
 
 class OutboundQueue {
-public:
+  public:
     explicit OutboundQueue(std::size_t limit_bytes) : limit_(limit_bytes) {}
 
     // Errors as values: on overflow `m` is not queued (older states may have been conflated
@@ -25,8 +25,8 @@ public:
     bool has_queued() const { return !queue_.empty(); }
     bool writing() const { return !inflight_.empty(); }
     // Moves the oldest messages in flight: at least one (max_messages >= 1), then more while
-    // both limits and half the bound allow. With `control_alone`, a control message goes in flight alone and data
-    // messages stop before one (a ?batch=1 array frame holds data messages only).
+    // both limits and half the bound allow. With `control_alone`, a control message goes in flight
+    // alone and data messages stop before one (a ?batch=1 array frame holds data messages only).
     std::span<const MessagePtr> begin_write(std::size_t max_messages, std::size_t max_bytes,
                                             bool control_alone = false);
     std::span<const MessagePtr> inflight() const { return inflight_; }
@@ -44,7 +44,7 @@ public:
     std::size_t queued() const { return queue_.size(); }
     std::size_t conflated() const { return conflated_; }
 
-private:
+  private:
     std::size_t conflate(const Message* incoming);
 
     std::size_t limit_;

@@ -11,7 +11,9 @@ namespace {
 
 using json = nlohmann::ordered_json;  // "type" first, as in the spec
 
-ProtocolError bad(std::string message) { return {ErrorCode::bad_request, std::move(message)}; }
+ProtocolError bad(std::string message) {
+    return {ErrorCode::bad_request, std::move(message)};
+}
 
 std::optional<ProtocolError> read_channels(const json& msg, SubscribeRequest& out) {
     auto it = msg.find("channels");
@@ -50,12 +52,18 @@ std::optional<ProtocolError> read_epoch(const json& msg, SubscribeRequest& out) 
 
 std::string_view name(ErrorCode code) {
     switch (code) {
-        case ErrorCode::bad_json: return "bad_json";
-        case ErrorCode::bad_request: return "bad_request";
-        case ErrorCode::unknown_action: return "unknown_action";
-        case ErrorCode::unknown_channel: return "unknown_channel";
-        case ErrorCode::too_many_subscriptions: return "too_many_subscriptions";
-        case ErrorCode::rate_limited: return "rate_limited";
+        case ErrorCode::bad_json:
+            return "bad_json";
+        case ErrorCode::bad_request:
+            return "bad_request";
+        case ErrorCode::unknown_action:
+            return "unknown_action";
+        case ErrorCode::unknown_channel:
+            return "unknown_channel";
+        case ErrorCode::too_many_subscriptions:
+            return "too_many_subscriptions";
+        case ErrorCode::rate_limited:
+            return "rate_limited";
     }
     return "bad_request";
 }
@@ -95,15 +103,16 @@ ClientRequest parse_client_message(std::string_view text) {
 std::string welcome_json(Endpoint endpoint, std::string_view session,
                          const std::vector<std::string>& channels, std::int64_t heartbeat_ms,
                          const ClockAnchor& clock_now, std::string_view epoch) {
-    json j = {{"type", "welcome"},
-              {"protocol", 1},
-              {"endpoint", info(endpoint).path},
-              {"session", session},
-              {"channels", channels},
-              {"heartbeatMs", heartbeat_ms},
-              {"clock",
-               {{"time", clock_now.sim_ms}, {"wall", clock_now.wall_us}, {"scale", clock_now.scale}}},
-              {"epoch", epoch}};
+    json j = {
+        {"type", "welcome"},
+        {"protocol", 1},
+        {"endpoint", info(endpoint).path},
+        {"session", session},
+        {"channels", channels},
+        {"heartbeatMs", heartbeat_ms},
+        {"clock",
+         {{"time", clock_now.sim_ms}, {"wall", clock_now.wall_us}, {"scale", clock_now.scale}}},
+        {"epoch", epoch}};
     return json_text(j);
 }
 
@@ -145,8 +154,10 @@ std::string_view name(Stream::ResetReason reason) {
     return reason == Stream::ResetReason::epoch_changed ? "epoch_changed" : "history_exceeded";
 }
 
-std::string reset_json(std::string_view channel, std::uint64_t latest_seq, Stream::ResetReason reason) {
-    return json_text(json{{"type", "reset"}, {"channel", channel}, {"seq", latest_seq}, {"reason", name(reason)}});
+std::string reset_json(std::string_view channel, std::uint64_t latest_seq,
+                       Stream::ResetReason reason) {
+    return json_text(json{
+        {"type", "reset"}, {"channel", channel}, {"seq", latest_seq}, {"reason", name(reason)}});
 }
 
 std::string error_json(ErrorCode code, std::string_view message) {

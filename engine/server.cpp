@@ -54,25 +54,35 @@ struct Server::Impl {
 Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
     auto& ctx = impl_->ctx;
     ctx.instance = random_instance();
-    unsigned n = ctx.options.threads ? ctx.options.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned n = ctx.options.threads ? ctx.options.threads
+                                     : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) {
         ctx.shards.push_back(std::make_unique<Shard>(i));
         impl_->hub.attach(ctx.shards.back().get());
     }
 }
 
-Server::~Server() { shutdown(); }
+Server::~Server() {
+    shutdown();
+}
 
-Publisher& Server::publisher() { return impl_->hub; }
+Publisher& Server::publisher() {
+    return impl_->hub;
+}
 
 void Server::set_tap(Tap* tap) {
     impl_->hub.set_tap(tap);
     impl_->ctx.tap = tap;
 }
-Hub& Server::hub() { return impl_->hub; }
-std::uint16_t Server::port() const { return impl_->port; }
+Hub& Server::hub() {
+    return impl_->hub;
+}
+std::uint16_t Server::port() const {
+    return impl_->port;
+}
 std::string Server::url() const {
-    return fmt::format("{}://{}:{}", impl_->ctx.tls ? "https" : "http", impl_->address, impl_->port);
+    return fmt::format("{}://{}:{}", impl_->ctx.tls ? "https" : "http", impl_->address,
+                       impl_->port);
 }
 
 void Server::start(bool accept) {
@@ -89,12 +99,14 @@ void Server::start(bool accept) {
         try {
             tls->use_certificate_chain_file(o.tls_cert_file);
         } catch (const boost::system::system_error& e) {
-            throw std::runtime_error("cannot use TLS certificate '" + o.tls_cert_file + "': " + e.code().message());
+            throw std::runtime_error("cannot use TLS certificate '" + o.tls_cert_file +
+                                     "': " + e.code().message());
         }
         try {
             tls->use_private_key_file(o.tls_key_file, asio::ssl::context::pem);
         } catch (const boost::system::system_error& e) {
-            throw std::runtime_error("cannot use TLS key '" + o.tls_key_file + "': " + e.code().message());
+            throw std::runtime_error("cannot use TLS key '" + o.tls_key_file +
+                                     "': " + e.code().message());
         }
         ctx.tls = std::move(tls);
     }
@@ -104,7 +116,8 @@ void Server::start(bool accept) {
         asio::io_context resolving;
         asio::ip::tcp::resolver resolver(resolving);
         auto found = resolver.resolve(ctx.options.bind, "", asio::ip::tcp::resolver::passive, ec);
-        if (ec || found.empty()) throw std::runtime_error("bad bind address '" + ctx.options.bind + "'");
+        if (ec || found.empty())
+            throw std::runtime_error("bad bind address '" + ctx.options.bind + "'");
         addr = found.begin()->endpoint().address();
     }
     asio::ip::tcp::endpoint at(addr, ctx.options.port);
@@ -153,7 +166,8 @@ void Server::shutdown() {
         }
         // Wait, with a deadline, for every client to complete the closing handshake.
         const auto deadline = std::chrono::steady_clock::now() + ctx.options.drain_timeout;
-        while (ctx.websocket_connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        while (ctx.websocket_connections.load() > 0 &&
+               std::chrono::steady_clock::now() < deadline) {
             // Polled: sessions close on their shards' threads and tell no one.
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }

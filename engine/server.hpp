@@ -15,7 +15,7 @@ class Hub;
 class Tap;
 
 class Server {
-public:
+  public:
     explicit Server(ServerOptions options);
     ~Server();
     Server(const Server&) = delete;
@@ -46,7 +46,7 @@ public:
     // nothing.
     void abort();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -28,7 +28,7 @@ struct ServerContext {
     std::atomic<bool> draining{false};
     std::string instance;  // random per process: makes session ids unique across restarts
     std::shared_ptr<boost::asio::ssl::context> tls;
-    Tap* tap = nullptr;  // the recorder, when recording
+    Tap* tap = nullptr;                             // the recorder, when recording
     std::atomic<std::uint64_t> next_session_id{1};  // set when a certificate and key are given
 
     MetricsSnapshot snapshot() const {

@@ -14,7 +14,9 @@ namespace asio = boost::asio;
 
 Shard::Shard(unsigned index) : index_(index) {}
 
-Shard::~Shard() { stop_thread(); }
+Shard::~Shard() {
+    stop_thread();
+}
 
 void Shard::start_thread() {
     thread_ = std::thread([this] {
@@ -73,7 +75,8 @@ void Shard::on_message(MessagePtr message) {
         for (std::size_t i = 0; i < n; ++i) {
             if (i + 4 < n) {
                 const auto* object = reinterpret_cast<const char*>(subs[i + 4]);
-                for (int line = 0; line < kPrefetchLines; ++line) __builtin_prefetch(object + 64 * line);
+                for (int line = 0; line < kPrefetchLines; ++line)
+                    __builtin_prefetch(object + 64 * line);
             }
             if (i + 2 < n) subs[i + 2]->prefetch(0);
             if (i + 1 < n) subs[i + 1]->prefetch(1);
@@ -131,7 +134,8 @@ void Shard::defer_flush(Subscriber* s) {
 }
 
 void Shard::cancel_flush(Subscriber* s) {
-    std::replace(flush_pending_.begin(), flush_pending_.end(), s, static_cast<Subscriber*>(nullptr));
+    std::replace(flush_pending_.begin(), flush_pending_.end(), s,
+                 static_cast<Subscriber*>(nullptr));
     std::replace(flushing_.begin(), flushing_.end(), s, static_cast<Subscriber*>(nullptr));
 }
 

@@ -3,8 +3,8 @@
 // then runs on this thread alone, so the broadcast path takes no lock.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <thread>
 #include <unordered_set>
@@ -17,7 +17,7 @@ namespace streambed::engine {
 
 // What a shard needs of a session (implemented by WebSocketSession). Shard thread only.
 class Subscriber {
-public:
+  public:
     // `at_once`: no other message waits for this thread, so nothing would join a deferred
     // write; the subscriber writes now instead of at the end of the turn (defer_flush).
     virtual void deliver(const MessagePtr& message, bool at_once) = 0;
@@ -32,12 +32,12 @@ public:
     // one level further), so that cache misses overlap instead of coming one after another.
     virtual void prefetch(int stage) const = 0;
 
-protected:
+  protected:
     ~Subscriber() = default;
 };
 
 class Shard final : public FanoutTarget {
-public:
+  public:
     explicit Shard(unsigned index);
     ~Shard() override;
 
@@ -68,7 +68,7 @@ public:
     void cancel_flush(Subscriber* s);
     std::uint64_t next_session_number() { return ++session_counter_; }
 
-private:
+  private:
     // From this many subscribers of a message on, the shard counts references to it on its own
     // (one allocation, against a contended atomic per delivery; see on_message).
     static constexpr std::size_t kShardReferenceFrom = 8;
@@ -83,7 +83,7 @@ private:
     std::vector<Subscriber*> flush_pending_;
     std::vector<Subscriber*> flushing_;  // the list being flushed (kept: no allocation per turn)
     std::uint64_t session_counter_ = 0;
-    std::atomic<std::uint64_t> handed_{0};     // messages posted to this thread (publisher's thread)
+    std::atomic<std::uint64_t> handed_{0};  // messages posted to this thread (publisher's thread)
     std::atomic<std::uint64_t> delivered_{0};  // of which delivered (this thread)
     std::thread thread_;
     // Last member: destroyed first, so handlers it still holds (and the sessions they keep

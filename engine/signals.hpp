@@ -8,7 +8,7 @@
 namespace streambed::engine {
 
 class SignalWatcher {
-public:
+  public:
     SignalWatcher();
     ~SignalWatcher();
     SignalWatcher(const SignalWatcher&) = delete;
@@ -17,7 +17,7 @@ public:
     // Blocks until the first SIGINT or SIGTERM (returns at once if one already came).
     void wait();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

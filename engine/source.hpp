@@ -23,7 +23,7 @@ struct Backlog {
 };
 
 class Publisher {
-public:
+  public:
     virtual ~Publisher() = default;
     // Declares (or finds) the stream (endpoint, channel). Channel ids are [A-Za-z0-9_.:-]{1,64}.
     virtual StreamId declare_stream(Endpoint endpoint, std::string_view channel) = 0;
@@ -42,7 +42,7 @@ public:
 };
 
 class Source {
-public:
+  public:
     virtual ~Source() = default;
     // Declares the source's streams and starts publishing from a thread of its own.
     virtual void start(Publisher& publisher) = 0;

@@ -11,7 +11,7 @@
 namespace streambed::engine {
 
 class SourceThread {
-public:
+  public:
     ~SourceThread() { stop(); }
 
     void start(std::function<void()> body) { thread_ = std::thread(std::move(body)); }
@@ -37,7 +37,7 @@ public:
         return !stopping_;
     }
 
-private:
+  private:
     std::thread thread_;
     std::mutex mu_;
     std::condition_variable cv_;

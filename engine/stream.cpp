@@ -21,8 +21,8 @@ MessagePtr Stream::append(MessageType type, std::int64_t time_ms, std::string_vi
     // The envelope's bytes depend on nothing but the stream, seq and the source's data.
     m->bytes.reserve(data_json.size() + channel_.size() + 80);
     fmt::format_to(std::back_inserter(m->bytes),
-                   FMT_COMPILE(R"({{"type":"{}","channel":"{}","seq":{},"time":{},"data":{}}})"), name(type),
-                   channel_, m->seq, time_ms, data_json);
+                   FMT_COMPILE(R"({{"type":"{}","channel":"{}","seq":{},"time":{},"data":{}}})"),
+                   name(type), channel_, m->seq, time_ms, data_json);
     m->header = text_frame_header(m->bytes.size());
     MessagePtr shared = std::move(m);
 
@@ -58,7 +58,8 @@ MessagePtr Stream::ingest(std::uint64_t seq, MessageType type, std::int64_t time
     return shared;
 }
 
-Stream::Catchup Stream::catchup(std::optional<std::uint64_t> since, std::size_t max_messages) const {
+Stream::Catchup Stream::catchup(std::optional<std::uint64_t> since,
+                                std::size_t max_messages) const {
     Catchup out;
     std::lock_guard lock(mu_);
     out.last_seq = last_seq_;
@@ -69,7 +70,8 @@ Stream::Catchup Stream::catchup(std::optional<std::uint64_t> since, std::size_t 
             // history_ holds consecutive seqs, so the first wanted one sits at a known offset.
             auto first = history_.begin() + static_cast<std::ptrdiff_t>(*since + 1 - oldest);
             const auto available = static_cast<std::size_t>(history_.end() - first);
-            out.messages.assign(first, first + static_cast<std::ptrdiff_t>(std::min(available, max_messages)));
+            out.messages.assign(
+                first, first + static_cast<std::ptrdiff_t>(std::min(available, max_messages)));
             return out;
         }
         out.reset = true;

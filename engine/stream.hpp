@@ -15,7 +15,7 @@
 namespace streambed::engine {
 
 class Stream {
-public:
+  public:
     Stream(StreamId id, Endpoint endpoint, std::string channel, std::size_t history_limit);
 
     StreamId id() const { return id_; }
@@ -36,8 +36,8 @@ public:
     enum class ResetReason : std::uint8_t { history_exceeded, epoch_changed };
     // What a subscriber or a poll needs, read atomically with respect to append().
     struct Catchup {
-        std::uint64_t last_seq = 0;     // the newest seq published; live delivery continues after it
-        bool reset = false;             // `since` asked for messages no longer in history
+        std::uint64_t last_seq = 0;  // the newest seq published; live delivery continues after it
+        bool reset = false;          // `since` asked for messages no longer in history
         ResetReason reason = ResetReason::history_exceeded;  // when reset
         std::vector<MessagePtr> messages;  // in seq order: history after `since`, or the snapshot
     };
@@ -52,7 +52,7 @@ public:
                               std::size_t max_messages = static_cast<std::size_t>(-1)) const;
     std::uint64_t last_seq() const;
 
-private:
+  private:
     const StreamId id_;
     const Endpoint endpoint_;
     const std::string channel_;

@@ -17,13 +17,13 @@ struct SessionOpened {
     std::uint64_t id = 0;  // unique within the process run
     std::string name;      // as in welcome.session
     Endpoint endpoint = Endpoint::metrics;
-    std::string peer;      // ADDR:PORT
-    std::string target;    // the upgrade request's target, query included
+    std::string peer;    // ADDR:PORT
+    std::string target;  // the upgrade request's target, query included
     std::int64_t wall_us = 0;
 };
 
 class Tap {
-public:
+  public:
     virtual ~Tap() = default;
     // The source thread, after framing, before fan-out. May slow the source; never the shards.
     virtual void published(const MessagePtr& message) = 0;

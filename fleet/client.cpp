@@ -2,8 +2,8 @@
 // frames, answer pings, notice silence, lose the connection, back off and come back.
 #include "fleet/client.hpp"
 
-#include <boost/asio/write.hpp>
 #include <fmt/format.h>
+#include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -25,12 +25,13 @@ std::string host_header(const std::string& host) {
 }
 
 Clock::duration ThreadContext::wall(Millis simulated) const {
-    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(
-        static_cast<double>(simulated.count()) / scale));
+    return std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double, std::milli>(static_cast<double>(simulated.count()) / scale));
 }
 
 Bucket* ThreadContext::bucket_now() {
-    const double sim_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count() * scale;
+    const double sim_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - start).count() * scale;
     const auto i = static_cast<std::size_t>(sim_ms / static_cast<double>(options->bucket.count()));
     if (i >= 100'000) return nullptr;  // a bound on memory for runs far past their duration
     if (i >= buckets.size()) buckets.resize(i + 1);
@@ -39,10 +40,19 @@ Bucket* ThreadContext::bucket_now() {
 
 Client::Client(ThreadContext& ctx, std::size_t group, const ClientGroup& spec, std::size_t index,
                Destination target, std::uint64_t seed)
-    : ctx_(ctx), group_(group), spec_(spec), index_(index), target_(std::move(target)),
+    : ctx_(ctx),
+      group_(group),
+      spec_(spec),
+      index_(index),
+      target_(std::move(target)),
       rng_(seed ^ (0x9e3779b97f4a7c15ULL * (group + 1)) ^ (0xbf58476d1ce4e5b9ULL * (index + 1))),
-      sock_(ctx.ioc), retry_timer_(ctx.ioc), connect_timer_(ctx.ioc), dead_timer_(ctx.ioc),
-      behave_timer_(ctx.ioc), read_timer_(ctx.ioc), poll_timer_(ctx.ioc) {}
+      sock_(ctx.ioc),
+      retry_timer_(ctx.ioc),
+      connect_timer_(ctx.ioc),
+      dead_timer_(ctx.ioc),
+      behave_timer_(ctx.ioc),
+      read_timer_(ctx.ioc),
+      poll_timer_(ctx.ioc) {}
 
 void Client::begin(Clock::duration delay) {
     if (state_ != State::idle) return;
@@ -85,7 +95,8 @@ void Client::start_handshake() {
     }
     connect_timer_.expires_after(ctx_.options->connect_timeout);
     connect_timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
-        if (!ec && gen == self->gen_ && self->state_ == State::connecting) self->lost("no welcome in time");
+        if (!ec && gen == self->gen_ && self->state_ == State::connecting)
+            self->lost("no welcome in time");
     });
     if (spec_.reading.mode != Reading::Mode::normal) {
         // A slow or stalled reader with a small receive window, as on a poor mobile link: the
@@ -117,7 +128,8 @@ void Client::on_connect(error_code ec, unsigned gen) {
 void Client::send_upgrade() {
     std::string query;
     if (spec_.batch) query += "batch=1";
-    if (!ctx_.options->token.empty()) query += (query.empty() ? "" : "&") + ("token=" + ctx_.options->token);
+    if (!ctx_.options->token.empty())
+        query += (query.empty() ? "" : "&") + ("token=" + ctx_.options->token);
     outbox_ = fmt::format(
         "GET {}{}{} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -141,7 +153,8 @@ void Client::send_upgrade() {
 void Client::do_read() {
     if (reading_ || paused_ || state_ == State::stopped || state_ == State::waiting) return;
     std::size_t room = 16 * 1024;
-    if (spec_.reading.mode == Reading::Mode::slow && upgraded_) room = 1024;  // small reads, paced below
+    if (spec_.reading.mode == Reading::Mode::slow && upgraded_)
+        room = 1024;  // small reads, paced below
     auto buf = reader_.prepare(room);
     reading_ = true;
     const auto b = asio::buffer(buf.data(), std::min(buf.size(), room));
@@ -171,28 +184,37 @@ void Client::on_read(error_code ec, std::size_t n, unsigned gen) {
             case FrameKind::text:
             case FrameKind::binary:
                 if (state_ != State::live) {
-                    if (!on_welcome(r.frame.payload)) return lost("the first message is not a welcome");
+                    if (!on_welcome(r.frame.payload))
+                        return lost("the first message is not a welcome");
                 } else {
                     on_text(r.frame.payload, received);
                 }
                 break;
-            case FrameKind::ping: send_frame(0xA, r.frame.payload); break;
-            case FrameKind::pong: break;
+            case FrameKind::ping:
+                send_frame(0xA, r.frame.payload);
+                break;
+            case FrameKind::pong:
+                break;
             case FrameKind::close: {
                 int code = 1005;
                 if (r.frame.payload.size() >= 2)
-                    code = (static_cast<std::uint8_t>(r.frame.payload[0]) << 8) | static_cast<std::uint8_t>(r.frame.payload[1]);
+                    code = (static_cast<std::uint8_t>(r.frame.payload[0]) << 8) |
+                           static_cast<std::uint8_t>(r.frame.payload[1]);
                 ++ctx_.totals[group_].closes[code];
                 send_frame(0x8, r.frame.payload.substr(0, 2));  // echo the code, then drop
-                const auto reason = r.frame.payload.size() > 2 ? r.frame.payload.substr(2) : std::string_view{};
-                return lost(fmt::format("closed by the server: {}{}{}", code, reason.empty() ? "" : " ", reason));
+                const auto reason =
+                    r.frame.payload.size() > 2 ? r.frame.payload.substr(2) : std::string_view{};
+                return lost(fmt::format("closed by the server: {}{}{}", code,
+                                        reason.empty() ? "" : " ", reason));
             }
         }
     }
     if (gen != gen_ || state_ == State::stopped) return;
-    if (spec_.reading.mode == Reading::Mode::slow && upgraded_ && spec_.reading.bytes_per_second > 0) {
-        read_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(static_cast<double>(n) / spec_.reading.bytes_per_second)));
+    if (spec_.reading.mode == Reading::Mode::slow && upgraded_ &&
+        spec_.reading.bytes_per_second > 0) {
+        read_timer_.expires_after(
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                static_cast<double>(n) / spec_.reading.bytes_per_second)));
         read_timer_.async_wait([self = shared_from_this(), gen](error_code e) {
             if (!e && gen == self->gen_) self->do_read();
         });
@@ -259,9 +281,11 @@ void Client::lost(const std::string& why, bool refused) {
 
 void Client::schedule_retry(Clock::duration at_least) {
     const auto min = spec_.reconnect.min.count();
-    const double cap = std::min<double>(static_cast<double>(spec_.reconnect.max.count()),
-                                        static_cast<double>(min) * std::pow(2.0, std::min(failures_, 30u) + 1));
-    const Millis delay{static_cast<std::int64_t>(rng_.uniform(static_cast<double>(min), std::max<double>(cap, min)))};
+    const double cap =
+        std::min<double>(static_cast<double>(spec_.reconnect.max.count()),
+                         static_cast<double>(min) * std::pow(2.0, std::min(failures_, 30u) + 1));
+    const Millis delay{static_cast<std::int64_t>(
+        rng_.uniform(static_cast<double>(min), std::max<double>(cap, min)))};
     retry_timer_.expires_after(std::max(ctx_.wall(delay), at_least));
     retry_timer_.async_wait([self = shared_from_this()](error_code ec) {
         if (ec || self->state_ != State::waiting) return;
@@ -276,7 +300,8 @@ void Client::arm_dead_timer() {
     dead_timer_.expires_after(limit / 2);
     dead_timer_.async_wait([self = shared_from_this(), gen = gen_, limit](error_code ec) {
         if (ec || gen != self->gen_ || self->state_ != State::live) return;
-        if (self->paused_ || self->spec_.reading.mode != Reading::Mode::normal) return self->arm_dead_timer();
+        if (self->paused_ || self->spec_.reading.mode != Reading::Mode::normal)
+            return self->arm_dead_timer();
         if (Clock::now() - self->last_read_ > limit) {
             ++self->ctx_.totals[self->group_].dead;
             return self->lost("silent past twice the heartbeat");
@@ -292,7 +317,8 @@ void Client::start_misbehaving() {
         send_frame(0x1, std::string(m.bytes, 'x'));
         return;
     }
-    behave_timer_.expires_after(ctx_.wall(Millis{static_cast<std::int64_t>(1000.0 / std::max(m.per_second, 0.001))}));
+    behave_timer_.expires_after(
+        ctx_.wall(Millis{static_cast<std::int64_t>(1000.0 / std::max(m.per_second, 0.001))}));
     behave_timer_.async_wait([self = shared_from_this(), gen = gen_](error_code ec) {
         if (ec || gen != self->gen_ || self->state_ != State::live) return;
         if (self->spec_.misbehave.kind == Misbehaviour::Kind::malformed_json)

@@ -44,7 +44,8 @@ struct ThreadContext {
     std::deque<std::weak_ptr<Client>> waiting;                    // for a handshake slot
     boost::asio::ssl::context* tls = nullptr;  // the fleet's, when a target is TLS
 
-    std::chrono::steady_clock::duration wall(Millis simulated) const;  // a client timing, in wall time
+    std::chrono::steady_clock::duration wall(
+        Millis simulated) const;  // a client timing, in wall time
     Bucket* bucket_now();
 };
 
@@ -57,7 +58,7 @@ struct Destination {
 };
 
 class Client : public std::enable_shared_from_this<Client> {
-public:
+  public:
     Client(ThreadContext& ctx, std::size_t group, const ClientGroup& spec, std::size_t index,
            Destination target, std::uint64_t seed);
 
@@ -65,15 +66,15 @@ public:
     // Close 1000 and stop for good. `by_event`: the group left during the run (a timeline
     // event), so the streams' spans end with what it received; the end of the run is not that.
     void leave(bool by_event = true);
-    void churn();                                           // unsubscribe, then resume
-    void drop();                                            // lose the connection now
+    void churn();  // unsubscribe, then resume
+    void drop();   // lose the connection now
     std::size_t index() const { return index_; }
     bool live() const { return state_ == State::live; }
     // Every stream the client subscribes to has reached its final seq (a stream not yet seen
     // has not).
     bool caught_up(const auto& finals) const {
         if (state_ == State::idle || state_ == State::stopped) return true;  // not in the run now
-        if (state_ != State::live) return false;                           // on its way back
+        if (state_ != State::live) return false;                             // on its way back
         for (const auto& [key, final_seq] : finals) {
             if (key.first != spec_.endpoint || !subscribes_to(key.second)) continue;
             const auto* s = find_stream(key.second);
@@ -84,7 +85,8 @@ public:
     void add_counts(GroupTotals& totals, const auto& finals) const {
         for (const auto& s : streams_) {
             auto it = finals.find({spec_.endpoint, s.channel});
-            const std::uint64_t end = (it != finals.end() && !left_by_event_) ? it->second : s.seqs.last();
+            const std::uint64_t end =
+                (it != finals.end() && !left_by_event_) ? it->second : s.seqs.last();
             const auto c = s.seqs.counts(end);
             totals.seqs.distinct += c.distinct;
             totals.seqs.duplicates += c.duplicates;
@@ -96,15 +98,16 @@ public:
     }
     void start_handshake();  // the thread's gate let it through
 
-private:
+  private:
     enum class State { idle, waiting, connecting, live, stopped };
     struct StreamState {
         std::string channel;
         SeqTracker seqs;
         bool fresh = true;      // the next message follows a (re)subscribe: a jump is a gap
         bool declared = false;  // a `reset` came: the next jump is declared
-        bool snapshot = false;  // the last message was a snapshot: the next jump skips unowed events
-        bool after_reset = false;  // ... and it followed a `reset`: that jump is declared too
+        bool snapshot =
+            false;  // the last message was a snapshot: the next jump skips unowed events
+        bool after_reset = false;        // ... and it followed a `reset`: that jump is declared too
         std::int64_t live_since_us = 0;  // due instants before this are history, not live
     };
 
@@ -127,8 +130,8 @@ private:
     bool on_welcome(std::string_view text);
     void on_text(std::string_view text, std::int64_t received_us);
     void on_message(std::string_view msg, std::int64_t received_us, bool polled);
-    void on_data(std::string_view channel, std::uint64_t seq, std::int64_t time, std::int64_t received_us,
-                 bool polled);
+    void on_data(std::string_view channel, std::uint64_t seq, std::int64_t time,
+                 std::int64_t received_us, bool polled);
     void on_control(std::string_view type, std::string_view msg);
     void subscribe_on_open(const std::string& previous_epoch);
     void pause_cycle(bool pausing);
@@ -154,23 +157,25 @@ private:
     // plain connections, which read and write sock_ directly. Its handlers hold it, so a stream
     // replaced while an operation is pending outlives that operation.
     std::shared_ptr<TlsStream> tls_;
-    boost::asio::steady_timer retry_timer_, connect_timer_, dead_timer_, behave_timer_, read_timer_, poll_timer_;
+    boost::asio::steady_timer retry_timer_, connect_timer_, dead_timer_, behave_timer_, read_timer_,
+        poll_timer_;
     FrameReader reader_{std::size_t{64} << 20};
     std::string outbox_, in_flight_;
 
     State state_ = State::idle;
-    unsigned gen_ = 0;            // the connection attempt; handlers of older ones are ignored
+    unsigned gen_ = 0;  // the connection attempt; handlers of older ones are ignored
     bool upgraded_ = false, writing_ = false, reading_ = false, paused_ = false;
-    bool leaving_ = false, left_by_event_ = false, in_handshake_ = false, ignore_snapshot_ = false, polling_ = false;
-    unsigned poll_gen_ = 0;       // a poll answered after polling stopped is ignored
-    std::uint64_t attempt_ = 0;   // connection attempts so far (the proxy's key)
-    unsigned failures_ = 0;       // in a row, for the backoff
+    bool leaving_ = false, left_by_event_ = false, in_handshake_ = false, ignore_snapshot_ = false,
+         polling_ = false;
+    unsigned poll_gen_ = 0;      // a poll answered after polling stopped is ignored
+    std::uint64_t attempt_ = 0;  // connection attempts so far (the proxy's key)
+    unsigned failures_ = 0;      // in a row, for the backoff
     std::chrono::steady_clock::duration retry_after_{};  // a 503's Retry-After
     std::chrono::steady_clock::time_point last_read_;
     std::int64_t lost_at_us_ = 0;  // steady µs the connection was lost; 0 when never
     std::int64_t heartbeat_ms_ = 15000;
 
-    bool resumed_ = false;  // the current subscription asked for `since`
+    bool resumed_ = false;               // the current subscription asked for `since`
     std::int64_t subscribed_at_us_ = 0;  // when the current subscription was asked for (wall µs)
     std::string epoch_;
     std::int64_t clock_time_ = 0, clock_wall_ = 0;

@@ -46,16 +46,16 @@ struct ClientGroup {
     std::size_t clients = 1;               // 1 .. 20000
     Millis ramp_up{0};                     // connections spread evenly over this
     std::string endpoint = "/ws/metrics";  // one of the six
-    std::vector<std::string> subscribe;    // channels; empty on the endpoints that subscribe on open
-    bool batch = false;                    // ?batch=1
-    bool deflate = false;                  // offer permessage-deflate
+    std::vector<std::string> subscribe;  // channels; empty on the endpoints that subscribe on open
+    bool batch = false;                  // ?batch=1
+    bool deflate = false;                // offer permessage-deflate
     Reading reading;
     Reconnect reconnect;
-    bool resume = true;                    // resubscribe with `since` and the epoch
-    bool polling_fallback = false;         // poll /api/v11/poll/… once refused (503) or after two failures
+    bool resume = true;             // resubscribe with `since` and the epoch
+    bool polling_fallback = false;  // poll /api/v11/poll/… once refused (503) or after two failures
     Millis poll_interval{1000};
     Misbehaviour misbehave;
-    bool starts_joined = true;             // false when a `join` event names the group
+    bool starts_joined = true;  // false when a `join` event names the group
 };
 
 }  // namespace streambed::fleet

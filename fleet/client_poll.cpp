@@ -1,12 +1,12 @@
 // client_poll.cpp: the polling fallback — while the upgrade keeps failing, a client polls
 // /api/v11/poll/{endpoint} with `since` from the seqs it holds, and goes back to push (resuming
 // from the same seqs) as soon as a WebSocket welcome arrives: no gap and no repeat either way.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -62,9 +62,11 @@ void Client::poll_once() {
         query = "channels=" + fmt::format("{}", fmt::join(spec_.subscribe, ","));
     std::string since;
     for (const auto& s : streams_)
-        if (!s.seqs.empty()) since += fmt::format("{}{}:{}", since.empty() ? "" : ",", s.channel, s.seqs.last());
+        if (!s.seqs.empty())
+            since += fmt::format("{}{}:{}", since.empty() ? "" : ",", s.channel, s.seqs.last());
     if (!since.empty()) query += (query.empty() ? "since=" : "&since=") + since;
-    if (!ctx_.options->token.empty()) query += (query.empty() ? "token=" : "&token=") + ctx_.options->token;
+    if (!ctx_.options->token.empty())
+        query += (query.empty() ? "token=" : "&token=") + ctx_.options->token;
     auto op = std::make_shared<PollOp>(ctx_.ioc);
     op->request = fmt::format(
         "GET /api/v11/poll/{}{}{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
@@ -106,7 +108,8 @@ void Client::on_poll_response(std::string_view response, unsigned gen) {
     }
     const auto body = nlohmann::json::parse(response.substr(body_at + 4), nullptr, false);
     if (!body.is_object()) return;
-    if (body.contains("epoch") && body["epoch"].is_string()) epoch_ = body["epoch"].get<std::string>();
+    if (body.contains("epoch") && body["epoch"].is_string())
+        epoch_ = body["epoch"].get<std::string>();
     for (auto& s : streams_) s.fresh = true;  // a poll continues from `since`: any jump is a gap
     if (body.contains("reset") && body["reset"].is_array())
         for (const auto& ch : body["reset"])
@@ -117,11 +120,12 @@ void Client::on_poll_response(std::string_view response, unsigned gen) {
     if (!body.contains("messages") || !body["messages"].is_array()) return;
     const std::int64_t now = wall_now_us();
     for (const auto& m : body["messages"]) {
-        if (!m.is_object() || !m.contains("channel") || !m["channel"].is_string() || !m.contains("seq") ||
-            !m["seq"].is_number_unsigned() || !m.contains("time") || !m["time"].is_number_integer())
+        if (!m.is_object() || !m.contains("channel") || !m["channel"].is_string() ||
+            !m.contains("seq") || !m["seq"].is_number_unsigned() || !m.contains("time") ||
+            !m["time"].is_number_integer())
             continue;
-        on_data(m["channel"].get<std::string>(), m["seq"].get<std::uint64_t>(), m["time"].get<std::int64_t>(), now,
-                true);
+        on_data(m["channel"].get<std::string>(), m["seq"].get<std::uint64_t>(),
+                m["time"].get<std::int64_t>(), now, true);
     }
 }
 

@@ -14,9 +14,9 @@ namespace {
 using json = nlohmann::json;
 using boost::system::error_code;
 
-constexpr std::array<std::string_view, 7> kDataTypes = {"channel_update", "block", "transaction",
-                                                        "validator_update", "consensus_update",
-                                                        "network_status", "metrics"};
+constexpr std::array<std::string_view, 7> kDataTypes = {
+    "channel_update",   "block",          "transaction", "validator_update",
+    "consensus_update", "network_status", "metrics"};
 
 bool auto_subscribed(const std::string& endpoint) {
     return endpoint == "/ws/consensus" || endpoint == "/ws/network" || endpoint == "/ws/metrics";
@@ -58,8 +58,10 @@ std::size_t object_end(std::string_view s, std::size_t from) {
     for (std::size_t i = from; i < s.size(); ++i) {
         const char c = s[i];
         if (in_string) {
-            if (c == '\\') ++i;
-            else if (c == '"') in_string = false;
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
         } else if (c == '"') {
             in_string = true;
         } else if (c == '{') {
@@ -75,7 +77,8 @@ std::size_t object_end(std::string_view s, std::size_t from) {
 
 bool Client::on_welcome(std::string_view text) {
     const auto w = json::parse(text, nullptr, false);
-    if (!w.is_object() || w.value("type", "") != "welcome" || !w.contains("clock") || !w["clock"].is_object())
+    if (!w.is_object() || w.value("type", "") != "welcome" || !w.contains("clock") ||
+        !w["clock"].is_object())
         return false;
     const auto& clock = w["clock"];
     clock_time_ = clock.value("time", std::int64_t{0});
@@ -113,9 +116,9 @@ bool Client::on_welcome(std::string_view text) {
 // After the welcome: subscribe (explicit endpoints), resuming from the last seq of every stream
 // read so far under the epoch it was read under.
 void Client::subscribe_on_open(const std::string& previous_epoch) {
-    const bool resuming = spec_.resume && std::any_of(streams_.begin(), streams_.end(), [](const StreamState& s) {
-                              return !s.seqs.empty();
-                          });
+    const bool resuming =
+        spec_.resume && std::any_of(streams_.begin(), streams_.end(),
+                                    [](const StreamState& s) { return !s.seqs.empty(); });
     const std::int64_t now = subscribed_at_us_ = wall_now_us();
     for (auto& s : streams_) {
         s.fresh = true;
@@ -206,19 +209,20 @@ void Client::on_text(std::string_view text, std::int64_t received_us) {
 void Client::on_message(std::string_view msg, std::int64_t received_us, bool polled) {
     std::size_t at = 0;
     const auto type = string_after(msg, R"("type":")", at);
-    if (std::find(kDataTypes.begin(), kDataTypes.end(), type) == kDataTypes.end()) return on_control(type, msg);
+    if (std::find(kDataTypes.begin(), kDataTypes.end(), type) == kDataTypes.end())
+        return on_control(type, msg);
     const auto channel = string_after(msg, R"("channel":")", at);
     std::int64_t seq = 0, time = 0;
-    if (channel.empty() || !int_after(msg, R"("seq":)", at, seq) || !int_after(msg, R"("time":)", at, time) ||
-        seq <= 0) {
+    if (channel.empty() || !int_after(msg, R"("seq":)", at, seq) ||
+        !int_after(msg, R"("time":)", at, time) || seq <= 0) {
         ++ctx_.totals[group_].errors;  // a data message without its envelope: counted as an error
         return;
     }
     on_data(channel, static_cast<std::uint64_t>(seq), time, received_us, polled);
 }
 
-void Client::on_data(std::string_view channel, std::uint64_t seq, std::int64_t time, std::int64_t received_us,
-                     bool polled) {
+void Client::on_data(std::string_view channel, std::uint64_t seq, std::int64_t time,
+                     std::int64_t received_us, bool polled) {
     auto& t = ctx_.totals[group_];
     ++t.messages;
     if (polled) ++t.polled;
@@ -230,12 +234,16 @@ void Client::on_data(std::string_view channel, std::uint64_t seq, std::int64_t t
     // A jump right after a (re)subscribe is a gap unless a reset declared it; inside a
     // connection it is the server's conflation of superseded states (never on transactions).
     HoleKind kind = HoleKind::gap;
-    if (s.fresh) kind = s.declared ? HoleKind::declared : HoleKind::gap;
-    else if (s.snapshot) kind = s.after_reset ? HoleKind::declared : HoleKind::unowed;
-    else if (spec_.endpoint != "/ws/transactions" && !polled) kind = HoleKind::conflated;
+    if (s.fresh)
+        kind = s.declared ? HoleKind::declared : HoleKind::gap;
+    else if (s.snapshot)
+        kind = s.after_reset ? HoleKind::declared : HoleKind::unowed;
+    else if (spec_.endpoint != "/ws/transactions" && !polled)
+        kind = HoleKind::conflated;
     // The first message of a subscription that did not resume is the snapshot (or, after a
     // reset, the one that follows it); events between it and the next live one are not owed.
-    if (kind == HoleKind::conflated && !s.seqs.empty() && seq > s.seqs.last() + 1) t.conflated += seq - s.seqs.last() - 1;
+    if (kind == HoleKind::conflated && !s.seqs.empty() && seq > s.seqs.last() + 1)
+        t.conflated += seq - s.seqs.last() - 1;
     s.snapshot = s.fresh && (!resumed_ || s.declared) && !polled;
     s.after_reset = s.declared;
     s.seqs.receive(seq, kind);

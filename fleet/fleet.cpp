@@ -37,7 +37,8 @@ struct Fleet::Impl {
     void on_each(std::size_t group, Fn fn) {
         std::vector<std::future<void>> done;
         for (std::size_t t = 0; t < threads.size(); ++t) {
-            auto task = std::make_shared<std::packaged_task<void()>>([this, t, group, fn] { fn(*threads[t], clients[t][group]); });
+            auto task = std::make_shared<std::packaged_task<void()>>(
+                [this, t, group, fn] { fn(*threads[t], clients[t][group]); });
             done.push_back(task->get_future());
             asio::post(threads[t]->ioc, [task] { (*task)(); });
         }
@@ -54,7 +55,9 @@ Fleet::Fleet(FleetOptions options, std::vector<ClientGroup> groups, std::vector<
     impl_->connected = std::vector<std::atomic<std::int64_t>>(impl_->groups.size());
 }
 
-Fleet::~Fleet() { stop(); }
+Fleet::~Fleet() {
+    stop();
+}
 
 void Fleet::start() {
     auto& m = *impl_;
@@ -66,7 +69,8 @@ void Fleet::start() {
         for (const auto& a : m.targets) {
             boost::system::error_code ec;
             auto r = resolver.resolve(a.host, std::to_string(a.port), ec);
-            if (ec || r.empty()) throw std::runtime_error("cannot resolve '" + a.host + "': " + ec.message());
+            if (ec || r.empty())
+                throw std::runtime_error("cannot resolve '" + a.host + "': " + ec.message());
             destinations.push_back({*r.begin(), a.host, a.tls});
             if (a.tls && !m.tls) {
                 std::string error;
@@ -108,8 +112,8 @@ void Fleet::join(std::size_t group) {
         // Client i of the group starts at i/N of the ramp-up (indices interleave over threads).
         const auto ramp = ctx.wall(spec.ramp_up);
         for (auto& c : clients)
-            c->begin(std::chrono::duration_cast<Clock::duration>(ramp * static_cast<double>(c->index()) /
-                                                                 static_cast<double>(spec.clients)));
+            c->begin(std::chrono::duration_cast<Clock::duration>(
+                ramp * static_cast<double>(c->index()) / static_cast<double>(spec.clients)));
     });
 }
 
@@ -135,7 +139,8 @@ void Fleet::drop(std::size_t group) {
 }
 
 std::size_t Fleet::connected(std::size_t group) const {
-    return static_cast<std::size_t>(std::max<std::int64_t>(0, impl_->connected.at(group).load(std::memory_order_relaxed)));
+    return static_cast<std::size_t>(
+        std::max<std::int64_t>(0, impl_->connected.at(group).load(std::memory_order_relaxed)));
 }
 
 std::size_t Fleet::connected() const {
@@ -171,10 +176,11 @@ void Fleet::stop() {
         });
     // The close handshakes get a moment; then every socket goes with its client.
     for (auto& g : m.guards) g.reset();
-    for (auto& ctx : m.threads) asio::post(ctx->ioc, [c = ctx.get()] {
-        auto t = std::make_shared<asio::steady_timer>(c->ioc, std::chrono::milliseconds(200));
-        t->async_wait([c, t](boost::system::error_code) { c->ioc.stop(); });
-    });
+    for (auto& ctx : m.threads)
+        asio::post(ctx->ioc, [c = ctx.get()] {
+            auto t = std::make_shared<asio::steady_timer>(c->ioc, std::chrono::milliseconds(200));
+            t->async_wait([c, t](boost::system::error_code) { c->ioc.stop(); });
+        });
     for (auto& w : m.workers) w.join();
 }
 
@@ -227,7 +233,8 @@ Fleet::Live Fleet::live() {
 
 std::int64_t Fleet::sim_elapsed_ms() const {
     const double scale = impl_->options.time_scale > 0 ? impl_->options.time_scale : 1.0;
-    return static_cast<std::int64_t>(std::chrono::duration<double, std::milli>(Clock::now() - impl_->start).count() * scale);
+    return static_cast<std::int64_t>(
+        std::chrono::duration<double, std::milli>(Clock::now() - impl_->start).count() * scale);
 }
 
 void GroupTotals::merge(const GroupTotals& o) {

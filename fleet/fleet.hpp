@@ -32,7 +32,7 @@ struct TlsSettings {
 
 struct FleetOptions {
     std::uint64_t seed = 42;  // backoff draws and frame masks: the same seed, the same schedule
-    double time_scale = 1;    // simulated ms per wall ms; 0 ('max') is taken as 1 for client timings
+    double time_scale = 1;  // simulated ms per wall ms; 0 ('max') is taken as 1 for client timings
     // Client threads: on 2 cores shared with a server, 2 halves what the fleet adds to lateness.
     unsigned threads = 2;
     Millis bucket{1000};  // simulated width of one point of the time series
@@ -49,7 +49,7 @@ struct FleetOptions {
 using FinalSeqs = std::map<std::pair<std::string, std::string>, std::uint64_t>;
 
 class Fleet {
-public:
+  public:
     Fleet(FleetOptions options, std::vector<ClientGroup> groups, std::vector<Address> targets);
     ~Fleet();
     Fleet(const Fleet&) = delete;
@@ -96,7 +96,7 @@ public:
     // Simulated ms since start(), from the wall clock and the time scale.
     std::int64_t sim_elapsed_ms() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -58,7 +58,8 @@ FrameReader::Result FrameReader::next() {
             for (int i = 2; i < 10; ++i) length = (length << 8) | p[i];
         }
         const bool control = opcode & 0x8;
-        if (control && (!fin || length > 125)) return {Status::error, {}, "fragmented or long control frame"};
+        if (control && (!fin || length > 125))
+            return {Status::error, {}, "fragmented or long control frame"};
         if (rsv1 && (control || !inflate_ || opcode == kOpContinuation))
             return {Status::error, {}, "RSV1 set where no compression was negotiated"};
         if (length > max_message_ || fragments_.size() + length > max_message_)
@@ -68,13 +69,17 @@ FrameReader::Result FrameReader::next() {
             if (buf_.size() - begin_ < header + length) prepare(header + length - avail);
             return {Status::need_more};
         }
-        const std::string_view payload(buf_.data() + begin_ + header, static_cast<std::size_t>(length));
+        const std::string_view payload(buf_.data() + begin_ + header,
+                                       static_cast<std::size_t>(length));
         begin_ += header + static_cast<std::size_t>(length);
 
         switch (opcode) {
-            case kOpPing: return {Status::frame, {FrameKind::ping, payload}};
-            case kOpPong: return {Status::frame, {FrameKind::pong, payload}};
-            case kOpClose: return {Status::frame, {FrameKind::close, payload}};
+            case kOpPing:
+                return {Status::frame, {FrameKind::ping, payload}};
+            case kOpPong:
+                return {Status::frame, {FrameKind::pong, payload}};
+            case kOpClose:
+                return {Status::frame, {FrameKind::close, payload}};
             case kOpText:
             case kOpBinary: {
                 if (in_message_) return {Status::error, {}, "new message inside a fragmented one"};
@@ -87,17 +92,20 @@ FrameReader::Result FrameReader::next() {
                 continue;
             }
             case kOpContinuation:
-                if (!in_message_) return {Status::error, {}, "continuation frame outside a message"};
+                if (!in_message_)
+                    return {Status::error, {}, "continuation frame outside a message"};
                 fragments_.append(payload);
                 if (!fin) continue;
                 in_message_ = false;
                 return finish_message(message_kind_, message_compressed_, fragments_);
-            default: return {Status::error, {}, "reserved opcode"};
+            default:
+                return {Status::error, {}, "reserved opcode"};
         }
     }
 }
 
-FrameReader::Result FrameReader::finish_message(FrameKind kind, bool compressed, std::string_view payload) {
+FrameReader::Result FrameReader::finish_message(FrameKind kind, bool compressed,
+                                                std::string_view payload) {
     if (!compressed) return {Status::frame, {kind, payload}};
     // RFC 7692 §7.2.2: append the empty block's tail the sender removed, inflate with a sync flush.
     static constexpr std::uint8_t kTail[4] = {0x00, 0x00, 0xff, 0xff};
@@ -116,8 +124,10 @@ FrameReader::Result FrameReader::finish_message(FrameKind kind, bool compressed,
             inflated_.resize(inflated_.size() - zs.avail_out);
             if (ec == zlib::error::need_buffers || ec == zlib::error::end_of_stream) ec = {};
             if (ec) return {Status::error, {}, "bad compressed data"};
-            if (inflated_.size() > max_message_) return {Status::error, {}, "message larger than the limit"};
-            if (zs.avail_out > 0 && zs.avail_in > 0) return {Status::error, {}, "bad compressed data"};
+            if (inflated_.size() > max_message_)
+                return {Status::error, {}, "message larger than the limit"};
+            if (zs.avail_out > 0 && zs.avail_in > 0)
+                return {Status::error, {}, "bad compressed data"};
         }
     }
     return {Status::frame, {kind, inflated_}};

@@ -29,7 +29,7 @@ struct Frame {
 };
 
 class FrameReader {
-public:
+  public:
     // Messages (after reassembly and inflation) larger than this are an error.
     explicit FrameReader(std::size_t max_message = std::size_t{64} << 20);
 
@@ -53,7 +53,7 @@ public:
     // The next whole message or control frame, when the bytes for it have arrived.
     Result next();
 
-private:
+  private:
     Result finish_message(FrameKind kind, bool compressed, std::string_view payload);
 
     std::vector<char> buf_;

@@ -18,14 +18,16 @@ inline void append_client_frame(std::string& out, std::uint8_t opcode, std::stri
         out += static_cast<char>(0x80 | payload.size());
     } else if (payload.size() <= 0xFFFF) {
         out += static_cast<char>(0x80 | 126);
-        for (int shift = 8; shift >= 0; shift -= 8) out += static_cast<char>(payload.size() >> shift);
+        for (int shift = 8; shift >= 0; shift -= 8)
+            out += static_cast<char>(payload.size() >> shift);
     } else {
         out += static_cast<char>(0x80 | 127);
         for (int shift = 56; shift >= 0; shift -= 8)
             out += static_cast<char>(static_cast<std::uint64_t>(payload.size()) >> shift);
     }
     out.append(mask, 4);
-    for (std::size_t i = 0; i < payload.size(); ++i) out += static_cast<char>(payload[i] ^ mask[i % 4]);
+    for (std::size_t i = 0; i < payload.size(); ++i)
+        out += static_cast<char>(payload[i] ^ mask[i % 4]);
 }
 
 }  // namespace streambed::fleet

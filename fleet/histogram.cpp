@@ -37,7 +37,8 @@ std::uint64_t Histogram::lowest_of(std::size_t index) {
     if (index < 256) return index;
     const std::size_t i = index - 256;
     const int msb = static_cast<int>(i >> kSubBits) + 8;
-    const std::uint64_t sub = (i & ((std::size_t{1} << kSubBits) - 1)) + (std::uint64_t{1} << kSubBits);
+    const std::uint64_t sub =
+        (i & ((std::size_t{1} << kSubBits) - 1)) + (std::uint64_t{1} << kSubBits);
     return sub << (msb - kSubBits);
 }
 

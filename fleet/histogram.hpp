@@ -11,7 +11,7 @@
 namespace streambed::fleet {
 
 class Histogram {
-public:
+  public:
     // Values past 2^40 (about 12.7 days in µs) are recorded as the largest bucket.
     static constexpr int kSubBits = 7;
     static constexpr int kMaxBits = 40;
@@ -37,10 +37,10 @@ public:
     std::int64_t percentile(double p) const;
 
     static std::size_t index_of(std::uint64_t value);
-    static std::uint64_t lowest_of(std::size_t index);  // smallest value in the bucket
+    static std::uint64_t lowest_of(std::size_t index);   // smallest value in the bucket
     static std::uint64_t highest_of(std::size_t index);  // largest value in the bucket
 
-private:
+  private:
     std::unique_ptr<std::array<std::uint64_t, kBuckets>> counts_;
     std::uint64_t count_ = 0, negatives_ = 0;
     std::int64_t max_ = 0;

@@ -11,15 +11,18 @@ bool SeqTracker::receive(std::uint64_t seq, HoleKind skip_kind) {
     }
     if (seq > last_) {
         if (seq > last_ + 1) {
-            if (holes_.size() < kMaxHoles) holes_.push_back({last_ + 1, seq - 1, skip_kind});
-            else overflow_gaps_ += seq - 1 - last_;
+            if (holes_.size() < kMaxHoles)
+                holes_.push_back({last_ + 1, seq - 1, skip_kind});
+            else
+                overflow_gaps_ += seq - 1 - last_;
         }
         last_ = seq;
         ++distinct_;
         return true;
     }
     if (seq < first_) {  // before the first one received: it opens the span further back
-        if (seq + 1 < first_ && holes_.size() < kMaxHoles) holes_.push_back({seq + 1, first_ - 1, skip_kind});
+        if (seq + 1 < first_ && holes_.size() < kMaxHoles)
+            holes_.push_back({seq + 1, first_ - 1, skip_kind});
         first_ = seq;
         ++distinct_;
         return true;
@@ -62,10 +65,18 @@ SeqCounts SeqTracker::counts(std::uint64_t end) const {
     for (const auto& h : holes_) {
         const std::uint64_t n = h.hi - h.lo + 1;
         switch (h.kind) {
-            case HoleKind::gap: c.gaps += n; break;
-            case HoleKind::conflated: c.conflated += n; break;
-            case HoleKind::declared: c.declared += n; break;
-            case HoleKind::unowed: unowed += n; break;
+            case HoleKind::gap:
+                c.gaps += n;
+                break;
+            case HoleKind::conflated:
+                c.conflated += n;
+                break;
+            case HoleKind::declared:
+                c.declared += n;
+                break;
+            case HoleKind::unowed:
+                unowed += n;
+                break;
         }
     }
     if (end > last_) c.gaps += end - last_;

@@ -20,11 +20,12 @@ struct SeqCounts {
     std::uint64_t gaps = 0;       // seqs missing, not declared nor conflated
     std::uint64_t conflated = 0;  // state seqs skipped by the server's conflation
     std::uint64_t declared = 0;   // seqs skipped after a `reset`
-    std::uint64_t expected = 0;   // seqs owed: from the first received to the span's end, less unowed ones
+    std::uint64_t expected =
+        0;  // seqs owed: from the first received to the span's end, less unowed ones
 };
 
 class SeqTracker {
-public:
+  public:
     // Holes beyond this many are merged into a gap count (a pathological stream).
     static constexpr std::size_t kMaxHoles = 4096;
 
@@ -40,7 +41,7 @@ public:
     // are missing at the end of the run and count as gaps). end <= last() counts nothing more.
     SeqCounts counts(std::uint64_t end) const;
 
-private:
+  private:
     struct Hole {
         std::uint64_t lo, hi;  // inclusive
         HoleKind kind;

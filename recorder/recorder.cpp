@@ -11,6 +11,7 @@
 
 #include "engine/clock.hpp"
 #include "engine/hub.hpp"
+#include "recorder/frame_inserter.hpp"
 #include "recorder/statement.hpp"
 
 namespace streambed::recorder {
@@ -18,81 +19,23 @@ namespace streambed::recorder {
 // Kept small (80 bytes): a broadcast records one per run of deliveries to a session.
 struct Recorder::Event {
     enum class Kind : std::uint8_t { stream, message, open, out, in, close } kind = Kind::message;
-    bool last_part = true;       // out: the run ends its frame
-    bool parts = false;          // out: the run's messages are parts of one frame (else frames)
-    std::uint16_t count = 1;     // out: messages in the run (consecutive seqs of one stream)
-    std::uint32_t part = 0;      // out: index of the run's first message within the frame
-    int code = 0;                // close: the code; stream: the endpoint's index
-    std::uint64_t session = 0;   // or the stream id for Kind::stream
+    bool last_part = true;      // out: the run ends its frame
+    bool parts = false;         // out: the run's messages are parts of one frame (else frames)
+    std::uint16_t count = 1;    // out: messages in the run (consecutive seqs of one stream)
+    std::uint32_t part = 0;     // out: index of the run's first message within the frame
+    int code = 0;               // close: the code; stream: the endpoint's index
+    std::uint64_t session = 0;  // or the stream id for Kind::stream
     std::int64_t wall_us = 0;
     engine::MessagePtr message;  // message, out
-    std::string text;            // in, close reason, stream channel; open: name \n endpoint \n peer \n target
+    std::string text;  // in, close reason, stream channel; open: name \n endpoint \n peer \n target
 };
 
 namespace {
 
 using Kind = Recorder::Event::Kind;
 
-// Frame rows go into SQLite this many at a time: one statement step for many rows is the
-// cheapest way in (11 parameters a row, far below SQLite's limit of 32,766).
-constexpr int kRowsPerInsert = 32;
-constexpr int kFrameColumns = 11;
 // The longest run one row holds (the schema's `span` table numbers 0..255).
 constexpr std::size_t kMaxRun = 256;
-
-std::string multi_row_insert(int rows) {
-    std::string sql = "INSERT INTO frame_row (run, session, n, part, dir, wall_us, stream, seq, text, count, step) VALUES ";
-    for (int r = 0; r < rows; ++r) sql += r ? ",(?,?,?,?,?,?,?,?,?,?,?)" : "(?,?,?,?,?,?,?,?,?,?,?)";
-    return sql;
-}
-
-// Buffers frame rows and inserts them kRowsPerInsert at a time (the rest one by one at flush()).
-// The rows' text must stay valid until flush(): it points into the batch's events.
-class FrameInserter {
-public:
-    FrameInserter(sqlite3* db, std::int64_t run)
-        : run_(run), many_(db, multi_row_insert(kRowsPerInsert).c_str()), one_(db, multi_row_insert(1).c_str()) {}
-
-    void add(std::int64_t session, std::int64_t n, std::int64_t part, bool out, std::int64_t wall_us,
-             const engine::Message* data, std::string_view text, std::int64_t run = 1, bool parts = false) {
-        rows_[count_++] = {session, n, part, out, wall_us, data, text, run, parts};
-        if (count_ == kRowsPerInsert) {
-            for (int r = 0; r < kRowsPerInsert; ++r) bind(many_, r * kFrameColumns, rows_[r]);
-            many_.run();
-            count_ = 0;
-        }
-    }
-    void flush() {
-        for (int r = 0; r < count_; ++r) {
-            bind(one_, 0, rows_[r]);
-            one_.run();
-        }
-        count_ = 0;
-    }
-
-private:
-    struct Row {
-        std::int64_t session, n, part;
-        bool out;
-        std::int64_t wall_us;
-        const engine::Message* data;  // a data message: stream and seq; else the frame's text
-        std::string_view text;
-        std::int64_t run;             // deliveries from data's seq on
-        bool parts;                   // the run is parts of frame n (else frames n, n+1, ...)
-    };
-    void bind(Statement& st, int base, const Row& row) {
-        st.i(base + 1, run_).i(base + 2, row.session).i(base + 3, row.n).i(base + 4, row.part)
-            .t_static(base + 5, row.out ? "out" : "in").i(base + 6, row.wall_us);
-        if (row.data) st.i(base + 7, row.data->stream).i(base + 8, static_cast<std::int64_t>(row.data->seq)).null(base + 9);
-        else st.null(base + 7).null(base + 8).b_static(base + 9, row.text);
-        st.i(base + 10, row.run).i(base + 11, row.parts ? 1 : 0);
-    }
-
-    std::int64_t run_;
-    Statement many_, one_;
-    std::array<Row, kRowsPerInsert> rows_{};
-    int count_ = 0;
-};
 
 // What a batch stands for: one per event, a run of deliveries counting each.
 std::uint64_t units(const std::vector<Recorder::Event>& batch) {
@@ -113,7 +56,9 @@ std::string_view split_next(std::string_view& s) {
 Recorder::Recorder(const std::string& path, const RunInfo& run, RecorderOptions options)
     : path_(path), options_(options), db_(open_for_writing(path)) {
     try {
-        Statement insert(db_.get(), "INSERT INTO run (started_us, version, seed, config, time_scale) VALUES (?, ?, ?, ?, ?)");
+        Statement insert(db_.get(),
+                         "INSERT INTO run (started_us, version, seed, config, time_scale) VALUES "
+                         "(?, ?, ?, ?, ?)");
         insert.i(1, engine::wall_now_us())
             .t(2, run.version)
             .i(3, static_cast<std::int64_t>(run.seed))
@@ -129,7 +74,9 @@ Recorder::Recorder(const std::string& path, const RunInfo& run, RecorderOptions 
     writer_ = std::thread([this] { run_writer(); });
 }
 
-Recorder::~Recorder() { finish(); }
+Recorder::~Recorder() {
+    finish();
+}
 
 void Recorder::enqueue(Event&& e, bool may_wait) {
     std::unique_lock lock(mu_);
@@ -155,7 +102,8 @@ void Recorder::published(const engine::MessagePtr& m) {
     enqueue(std::move(e), /*may_wait=*/true);  // slows the source, never an I/O thread
 }
 
-void Recorder::stream_declared(engine::StreamId id, engine::Endpoint endpoint, std::string_view channel) {
+void Recorder::stream_declared(engine::StreamId id, engine::Endpoint endpoint,
+                               std::string_view channel) {
     Event e;
     e.kind = Kind::stream;
     e.session = id;
@@ -173,18 +121,18 @@ void Recorder::session_opened(const engine::SessionOpened& s) {
     enqueue(std::move(e), false);
 }
 
-void Recorder::frame_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
-                         std::int64_t wall_us) {
+void Recorder::frame_out(std::uint64_t session, const engine::MessagePtr* messages,
+                         std::size_t count, std::int64_t wall_us) {
     enqueue_out(session, messages, count, wall_us, /*parts=*/true);
 }
 
-void Recorder::frames_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
-                          std::int64_t wall_us) {
+void Recorder::frames_out(std::uint64_t session, const engine::MessagePtr* messages,
+                          std::size_t count, std::int64_t wall_us) {
     enqueue_out(session, messages, count, wall_us, /*parts=*/false);
 }
 
-void Recorder::enqueue_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
-                           std::int64_t wall_us, bool parts) {
+void Recorder::enqueue_out(std::uint64_t session, const engine::MessagePtr* messages,
+                           std::size_t count, std::int64_t wall_us, bool parts) {
     // One lock for the whole write; an I/O thread never waits for room.
     std::lock_guard lock(mu_);
     if (finished_) return;
@@ -226,7 +174,8 @@ void Recorder::frame_in(std::uint64_t session, std::string_view text, std::int64
     enqueue(std::move(e), false);
 }
 
-void Recorder::session_closed(std::uint64_t session, int code, std::string_view reason, std::int64_t wall_us) {
+void Recorder::session_closed(std::uint64_t session, int code, std::string_view reason,
+                              std::int64_t wall_us) {
     Event e;
     e.kind = Kind::close;
     e.session = session;
@@ -251,7 +200,8 @@ void Recorder::run_writer() {
         room_.notify_all();
         if (!batch.empty()) write_batch(batch);
         // Keep the memory for the next batch, unless a burst left far more than it needs.
-        if (batch.capacity() > 65536 && batch.size() * 4 < batch.capacity()) std::vector<Event>().swap(batch);
+        if (batch.capacity() > 65536 && batch.size() * 4 < batch.capacity())
+            std::vector<Event>().swap(batch);
         batch.clear();
         if (stopping) {
             std::lock_guard lock(mu_);
@@ -266,21 +216,40 @@ void Recorder::write_batch(std::vector<Event>& batch) {
     static thread_local std::unordered_map<std::uint64_t, std::int64_t> next_frame;
     try {
         exec(db, "BEGIN");
-        Statement stream(db, "INSERT OR IGNORE INTO stream (run, id, endpoint, channel) VALUES (?, ?, ?, ?)");
-        Statement message(db, "INSERT OR IGNORE INTO message (run, stream, seq, ord, type, sim_ms, wall_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-        Statement open(db, "INSERT OR IGNORE INTO session (run, id, name, endpoint, peer, target, opened_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        Statement stream(
+            db, "INSERT OR IGNORE INTO stream (run, id, endpoint, channel) VALUES (?, ?, ?, ?)");
+        Statement message(db,
+                          "INSERT OR IGNORE INTO message (run, stream, seq, ord, type, sim_ms, "
+                          "wall_us, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        Statement open(db,
+                       "INSERT OR IGNORE INTO session (run, id, name, endpoint, peer, target, "
+                       "opened_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
         FrameInserter frames(db, run_id_);
-        Statement close(db, "UPDATE session SET closed_us = ?, close_code = ?, close_reason = ? WHERE run = ? AND id = ?");
+        Statement close(db,
+                        "UPDATE session SET closed_us = ?, close_code = ?, close_reason = ? WHERE "
+                        "run = ? AND id = ?");
         for (auto& e : batch) {
             switch (e.kind) {
                 case Kind::stream:
-                    stream.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session))
-                        .t_static(3, engine::info(engine::kEndpoints[static_cast<std::size_t>(e.code)]).path).t(4, e.text).run();
+                    stream.i(1, run_id_)
+                        .i(2, static_cast<std::int64_t>(e.session))
+                        .t_static(
+                            3,
+                            engine::info(engine::kEndpoints[static_cast<std::size_t>(e.code)]).path)
+                        .t(4, e.text)
+                        .run();
                     break;
                 case Kind::message: {
                     const auto& m = *e.message;
-                    message.i(1, run_id_).i(2, m.stream).i(3, static_cast<std::int64_t>(m.seq)).i(4, ++published_order_)
-                              .t_static(5, engine::name(m.type)).i(6, m.time_ms).i(7, e.wall_us).b_static(8, m.bytes).run();
+                    message.i(1, run_id_)
+                        .i(2, m.stream)
+                        .i(3, static_cast<std::int64_t>(m.seq))
+                        .i(4, ++published_order_)
+                        .t_static(5, engine::name(m.type))
+                        .i(6, m.time_ms)
+                        .i(7, e.wall_us)
+                        .b_static(8, m.bytes)
+                        .run();
                     break;
                 }
                 case Kind::open: {
@@ -288,8 +257,14 @@ void Recorder::write_batch(std::vector<Event>& batch) {
                     const auto name = split_next(rest);
                     const auto endpoint = split_next(rest);
                     const auto peer = split_next(rest);
-                    open.i(1, run_id_).i(2, static_cast<std::int64_t>(e.session)).t(3, name).t(4, endpoint)
-                              .t(5, peer).t(6, rest).i(7, e.wall_us).run();
+                    open.i(1, run_id_)
+                        .i(2, static_cast<std::int64_t>(e.session))
+                        .t(3, name)
+                        .t(4, endpoint)
+                        .t(5, peer)
+                        .t(6, rest)
+                        .i(7, e.wall_us)
+                        .run();
                     next_frame[e.session] = 0;
                     break;
                 }
@@ -297,19 +272,27 @@ void Recorder::write_batch(std::vector<Event>& batch) {
                     auto& n = next_frame[e.session];
                     const auto& m = *e.message;
                     frames.add(static_cast<std::int64_t>(e.session), n, e.part, true, e.wall_us,
-                               m.stream == engine::kNoStream ? nullptr : &m, m.bytes, e.count, e.parts);
-                    if (!e.parts) n += e.count;
-                    else if (e.last_part) ++n;
+                               m.stream == engine::kNoStream ? nullptr : &m, m.bytes, e.count,
+                               e.parts);
+                    if (!e.parts)
+                        n += e.count;
+                    else if (e.last_part)
+                        ++n;
                     break;
                 }
                 case Kind::in: {
                     auto& n = next_frame[e.session];
-                    frames.add(static_cast<std::int64_t>(e.session), n++, 0, false, e.wall_us, nullptr, e.text);
+                    frames.add(static_cast<std::int64_t>(e.session), n++, 0, false, e.wall_us,
+                               nullptr, e.text);
                     break;
                 }
                 case Kind::close:
-                    close.i(1, e.wall_us).i(2, e.code).t(3, e.text).i(4, run_id_)
-                              .i(5, static_cast<std::int64_t>(e.session)).run();
+                    close.i(1, e.wall_us)
+                        .i(2, e.code)
+                        .t(3, e.text)
+                        .i(4, run_id_)
+                        .i(5, static_cast<std::int64_t>(e.session))
+                        .run();
                     next_frame.erase(e.session);
                     break;
             }
@@ -322,7 +305,9 @@ void Recorder::write_batch(std::vector<Event>& batch) {
         dropped_.fetch_add(units(batch));
         if (!failed_.exchange(true)) {
             error_ = e.what();
-            spdlog::error("recording {}: {} — the server keeps serving; the run is marked incomplete", path_, e.what());
+            spdlog::error(
+                "recording {}: {} — the server keeps serving; the run is marked incomplete", path_,
+                e.what());
         }
     }
 }
@@ -338,15 +323,20 @@ void Recorder::finish() {
     room_.notify_all();
     if (writer_.joinable()) writer_.join();
     try {
-        Statement end(db_.get(), "UPDATE run SET ended_us = ?, complete = ?, dropped_frames = ?, error = ? WHERE id = ?");
+        Statement end(db_.get(),
+                      "UPDATE run SET ended_us = ?, complete = ?, dropped_frames = ?, error = ? "
+                      "WHERE id = ?");
         end.i(1, engine::wall_now_us())
             .i(2, (dropped_ == 0 && !failed_) ? 1 : 0)
             .i(3, static_cast<std::int64_t>(dropped_.load()));
-        if (error_.empty()) end.null(4);
-        else end.t(4, error_);
+        if (error_.empty())
+            end.null(4);
+        else
+            end.t(4, error_);
         end.i(5, run_id_).run();
         // Readers want frames by session: index them once, now that the run is over.
-        exec(db_.get(), "CREATE INDEX IF NOT EXISTS frame_by_session ON frame_row (run, session, n, part)");
+        exec(db_.get(),
+             "CREATE INDEX IF NOT EXISTS frame_by_session ON frame_row (run, session, n, part)");
         sqlite3_wal_checkpoint_v2(db_.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
     } catch (const RecordingError& e) {
         spdlog::error("recording {}: cannot close the run: {}", path_, e.what());

@@ -9,10 +9,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <vector>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "engine/tap.hpp"
 #include "recorder/schema.hpp"
@@ -38,7 +38,7 @@ struct RecorderOptions {
 };
 
 class Recorder final : public engine::Tap {
-public:
+  public:
     // Opens or creates `path` and starts a run; throws RecordingError (naming the file).
     Recorder(const std::string& path, const RunInfo& run, RecorderOptions options = {});
     ~Recorder() override;  // finish()
@@ -55,21 +55,24 @@ public:
 
     // engine::Tap
     void published(const engine::MessagePtr& message) override;
-    void stream_declared(engine::StreamId id, engine::Endpoint endpoint, std::string_view channel) override;
+    void stream_declared(engine::StreamId id, engine::Endpoint endpoint,
+                         std::string_view channel) override;
     void session_opened(const engine::SessionOpened& session) override;
     void frame_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
                    std::int64_t wall_us) override;
     void frames_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
                     std::int64_t wall_us) override;
     void frame_in(std::uint64_t session, std::string_view text, std::int64_t wall_us) override;
-    void session_closed(std::uint64_t session, int code, std::string_view reason, std::int64_t wall_us) override;
+    void session_closed(std::uint64_t session, int code, std::string_view reason,
+                        std::int64_t wall_us) override;
     double fill() const override {
-        return static_cast<double>(queued_.load(std::memory_order_relaxed)) / static_cast<double>(options_.queue_limit);
+        return static_cast<double>(queued_.load(std::memory_order_relaxed)) /
+               static_cast<double>(options_.queue_limit);
     }
 
     struct Event;
 
-private:
+  private:
     void enqueue(Event&& e, bool may_wait);
     // Outbound messages, as runs (consecutive seqs of one stream); `parts`: of one frame.
     void enqueue_out(std::uint64_t session, const engine::MessagePtr* messages, std::size_t count,
@@ -96,7 +99,7 @@ private:
     std::atomic<std::uint64_t> written_{0}, dropped_{0};
     std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
     std::atomic<bool> failed_{false};
-    std::string error_;  // writer thread only, until finish()
+    std::string error_;                 // writer thread only, until finish()
     std::int64_t published_order_ = 0;  // writer thread only
 };
 

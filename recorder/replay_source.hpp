@@ -23,7 +23,7 @@ struct ReplayOptions {
 };
 
 class ReplaySource final : public engine::Source {
-public:
+  public:
     // Opens the recording and picks the run; throws RecordingError (no such run, no data).
     explicit ReplaySource(ReplayOptions options);
     ~ReplaySource() override;
@@ -37,11 +37,11 @@ public:
     // the speed, the loop or the file's name; the original server's epoch is not reused, since
     // its world goes on where the recording ends.
     const std::string& epoch() const { return epoch_; }
-    std::uint64_t messages() const { return total_; }          // in the recorded run
+    std::uint64_t messages() const { return total_; }  // in the recorded run
     std::uint64_t published() const { return published_.load(); }
-    bool finished() const { return finished_.load(); }         // the last message is out (no loop)
+    bool finished() const { return finished_.load(); }  // the last message is out (no loop)
 
-private:
+  private:
     void run(engine::Publisher& publisher);
 
     ReplayOptions options_;

@@ -96,7 +96,8 @@ ALTER TABLE frame_row ADD COLUMN step INTEGER NOT NULL DEFAULT 0;
 int pragma_int(sqlite3* db, const char* pragma) {
     sqlite3_stmt* st = nullptr;
     int value = -1;
-    if (sqlite3_prepare_v2(db, pragma, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(db, pragma, -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
         value = sqlite3_column_int(st, 0);
     const int rc = sqlite3_finalize(st);
     if (rc != SQLITE_OK) return -2;  // e.g. SQLITE_NOTADB
@@ -110,27 +111,35 @@ int table_count(sqlite3* db) {
 // Refuses what is not a streambed recording this version reads (1 or 2); returns the version.
 int check(sqlite3* db, const std::string& path) {
     const int tables = table_count(db);
-    if (tables < 0) throw RecordingError(fmt::format("{}: not a streambed recording (not a SQLite database, or corrupt)", path));
+    if (tables < 0)
+        throw RecordingError(
+            fmt::format("{}: not a streambed recording (not a SQLite database, or corrupt)", path));
     const int app = pragma_int(db, "PRAGMA application_id");
     const int version = pragma_int(db, "PRAGMA user_version");
     if (app != kApplicationId)
-        throw RecordingError(fmt::format("{}: not a streambed recording (a SQLite database of another application)", path));
+        throw RecordingError(fmt::format(
+            "{}: not a streambed recording (a SQLite database of another application)", path));
     if (version > kSchemaVersion)
-        throw RecordingError(fmt::format("{}: recording schema version {} is newer than this streambed reads ({}); "
-                                         "use a newer streambed", path, version, kSchemaVersion));
+        throw RecordingError(
+            fmt::format("{}: recording schema version {} is newer than this streambed reads ({}); "
+                        "use a newer streambed",
+                        path, version, kSchemaVersion));
     if (version < kOldestReadable)
-        throw RecordingError(fmt::format("{}: recording schema version {} is older than {} and cannot be migrated",
-                                         path, version, kOldestReadable));
+        throw RecordingError(
+            fmt::format("{}: recording schema version {} is older than {} and cannot be migrated",
+                        path, version, kOldestReadable));
     return version;
 }
 
 // `name`: what SQLite opens (a path or a file: URI); `path`: the file, for messages.
 Db open(const std::string& path, int flags, const std::string& name = {}) {
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(name.empty() ? path.c_str() : name.c_str(), &raw, flags, nullptr);
+    const int rc =
+        sqlite3_open_v2(name.empty() ? path.c_str() : name.c_str(), &raw, flags, nullptr);
     Db db(raw);
     if (rc != SQLITE_OK)
-        throw RecordingError(fmt::format("{}: cannot open: {}", path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+        throw RecordingError(fmt::format("{}: cannot open: {}", path,
+                                         raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     sqlite3_busy_timeout(db.get(), 2000);
     sqlite3_extended_result_codes(db.get(), 1);
     return db;
@@ -146,9 +155,11 @@ bool exists(const std::string& path) {
 std::string file_uri(const std::string& path) {
     std::string uri = "file://";
     for (char c : std::filesystem::absolute(path).string()) {
-        if (c == '%' || c == '?' || c == '#' || c == '&' || c == '=' || static_cast<unsigned char>(c) < 0x21)
+        if (c == '%' || c == '?' || c == '#' || c == '&' || c == '=' ||
+            static_cast<unsigned char>(c) < 0x21)
             uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-        else uri += c;
+        else
+            uri += c;
     }
     return uri;
 }
@@ -162,11 +173,14 @@ Db open_without_side_files(const std::string& path) {
     // a plain read-only open, which shares the writer's FILE-shm.
     const bool has_log = exists(path + "-wal") || exists(path + "-journal");
     Db db = has_log ? open(path, SQLITE_OPEN_READONLY)
-                    : open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, file_uri(path) + "?immutable=1");
+                    : open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                           file_uri(path) + "?immutable=1");
     if (has_log && table_count(db.get()) < 0 &&
         (sqlite3_extended_errcode(db.get()) & 0xff) == SQLITE_CANTOPEN)
-        throw RecordingError(fmt::format("{}: its write-ahead log {}-wal cannot be read here (a read-only "
-                                         "directory?): copy both files somewhere writable", path, path));
+        throw RecordingError(
+            fmt::format("{}: its write-ahead log {}-wal cannot be read here (a read-only "
+                        "directory?): copy both files somewhere writable",
+                        path, path));
     return db;
 }
 
@@ -193,9 +207,11 @@ void check_integrity(sqlite3* db, const std::string& path) {
         problem.erase(pos, std::string_view("*** in database main ***").size());
     for (auto& c : problem)
         if (c == '\n' || c == '\r') c = ' ';
-    if (const auto first = problem.find_first_not_of(' '); first != std::string::npos) problem.erase(0, first);
+    if (const auto first = problem.find_first_not_of(' '); first != std::string::npos)
+        problem.erase(0, first);
     if (!problem.empty())
-        throw RecordingError(fmt::format("{}: the recording is damaged ({}); nothing was written to it", path, problem));
+        throw RecordingError(fmt::format(
+            "{}: the recording is damaged ({}); nothing was written to it", path, problem));
 }
 
 void exec(sqlite3* db, const char* sql) {
@@ -215,7 +231,9 @@ Db open_for_writing(const std::string& path) {
     if (present && st.st_size > 0) {
         Db reader = open_without_side_files(path);
         const int tables = table_count(reader.get());
-        if (tables < 0) throw RecordingError(fmt::format("{}: not a streambed recording (not a SQLite database, or corrupt)", path));
+        if (tables < 0)
+            throw RecordingError(fmt::format(
+                "{}: not a streambed recording (not a SQLite database, or corrupt)", path));
         if (tables > 0) {
             check(reader.get(), path);
             check_integrity(reader.get(), path);
@@ -235,19 +253,22 @@ Db open_for_writing(const std::string& path) {
             }
         } else {
             if (table_count(db.get()) < 0)
-                throw RecordingError(fmt::format("{}: not a streambed recording (not a SQLite database)", path));
+                throw RecordingError(
+                    fmt::format("{}: not a streambed recording (not a SQLite database)", path));
             exec(db.get(), "BEGIN");
             exec(db.get(), kSchemaV2);
             exec(db.get(), kFrameView);
-            exec(db.get(), fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};", kApplicationId,
-                                       kSchemaVersion).c_str());
+            exec(db.get(), fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};",
+                                       kApplicationId, kSchemaVersion)
+                               .c_str());
             exec(db.get(), "COMMIT");
         }
         // WAL: readers never block the writer; NORMAL: a commit survives the process being
         // killed (the WAL is in the OS's hands), fsync only at checkpoints. A larger cache and
         // fewer checkpoints keep the writer's batches fast.
-        exec(db.get(), "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                       "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;");
+        exec(db.get(),
+             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+             "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;");
     } catch (const RecordingError& e) {
         const std::string what = e.what();
         if (what.rfind(path, 0) == 0) throw;
@@ -261,7 +282,8 @@ Db open_for_reading(const std::string& path) {
     Db db = open_without_side_files(path);
     check(db.get(), path);
     if (pragma_int(db.get(), "SELECT count(*) FROM run") < 0)
-        throw RecordingError(fmt::format("{}: the recording is damaged (cannot read its runs)", path));
+        throw RecordingError(
+            fmt::format("{}: the recording is damaged (cannot read its runs)", path));
     return db;
 }
 

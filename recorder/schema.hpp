@@ -12,7 +12,8 @@
 namespace streambed::recorder {
 
 inline constexpr int kSchemaVersion = 2;
-inline constexpr int kOldestReadable = 1;  // version 1 is read as is, and migrated when recorded into
+inline constexpr int kOldestReadable =
+    1;  // version 1 is read as is, and migrated when recorded into
 inline constexpr int kApplicationId = 0x53424544;  // "SBED"
 
 // A recording that cannot be opened, read or written; the message says why and names the file.

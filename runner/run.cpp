@@ -27,7 +27,9 @@ using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
 // Waits until `t`: the timeline's pacing (nothing else is waited for here).
-void wait_until(Clock::time_point t) { std::this_thread::sleep_until(t); }
+void wait_until(Clock::time_point t) {
+    std::this_thread::sleep_until(t);
+}
 
 // An action of the timeline at a simulated instant, with what the report shows of it.
 struct Step {
@@ -36,7 +38,7 @@ struct Step {
 };
 
 class Run {
-public:
+  public:
     Run(const Scenario& s, const RunOptions& o) : s_(s), o_(o), seed_(o.seed.value_or(s.seed)) {}
 
     RunOutcome go() {
@@ -55,13 +57,14 @@ public:
         }
         teardown();
         const double wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-        out.report = make_report(ReportInput{s_, o_, seed_, started_wall, wall_s, result_, measured_, windows_,
-                                             connected_series_, bucket_ms_, error});
+        out.report =
+            make_report(ReportInput{s_, o_, seed_, started_wall, wall_s, result_, measured_,
+                                    windows_, connected_series_, bucket_ms_, error});
         out.exit_code = (!error.empty() || out.report.value("result", "fail") != "pass") ? 1 : 0;
         return out;
     }
 
-private:
+  private:
     double scale() const { return s_.time_scale; }  // always paced (scenario_parse.cpp)
     Clock::time_point wall_at(std::int64_t sim_ms) const {
         return start_ + std::chrono::duration_cast<Clock::duration>(
@@ -80,8 +83,10 @@ private:
             auto t = parse_target(o_.target);
             if (!t) throw std::runtime_error("--target '" + o_.target + "' is not ws://HOST:PORT");
             upstream_ = *t;
-            measured_.server_skip_reason = "needs the server's process (--target drives an external one)";
-            measured_.recording_skip_reason = "needs the server's process (--target drives an external one)";
+            measured_.server_skip_reason =
+                "needs the server's process (--target drives an external one)";
+            measured_.recording_skip_reason =
+                "needs the server's process (--target drives an external one)";
             return;
         }
         clock_start_ms_ = engine::wall_now_us() / 1000;
@@ -90,8 +95,10 @@ private:
         server_ = start_server_(server_args_.args, 0);
         upstream_ = {"127.0.0.1", server_->port()};
         if (server_->pid() == 0)
-            measured_.server_skip_reason = "the server runs in this process (--in-process): its memory is not its own";
-        if (o_.record.empty()) measured_.recording_skip_reason = "nothing recorded: run with --record FILE.db";
+            measured_.server_skip_reason =
+                "the server runs in this process (--in-process): its memory is not its own";
+        if (o_.record.empty())
+            measured_.recording_skip_reason = "nothing recorded: run with --record FILE.db";
     }
 
     // A proxy in front of each group that an event impairs or partitions; the other groups
@@ -99,7 +106,8 @@ private:
     void start_proxies() {
         std::vector<bool> needs(s_.groups.size(), false);
         for (const auto& e : s_.timeline)
-            if (e.kind == Event::Kind::impair || e.kind == Event::Kind::clear || e.kind == Event::Kind::partition)
+            if (e.kind == Event::Kind::impair || e.kind == Event::Kind::clear ||
+                e.kind == Event::Kind::partition)
                 for (auto g : groups_of(e.group)) needs[g] = true;
         proxies_.resize(s_.groups.size());
         for (std::size_t g = 0; g < s_.groups.size(); ++g) {
@@ -122,11 +130,14 @@ private:
         fo.threads = 2;
         bucket_ms_ = std::max<std::int64_t>(1000, s_.duration.count() / 120);
         fo.bucket = Millis{bucket_ms_};
-        // A black-holed upgrade is given up after a few heartbeats (wall), like the dead-connection check.
-        fo.connect_timeout = std::clamp(Millis{4 * s_.server.heartbeat.count()}, Millis{250}, Millis{5000});
+        // A black-holed upgrade is given up after a few heartbeats (wall), like the dead-connection
+        // check.
+        fo.connect_timeout =
+            std::clamp(Millis{4 * s_.server.heartbeat.count()}, Millis{250}, Millis{5000});
         std::vector<fleet::Address> targets;
         for (auto& p : proxies_)
-            targets.push_back(p ? fleet::Address{"127.0.0.1", p->port()} : fleet::Address{upstream_.host, upstream_.port});
+            targets.push_back(p ? fleet::Address{"127.0.0.1", p->port()}
+                                : fleet::Address{upstream_.host, upstream_.port});
         fleet_ = std::make_unique<fleet::Fleet>(fo, s_.groups, targets);
         measured_.connected_at.resize(s_.groups.size());
         start_ = Clock::now();
@@ -140,7 +151,10 @@ private:
         auto plan = steps();
         // Samples of the connected clients: every bucket, and at every expectation's instant.
         for (std::int64_t t = 0; t <= s_.duration.count(); t += bucket_ms_)
-            plan.push_back({t, [this] { connected_series_.push_back(static_cast<double>(fleet_->connected())); }});
+            plan.push_back({t, [this] {
+                                connected_series_.push_back(
+                                    static_cast<double>(fleet_->connected()));
+                            }});
         for (const auto& e : s_.expectations)
             if (e.at) {
                 const auto at = e.at->count();
@@ -149,7 +163,8 @@ private:
                                         measured_.connected_at[g][at] = fleet_->connected(g);
                                 }});
             }
-        std::stable_sort(plan.begin(), plan.end(), [](const Step& a, const Step& b) { return a.at_ms < b.at_ms; });
+        std::stable_sort(plan.begin(), plan.end(),
+                         [](const Step& a, const Step& b) { return a.at_ms < b.at_ms; });
         auto next_progress = Clock::now();
         for (auto& step : plan) {
             while (o_.progress && Clock::now() < wall_at(step.at_ms)) {
@@ -171,10 +186,12 @@ private:
         const auto now = Clock::now();
         const auto live = fleet_->live();
         const double dt = std::chrono::duration<double>(now - progress_at_).count();
-        const double rate = dt > 0 ? static_cast<double>(live.messages - progress_messages_) / dt : 0;
+        const double rate =
+            dt > 0 ? static_cast<double>(live.messages - progress_messages_) / dt : 0;
         progress_at_ = now;
         progress_messages_ = live.messages;
-        fmt::print(stderr, "\r[{:6.1f}s / {:.0f}s] connected {}  {:.0f} msg/s  p99 {:.1f} ms  {}      ",
+        fmt::print(stderr,
+                   "\r[{:6.1f}s / {:.0f}s] connected {}  {:.0f} msg/s  p99 {:.1f} ms  {}      ",
                    static_cast<double>(fleet_->sim_elapsed_ms()) / 1000.0,
                    static_cast<double>(s_.duration.count()) / 1000.0, fleet_->connected(), rate,
                    static_cast<double>(live.p99_us) / 1000.0, active_text());
@@ -183,7 +200,8 @@ private:
         std::string out;
         const auto now = fleet_->sim_elapsed_ms();
         for (const auto& w : windows_)
-            if (w.at_ms <= now && now < w.until_ms) out += (out.empty() ? "active: " : ", ") + w.label;
+            if (w.at_ms <= now && now < w.until_ms)
+                out += (out.empty() ? "active: " : ", ") + w.label;
         return out;
     }
 
@@ -195,13 +213,15 @@ private:
 
     // The end: impairments lifted, the final seqs read from the server, the fleet drained.
     void finish() {
-        for (std::size_t g = 0; g < s_.groups.size(); ++g) measured_.connected_end.push_back(fleet_->connected(g));
+        for (std::size_t g = 0; g < s_.groups.size(); ++g)
+            measured_.connected_end.push_back(fleet_->connected(g));
         for (auto& p : proxies_)
             if (p) {
                 p->set_partition(false);
                 p->clear();
             }
-        if (!server_ && o_.target.empty()) throw std::runtime_error("the server was down at the end of the run");
+        if (!server_ && o_.target.empty())
+            throw std::runtime_error("the server was down at the end of the run");
         finals_ = final_seqs(upstream_, s_);
         const auto deadline = Clock::now() + std::chrono::seconds(5);
         while (!fleet_->caught_up(finals_) && Clock::now() < deadline)
@@ -221,7 +241,8 @@ private:
             server_->stop();  // 1001 to every client, the recording flushed
             server_.reset();
         }
-        if (!o_.record.empty() && o_.target.empty()) measured_.recording_complete = recording_complete(o_.record, result_);
+        if (!o_.record.empty() && o_.target.empty())
+            measured_.recording_complete = recording_complete(o_.record, result_);
         if (!config_file_.empty()) std::remove(config_file_.c_str());
     }
 
@@ -257,7 +278,8 @@ std::vector<Step> Run::steps() {
         switch (e.kind) {
             case Event::Kind::impair: {
                 const auto until = e.duration.count() > 0 ? at + e.duration.count() : end;
-                windows_.push_back({at, until, "impair", e.group, fmt::format("{} on {}", e.name, who)});
+                windows_.push_back(
+                    {at, until, "impair", e.group, fmt::format("{} on {}", e.name, who)});
                 auto imp = to_proxy_impairment(e);
                 // A reset without a duration is one blow: the connections open at that instant are
                 // reset, and the clients may come back at once (docs/scenarios.md).
@@ -267,9 +289,9 @@ std::vector<Step> Run::steps() {
                                     for (auto i : g) {
                                         if (one_shot_reset) proxies_[i]->reset_all();
                                         if (!imp.stall && !imp.reset && imp.latency.count() == 0 &&
-                                            imp.jitter.count() == 0 && imp.bandwidth == 0 && imp.slice == 0 &&
-                                            imp.limit_data == 0 && imp.drop_after_frames == 0 &&
-                                            imp.hold_stream.empty())
+                                            imp.jitter.count() == 0 && imp.bandwidth == 0 &&
+                                            imp.slice == 0 && imp.limit_data == 0 &&
+                                            imp.drop_after_frames == 0 && imp.hold_stream.empty())
                                             continue;  // nothing left to apply
                                         proxies_[i]->add(imp);
                                     }
@@ -282,11 +304,14 @@ std::vector<Step> Run::steps() {
             }
             case Event::Kind::clear:
                 plan.push_back({at, [this, name = e.name, g = groups_of(e.group)] {
-                                    for (auto i : g) name.empty() ? proxies_[i]->clear() : (void)proxies_[i]->remove(name);
+                                    for (auto i : g)
+                                        name.empty() ? proxies_[i]->clear()
+                                                     : (void)proxies_[i]->remove(name);
                                 }});
                 break;
             case Event::Kind::partition:
-                windows_.push_back({at, at + e.duration.count(), "partition", e.group, "partition " + who});
+                windows_.push_back(
+                    {at, at + e.duration.count(), "partition", e.group, "partition " + who});
                 plan.push_back({at, [this, g = groups_of(e.group)] {
                                     for (auto i : g) proxies_[i]->set_partition(true);
                                 }});
@@ -297,16 +322,22 @@ std::vector<Step> Run::steps() {
             case Event::Kind::server_kill:
             case Event::Kind::server_restart: {
                 const bool kill = e.kind == Event::Kind::server_kill;
-                windows_.push_back({at, at + e.down_for.count(), kill ? "server_kill" : "server_restart", "",
+                windows_.push_back({at, at + e.down_for.count(),
+                                    kill ? "server_kill" : "server_restart", "",
                                     kill ? "server killed" : "server restarted"});
-                if (!o_.target.empty()) break;  // not ours to kill: the report's windows still show it
+                if (!o_.target.empty())
+                    break;  // not ours to kill: the report's windows still show it
                 plan.push_back({at, [this, kill] {
                                     sample_rss();
-                                    if (kill) server_->kill();
-                                    else server_->stop();
+                                    if (kill)
+                                        server_->kill();
+                                    else
+                                        server_->stop();
                                     server_.reset();
                                 }});
-                plan.push_back({at + e.down_for.count(), [this] { server_ = start_server_(server_args_.args, upstream_.port); }});
+                plan.push_back({at + e.down_for.count(), [this] {
+                                    server_ = start_server_(server_args_.args, upstream_.port);
+                                }});
                 break;
             }
             case Event::Kind::churn:
@@ -318,7 +349,8 @@ std::vector<Step> Run::steps() {
             case Event::Kind::join:
             case Event::Kind::leave: {
                 const bool join = e.kind == Event::Kind::join;
-                windows_.push_back({at, at, join ? "join" : "leave", e.group, (join ? "join " : "leave ") + who});
+                windows_.push_back(
+                    {at, at, join ? "join" : "leave", e.group, (join ? "join " : "leave ") + who});
                 plan.push_back({at, [this, join, g = groups_of(e.group)] {
                                     for (auto i : g) join ? fleet_->join(i) : fleet_->leave(i);
                                 }});

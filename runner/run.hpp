@@ -16,20 +16,20 @@
 namespace streambed::runner {
 
 struct RunOptions {
-    std::string scenario_file;              // as given on the command line (report, reproduce line)
-    std::string program;                    // the streambed binary: the server child runs `PROGRAM serve`
-    std::optional<std::uint64_t> seed;      // --seed: overrides the file's
-    std::string record;                     // --record FILE.db: the server records the whole run
-    std::string target;                     // --target ws://HOST:PORT: drive an external server
-    bool progress = false;                  // a live progress line on stderr (a terminal)
+    std::string scenario_file;  // as given on the command line (report, reproduce line)
+    std::string program;        // the streambed binary: the server child runs `PROGRAM serve`
+    std::optional<std::uint64_t> seed;  // --seed: overrides the file's
+    std::string record;                 // --record FILE.db: the server records the whole run
+    std::string target;                 // --target ws://HOST:PORT: drive an external server
+    bool progress = false;              // a live progress line on stderr (a terminal)
     // Starts the server (and again after a kill or restart); empty: `program serve` as a child.
     ServerFactory start_server;
-    bool in_process = false;                // start_server runs it in this process (the report says so)
+    bool in_process = false;  // start_server runs it in this process (the report says so)
 };
 
 struct RunOutcome {
-    int exit_code = 0;     // 0: every expectation held; 1: one failed (or the run could not be made)
-    nlohmann::json report; // the report of docs/scenarios.md ("Reading the report")
+    int exit_code = 0;  // 0: every expectation held; 1: one failed (or the run could not be made)
+    nlohmann::json report;  // the report of docs/scenarios.md ("Reading the report")
 };
 
 // Runs the scenario. Never throws: a run that cannot be made (the server does not start, a

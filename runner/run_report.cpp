@@ -48,8 +48,8 @@ json make_report(const ReportInput& in) {
            {"duration_s", static_cast<double>(s.duration.count()) / 1000.0},
            {"time_scale", s.time_scale},
            {"target", !in.options.target.empty() ? in.options.target
-                      : in.options.in_process  ? "in-process"
-                                               : "child process"}};
+                      : in.options.in_process    ? "in-process"
+                                                 : "child process"}};
     if (!in.error.empty()) {
         r["result"] = "fail";
         r["error"] = in.error;
@@ -61,16 +61,20 @@ json make_report(const ReportInput& in) {
     r["expectations"] = v.expectations;
     json groups = json::array();
     for (std::size_t g = 0; g < s.groups.size() && g < in.measured.groups.size(); ++g)
-        groups.push_back(group_summary(s.groups[g], in.measured.groups[g], in.measured.connected_end.at(g)));
+        groups.push_back(
+            group_summary(s.groups[g], in.measured.groups[g], in.measured.connected_end.at(g)));
     r["groups"] = groups;
-    if (in.measured.server_rss_mb) r["server_rss_mb"] = std::round(*in.measured.server_rss_mb * 10) / 10;
+    if (in.measured.server_rss_mb)
+        r["server_rss_mb"] = std::round(*in.measured.server_rss_mb * 10) / 10;
     // What the instrument cost: the fleet's (and proxies') CPU per data message received.
     std::uint64_t received = 0;
     for (const auto& g : in.measured.groups) received += g.messages;
     r["client_cpu_s"] = std::round(in.measured.client_cpu_s * 1000) / 1000;
-    r["client_cpu_us_per_message"] =
-        received ? json(std::round(in.measured.client_cpu_s * 1e6 / static_cast<double>(received) * 100) / 100)
-                 : json(nullptr);
+    r["client_cpu_us_per_message"] = received
+                                         ? json(std::round(in.measured.client_cpu_s * 1e6 /
+                                                           static_cast<double>(received) * 100) /
+                                                100)
+                                         : json(nullptr);
     json timeline = json::array();
     for (const auto& w : in.windows)
         timeline.push_back({{"at_s", static_cast<double>(w.at_ms) / 1000.0},
@@ -87,7 +91,8 @@ json make_report(const ReportInput& in) {
     const auto points = static_cast<std::size_t>(s.duration.count() / in.bucket_ms);
     for (std::size_t i = 0; i < points; ++i) {
         t.push_back(static_cast<double>(i * static_cast<std::size_t>(in.bucket_ms)) / 1000.0);
-        connected.push_back(i < in.connected_series.size() ? json(in.connected_series[i]) : json(nullptr));
+        connected.push_back(i < in.connected_series.size() ? json(in.connected_series[i])
+                                                           : json(nullptr));
         if (i < in.result.buckets.size()) {
             const auto& b = in.result.buckets[i];
             rate.push_back(std::round(static_cast<double>(b.messages) / bucket_wall_s));
@@ -101,22 +106,29 @@ json make_report(const ReportInput& in) {
             p999.push_back(nullptr);
         }
     }
-    r["series"] = {{"t", t},           {"connected", connected}, {"msgs_per_s", rate},
-                   {"lateness_p50_ms", p50}, {"lateness_p99_ms", p99}, {"lateness_p999_ms", p999}};
+    r["series"] = {{"t", t},
+                   {"connected", connected},
+                   {"msgs_per_s", rate},
+                   {"lateness_p50_ms", p50},
+                   {"lateness_p99_ms", p99},
+                   {"lateness_p999_ms", p999}};
     return r;
 }
 
 std::string summary_text(const json& report) {
-    std::string out = fmt::format("scenario {} (seed {})", report.value("scenario", "?"), report.value("seed", 0));
+    std::string out = fmt::format("scenario {} (seed {})", report.value("scenario", "?"),
+                                  report.value("seed", 0));
     if (report.contains("error")) {
         out += fmt::format(": the run could not be made: {}\n", report["error"].get<std::string>());
     } else {
         out += "\n";
         for (const auto& e : report.value("expectations", json::array())) {
             const std::string group = e.value("group", "");
-            std::string measured = e["measured"].is_null() ? "—" : fmt::format("{}", e["measured"].get<double>());
+            std::string measured =
+                e["measured"].is_null() ? "—" : fmt::format("{}", e["measured"].get<double>());
             out += fmt::format("  {:7} {}{} {}: measured {}{}{}\n", e.value("status", "?"),
-                               group.empty() ? "" : group + ".", e.value("metric", "?"), e.value("text", ""), measured,
+                               group.empty() ? "" : group + ".", e.value("metric", "?"),
+                               e.value("text", ""), measured,
                                e["measured"].is_null() ? "" : e.value("unit", ""),
                                e.contains("reason") ? " — " + e["reason"].get<std::string>() : "");
         }
@@ -132,10 +144,12 @@ std::string summary_text(const json& report) {
                 if (it->is_number_unsigned()) why.emplace_back(it->get<std::uint64_t>(), it.key());
             std::sort(why.rbegin(), why.rend());
             for (std::size_t i = 0; i < why.size() && i < 5; ++i)
-                out += fmt::format("  why     {}: {} × {}\n", g.value("name", "?"), why[i].first, why[i].second);
+                out += fmt::format("  why     {}: {} × {}\n", g.value("name", "?"), why[i].first,
+                                   why[i].second);
         }
     }
-    out += fmt::format("{} in {:.1f} s\n", pass ? "PASS" : "FAIL", report.value("wall_seconds", 0.0));
+    out +=
+        fmt::format("{} in {:.1f} s\n", pass ? "PASS" : "FAIL", report.value("wall_seconds", 0.0));
     if (!pass) out += fmt::format("reproduce: {}\n", report.value("reproduce", ""));
     return out;
 }

@@ -28,9 +28,9 @@ using fleet::Reconnect;
 // A network impairment on the path of one group (or all), as the proxy applies it.
 struct Impairment {
     enum class Direction { upstream, downstream, both };
-    Direction direction = Direction::both;      // downstream: server to client
-    Millis latency{0}, jitter{0};               // wall
-    double bandwidth = 0;                       // bytes per wall second; 0: no cap
+    Direction direction = Direction::both;  // downstream: server to client
+    Millis latency{0}, jitter{0};           // wall
+    double bandwidth = 0;                   // bytes per wall second; 0: no cap
     bool stall = false;
     bool reset = false;
     std::size_t slice = 0;
@@ -53,12 +53,12 @@ struct Event {
     };
     Kind kind = Kind::impair;
     Millis at{0};
-    std::string group;       // empty: every group (impair, clear, partition)
-    std::string name;        // impair, clear
-    Impairment impairment;   // impair
-    Millis duration{0};      // impair (0: until cleared), partition (> 0)
-    Millis down_for{0};      // server_kill, server_restart
-    double fraction = 1.0;   // churn, 0 < f <= 1
+    std::string group;      // empty: every group (impair, clear, partition)
+    std::string name;       // impair, clear
+    Impairment impairment;  // impair
+    Millis duration{0};     // impair (0: until cleared), partition (> 0)
+    Millis down_for{0};     // server_kill, server_restart
+    double fraction = 1.0;  // churn, 0 < f <= 1
 };
 
 // One checked figure: `metric` of `group` (empty: every group together) compared with
@@ -79,9 +79,9 @@ struct ServerSetup {
     std::size_t outbound_limit = 1 << 20;
     std::size_t inbound_limit = 64 << 10;
     std::size_t max_connections = 0;
-    Millis heartbeat{15000};   // wall, like the server's option
+    Millis heartbeat{15000};  // wall, like the server's option
     bool deflate = false;
-    unsigned threads = 0;      // 0: the server's default
+    unsigned threads = 0;         // 0: the server's default
     std::size_t send_buffer = 0;  // SO_SNDBUF per connection; 0: the kernel's autotuning
 };
 
@@ -89,12 +89,12 @@ struct Scenario {
     std::string name;
     std::string description;
     std::uint64_t seed = 42;
-    Millis duration{60000};    // simulated
-    double time_scale = 1;     // simulated ms per wall ms (> 0: a scenario's world is paced)
+    Millis duration{60000};  // simulated
+    double time_scale = 1;   // simulated ms per wall ms (> 0: a scenario's world is paced)
     ServerSetup server;
     std::string simulator_json = "{}";  // the simulator configuration object, checked
     std::vector<ClientGroup> groups;
-    std::vector<Event> timeline;        // sorted by `at`
+    std::vector<Event> timeline;  // sorted by `at`
     std::vector<Expectation> expectations;
 };
 

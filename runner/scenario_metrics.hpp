@@ -32,24 +32,31 @@ inline constexpr std::array kMetrics{
     MetricInfo{"polled", MetricKind::count, true, false,
                "data messages received through the polling fallback (`polling_fallback`)"},
     MetricInfo{"gaps", MetricKind::count, true, false,
-               "seqs a client never received inside the span it was subscribed (after the end-of-run drain), "
+               "seqs a client never received inside the span it was subscribed (after the "
+               "end-of-run drain), "
                "not counting those declared by a `reset` or skipped by conflation"},
-    MetricInfo{"duplicates", MetricKind::count, true, false, "data messages whose seq a client had already received"},
+    MetricInfo{"duplicates", MetricKind::count, true, false,
+               "data messages whose seq a client had already received"},
     MetricInfo{"conflated", MetricKind::count, true, false,
-               "state seqs skipped by the server's conflation while the client was connected (counted when "
+               "state seqs skipped by the server's conflation while the client was connected "
+               "(counted when "
                "skipped, even if a later resume brought them back)"},
     MetricInfo{"resets", MetricKind::count, true, false, "`reset` messages received"},
-    MetricInfo{"reconnects", MetricKind::count, true, false, "successful re-connections (a welcome after a lost one)"},
+    MetricInfo{"reconnects", MetricKind::count, true, false,
+               "successful re-connections (a welcome after a lost one)"},
     MetricInfo{"refused", MetricKind::count, true, false, "upgrades refused with HTTP 503"},
     MetricInfo{"errors", MetricKind::count, true, false, "`error` messages received"},
-    MetricInfo{"closes_1008", MetricKind::count, true, false, "connections closed by the server with 1008 (abuse)"},
+    MetricInfo{"closes_1008", MetricKind::count, true, false,
+               "connections closed by the server with 1008 (abuse)"},
     MetricInfo{"closes_1009", MetricKind::count, true, false,
                "connections closed by the server with 1009 (message too big)"},
     MetricInfo{"closes_1013", MetricKind::count, true, false,
                "connections closed by the server with 1013 (slow consumer)"},
-    MetricInfo{"lateness_p50", MetricKind::duration, true, false,
-               "median lateness: wall time from a message's due instant (by the welcome's clock) to its arrival, "
-               "over messages that became due while subscribed (snapshots and resumed history excluded)"},
+    MetricInfo{
+        "lateness_p50", MetricKind::duration, true, false,
+        "median lateness: wall time from a message's due instant (by the welcome's clock) to its "
+        "arrival, "
+        "over messages that became due while subscribed (snapshots and resumed history excluded)"},
     MetricInfo{"lateness_p99", MetricKind::duration, true, false, "99th percentile of lateness"},
     MetricInfo{"lateness_p999", MetricKind::duration, true, false, "99.9th percentile of lateness"},
     MetricInfo{"lateness_max", MetricKind::duration, true, false, "largest lateness"},
@@ -75,11 +82,16 @@ constexpr const MetricInfo* find_metric(std::string_view name) {
 
 constexpr std::string_view kind_name(MetricKind kind) {
     switch (kind) {
-        case MetricKind::ratio: return "ratio";
-        case MetricKind::count: return "count";
-        case MetricKind::duration: return "duration";
-        case MetricKind::size: return "size";
-        case MetricKind::boolean: return "bool";
+        case MetricKind::ratio:
+            return "ratio";
+        case MetricKind::count:
+            return "count";
+        case MetricKind::duration:
+            return "duration";
+        case MetricKind::size:
+            return "size";
+        case MetricKind::boolean:
+            return "bool";
     }
     return "?";
 }

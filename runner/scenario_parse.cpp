@@ -23,13 +23,16 @@ using namespace detail;
 constexpr Millis kMaxDuration{24 * 3600 * 1000};
 
 void parse_server(const Value& value, ServerSetup& server) {
-    const Object o(value, {"history", "outbound_limit", "inbound_limit", "max_connections", "heartbeat", "deflate",
-                           "threads", "send_buffer"});
+    const Object o(value, {"history", "outbound_limit", "inbound_limit", "max_connections",
+                           "heartbeat", "deflate", "threads", "send_buffer"});
     // The ranges of `serve`'s options (app/server_runner.cpp).
-    if (auto v = o.get("history")) server.history = static_cast<std::size_t>(v->integer(1, 10'000'000));
-    if (auto v = o.get("outbound_limit")) server.outbound_limit = v->size(1024, std::uint64_t{1} << 34);
+    if (auto v = o.get("history"))
+        server.history = static_cast<std::size_t>(v->integer(1, 10'000'000));
+    if (auto v = o.get("outbound_limit"))
+        server.outbound_limit = v->size(1024, std::uint64_t{1} << 34);
     if (auto v = o.get("inbound_limit")) server.inbound_limit = v->size(64, std::uint64_t{1} << 30);
-    if (auto v = o.get("max_connections")) server.max_connections = static_cast<std::size_t>(v->integer(0, 1'000'000));
+    if (auto v = o.get("max_connections"))
+        server.max_connections = static_cast<std::size_t>(v->integer(0, 1'000'000));
     if (auto v = o.get("heartbeat")) server.heartbeat = v->duration(Millis(10), kMaxDuration);
     if (auto v = o.get("deflate")) server.deflate = v->boolean();
     if (auto v = o.get("threads")) server.threads = static_cast<unsigned>(v->integer(0, 256));
@@ -45,14 +48,16 @@ std::string config_message(const std::string& what, const std::string& field) {
 
 // Each field is checked on its own by simulator::parse_config, so that an error names its path.
 std::string parse_simulator(const Value& value) {
-    static const std::vector<std::string_view> kFields = {"epochMs",      "channels",        "validators",
-                                                          "txPerSecond",  "blockIntervalMs", "firstBlockMs",
-                                                          "stateIntervalMs", "episodes"};
-    static const std::vector<std::string_view> kEpisodes = {"validatorOffline", "validatorJailed", "failedRound",
-                                                            "networkDegradation", "networkPartition"};
+    static const std::vector<std::string_view> kFields = {
+        "epochMs",         "channels",     "validators",      "txPerSecond",
+        "blockIntervalMs", "firstBlockMs", "stateIntervalMs", "episodes"};
+    static const std::vector<std::string_view> kEpisodes = {"validatorOffline", "validatorJailed",
+                                                            "failedRound", "networkDegradation",
+                                                            "networkPartition"};
     if (value.json().is_object() && value.json().contains("seed"))
         fail_at(join_path(value.path(), "seed"),
-                "the seed is set at the top level of the scenario (\"seed\": 42), where --seed overrides it");
+                "the seed is set at the top level of the scenario (\"seed\": 42), where --seed "
+                "overrides it");
     const Object o(value, kFields);
     auto check = [](const Json& config, const std::string& path, const std::string& field) {
         try {
@@ -69,7 +74,8 @@ std::string parse_simulator(const Value& value) {
         }
         const Object episodes(v, kEpisodes);
         for (const auto& name : episodes.keys())
-            check(Json{{"episodes", Json{{name, v.json()[name]}}}}, join_path(v.path(), name), "episodes." + name);
+            check(Json{{"episodes", Json{{name, v.json()[name]}}}}, join_path(v.path(), name),
+                  "episodes." + name);
     }
     try {
         (void)simulator::parse_config(value.json().dump());
@@ -82,10 +88,11 @@ std::string parse_simulator(const Value& value) {
 
 Scenario build(const Json& root) {
     if (!root.is_object())
-        fail_at("", fmt::format("a scenario is a JSON object {{ \"name\": …, \"duration\": …, \"groups\": […] }}, not {}",
+        fail_at("", fmt::format("a scenario is a JSON object {{ \"name\": …, \"duration\": …, "
+                                "\"groups\": […] }}, not {}",
                                 root.is_array() ? "an array" : "a single value"));
-    const Object o(Value(root, ""), {"name", "description", "seed", "duration", "time_scale", "server", "simulator",
-                                     "groups", "timeline", "expect"});
+    const Object o(Value(root, ""), {"name", "description", "seed", "duration", "time_scale",
+                                     "server", "simulator", "groups", "timeline", "expect"});
     Scenario s;
     const Value name = o.require("name");
     s.name = name.string();
@@ -99,8 +106,11 @@ Scenario build(const Json& root) {
         // connected, with no instant for the timeline's events nor for lateness to be measured
         // against. A scenario's world is paced; compression is a large number.
         if (v->json().is_string() && v->json().get<std::string>() == "max")
-            v->fail("\"max\" is not a scenario's time scale: a timeline and lateness need a paced world; use a "
-                    "number of simulated ms per wall ms (the library runs at 20; as high as this machine keeps up)");
+            v->fail(
+                "\"max\" is not a scenario's time scale: a timeline and lateness need a paced "
+                "world; use a "
+                "number of simulated ms per wall ms (the library runs at 20; as high as this "
+                "machine keeps up)");
         s.time_scale = v->number(0, 1e6, /*lo_open=*/true);
     }
     if (auto v = o.get("server")) parse_server(*v, s.server);
@@ -119,7 +129,8 @@ ParseResult parse_scenario(std::string_view text) {
     } catch (const ScenarioError& e) {
         return {std::nullopt, e.message};
     } catch (const std::exception& e) {  // not expected: a gap in the checks above
-        return {std::nullopt, fmt::format("internal error while reading the scenario: {}", e.what())};
+        return {std::nullopt,
+                fmt::format("internal error while reading the scenario: {}", e.what())};
     }
 }
 
@@ -127,9 +138,12 @@ ParseResult load_scenario(const std::string& path) {
     std::string text;
     try {
         std::error_code ec;
-        if (std::filesystem::is_directory(path, ec)) return {std::nullopt, path + ": cannot read the file: it is a directory"};
+        if (std::filesystem::is_directory(path, ec))
+            return {std::nullopt, path + ": cannot read the file: it is a directory"};
         std::ifstream in(path, std::ios::binary);
-        if (!in) return {std::nullopt, fmt::format("{}: cannot read the file: {}", path, std::strerror(errno))};
+        if (!in)
+            return {std::nullopt,
+                    fmt::format("{}: cannot read the file: {}", path, std::strerror(errno))};
         std::ostringstream ss;
         ss << in.rdbuf();
         if (in.bad()) return {std::nullopt, path + ": cannot read the file: read error"};

@@ -14,7 +14,8 @@ namespace streambed::runner {
 
 struct ParseResult {
     std::optional<Scenario> scenario;  // set on success ...
-    std::string error;                 // ... else the one error, e.g. "groups[0].clinets: unknown field (did you mean 'clients'?)"
+    std::string error;  // ... else the one error, e.g. "groups[0].clinets: unknown field (did you
+                        // mean 'clients'?)"
 };
 
 ParseResult parse_scenario(std::string_view text);

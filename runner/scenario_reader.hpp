@@ -25,11 +25,12 @@ struct ScenarioError {
 [[noreturn]] void fail_at(const std::string& path, std::string_view what);
 
 // The JSON text, parsed with comments allowed. A syntax error (a truncated file is one) is
-// reported as "line L, column C: syntax error: …"; a field given twice in one object names its path.
+// reported as "line L, column C: syntax error: …"; a field given twice in one object names its
+// path.
 Json parse_json(std::string_view text);
 
 class Value {
-public:
+  public:
     Value(const Json& json, std::string path) : json_(&json), path_(std::move(path)) {}
     const Json& json() const { return *json_; }
     const std::string& path() const { return path_; }
@@ -52,7 +53,7 @@ public:
 
     std::string describe() const;  // the value as written, shortened, for messages
 
-private:
+  private:
     const Json* json_;
     std::string path_;
 };
@@ -61,7 +62,7 @@ private:
 // the nearest known name; a field of `elsewhere` (known in a sibling form, e.g. another event
 // kind) fails as "not a field of OWNER".
 class Object {
-public:
+  public:
     Object(const Value& value, std::vector<std::string_view> known, std::string_view owner = {},
            const std::vector<std::string_view>& elsewhere = {});
     const Value& self() const { return value_; }
@@ -70,7 +71,7 @@ public:
     Value require(std::string_view key) const;  // "PATH.key: missing (required)"
     std::vector<std::string> keys() const;      // in file order
 
-private:
+  private:
     Value value_;
     std::vector<std::string_view> known_;
 };
@@ -79,9 +80,9 @@ std::string join_path(const std::string& parent, std::string_view key);
 std::string index_path(const std::string& parent, std::size_t index);
 
 // The parts of the parse that live in other files.
-void parse_groups(const Value& value, Scenario& scenario);       // scenario_groups.cpp
-void parse_timeline(const Value& value, Scenario& scenario);     // scenario_timeline.cpp
-void parse_expectations(const Value& value, Scenario& scenario); // scenario_timeline.cpp
+void parse_groups(const Value& value, Scenario& scenario);        // scenario_groups.cpp
+void parse_timeline(const Value& value, Scenario& scenario);      // scenario_timeline.cpp
+void parse_expectations(const Value& value, Scenario& scenario);  // scenario_timeline.cpp
 // "PATH: no group named 'x' (did you mean 'y'?)" unless a group has that name.
 void check_group_exists(const Value& name_value, const std::string& name, const Scenario& scenario);
 

@@ -79,11 +79,16 @@ std::optional<Millis> parse_duration_text(std::string_view text) {
     const auto value = leading_number(text, unit);
     if (!value) return std::nullopt;
     double ms;
-    if (unit == "ms") ms = *value;
-    else if (unit == "s") ms = *value * 1e3;
-    else if (unit == "m") ms = *value * 60e3;
-    else if (unit == "h") ms = *value * 3600e3;
-    else return std::nullopt;
+    if (unit == "ms")
+        ms = *value;
+    else if (unit == "s")
+        ms = *value * 1e3;
+    else if (unit == "m")
+        ms = *value * 60e3;
+    else if (unit == "h")
+        ms = *value * 3600e3;
+    else
+        return std::nullopt;
     if (std::fabs(ms) > 1e15) return std::nullopt;
     return Millis(static_cast<long long>(std::llround(ms)));
 }
@@ -126,13 +131,16 @@ ThresholdParse parse_threshold(std::string_view text, MetricKind kind) {
                           : kind == MetricKind::size     ? "\"< 256MB\""
                                                          : "\"== 0\"";
     if (!found) {
-        r.error = fmt::format("expected a threshold: an operator (<, <=, >, >=, ==) and a value, such as {}", example);
+        r.error = fmt::format(
+            "expected a threshold: an operator (<, <=, >, >=, ==) and a value, such as {}",
+            example);
         return r;
     }
     std::string_view unit;
     const auto value = leading_number(s, unit);
     if (!value) {
-        r.error = fmt::format("'{}' is not a number after '{}' (expected e.g. {})", s, op_text(r.op), example);
+        r.error = fmt::format("'{}' is not a number after '{}' (expected e.g. {})", s,
+                              op_text(r.op), example);
         return r;
     }
     if (*value < 0) {
@@ -142,12 +150,14 @@ ThresholdParse parse_threshold(std::string_view text, MetricKind kind) {
     switch (kind) {
         case MetricKind::duration: {
             if (unit.empty()) {
-                r.error = fmt::format("'{}' has no unit: a duration takes ms, s or m (e.g. {})", s, example);
+                r.error = fmt::format("'{}' has no unit: a duration takes ms, s or m (e.g. {})", s,
+                                      example);
                 return r;
             }
             const double factor = unit == "ms" ? 1 : unit == "s" ? 1e3 : unit == "m" ? 60e3 : 0;
             if (factor == 0) {
-                r.error = fmt::format("unknown unit '{}': a duration takes ms, s or m (e.g. {})", unit, example);
+                r.error = fmt::format("unknown unit '{}': a duration takes ms, s or m (e.g. {})",
+                                      unit, example);
                 return r;
             }
             r.value = *value * factor;
@@ -165,9 +175,11 @@ ThresholdParse parse_threshold(std::string_view text, MetricKind kind) {
         }
         case MetricKind::ratio: {
             double v = *value;
-            if (unit == "%") v /= 100;
+            if (unit == "%")
+                v /= 100;
             else if (!unit.empty()) {
-                r.error = fmt::format("'{}': a ratio is a fraction or a percentage (e.g. {})", s, example);
+                r.error = fmt::format("'{}': a ratio is a fraction or a percentage (e.g. {})", s,
+                                      example);
                 return r;
             }
             if (v > 1) {
@@ -180,7 +192,8 @@ ThresholdParse parse_threshold(std::string_view text, MetricKind kind) {
         case MetricKind::count:
         case MetricKind::boolean: {
             if (!unit.empty() || s.find('.') != std::string_view::npos) {
-                r.error = fmt::format("'{}': a count is a non-negative integer (e.g. {})", s, example);
+                r.error =
+                    fmt::format("'{}': a count is a non-negative integer (e.g. {})", s, example);
                 return r;
             }
             r.value = *value;
@@ -192,11 +205,16 @@ ThresholdParse parse_threshold(std::string_view text, MetricKind kind) {
 
 std::string_view op_text(Expectation::Op op) {
     switch (op) {
-        case Expectation::Op::lt: return "<";
-        case Expectation::Op::le: return "<=";
-        case Expectation::Op::gt: return ">";
-        case Expectation::Op::ge: return ">=";
-        case Expectation::Op::eq: return "==";
+        case Expectation::Op::lt:
+            return "<";
+        case Expectation::Op::le:
+            return "<=";
+        case Expectation::Op::gt:
+            return ">";
+        case Expectation::Op::ge:
+            return ">=";
+        case Expectation::Op::eq:
+            return "==";
     }
     return "?";
 }
@@ -211,7 +229,8 @@ bool is_name(std::string_view text, std::size_t max) {
 bool is_channel_id(std::string_view text) {
     if (text.empty() || text.size() > 64) return false;
     return std::all_of(text.begin(), text.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '-';
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+               c == '-';
     });
 }
 

@@ -12,7 +12,7 @@
 namespace streambed::runner {
 
 class ServerHandle {
-public:
+  public:
     virtual ~ServerHandle() = default;
     virtual std::uint16_t port() const = 0;
     // The process to sample for memory; 0 when the server shares this one (its RSS is then not
@@ -24,8 +24,8 @@ public:
 
 // Starts a server with `serve` ARGS on `port` (0: a free one) and returns once it listens;
 // throws std::runtime_error saying why it did not start.
-using ServerFactory =
-    std::function<std::unique_ptr<ServerHandle>(const std::vector<std::string>& args, std::uint16_t port)>;
+using ServerFactory = std::function<std::unique_ptr<ServerHandle>(
+    const std::vector<std::string>& args, std::uint16_t port)>;
 
 // `program serve --port PORT ARGS...` as a child process.
 ServerFactory child_server(std::string program);

@@ -13,7 +13,9 @@ namespace {
 
 using json = nlohmann::json;
 
-double ms(std::int64_t us) { return static_cast<double>(us) / 1000.0; }
+double ms(std::int64_t us) {
+    return static_cast<double>(us) / 1000.0;
+}
 
 // The metric for one set of totals; nullopt when there is nothing to measure it on.
 std::optional<double> metric_of(const std::string& metric, const fleet::GroupTotals& t) {
@@ -55,11 +57,16 @@ bool holds(double measured, Expectation::Op op, double threshold) {
     // Ratios and durations are compared with a tolerance below their printed precision.
     constexpr double eps = 1e-9;
     switch (op) {
-        case Expectation::Op::lt: return measured < threshold - eps;
-        case Expectation::Op::le: return measured <= threshold + eps;
-        case Expectation::Op::gt: return measured > threshold + eps;
-        case Expectation::Op::ge: return measured >= threshold - eps;
-        case Expectation::Op::eq: return std::fabs(measured - threshold) <= eps;
+        case Expectation::Op::lt:
+            return measured < threshold - eps;
+        case Expectation::Op::le:
+            return measured <= threshold + eps;
+        case Expectation::Op::gt:
+            return measured > threshold + eps;
+        case Expectation::Op::ge:
+            return measured >= threshold - eps;
+        case Expectation::Op::eq:
+            return std::fabs(measured - threshold) <= eps;
     }
     return false;
 }
@@ -67,9 +74,12 @@ bool holds(double measured, Expectation::Op op, double threshold) {
 std::string_view unit_of(const MetricInfo* info) {
     if (!info) return "";
     switch (info->kind) {
-        case MetricKind::duration: return "ms";
-        case MetricKind::size: return "MB";
-        default: return "";
+        case MetricKind::duration:
+            return "ms";
+        case MetricKind::size:
+            return "MB";
+        default:
+            return "";
     }
 }
 
@@ -81,8 +91,8 @@ Verdict judge(const Scenario& scenario, const Measured& m) {
     for (const auto& g : m.groups) all.merge(g);
     for (const auto& e : scenario.expectations) {
         const MetricInfo* info = find_metric(e.metric);
-        json row{{"group", e.group},         {"metric", e.metric},       {"op", op_text(e.op)},
-                 {"threshold", e.threshold}, {"unit", unit_of(info)},    {"text", e.text}};
+        json row{{"group", e.group},         {"metric", e.metric},    {"op", op_text(e.op)},
+                 {"threshold", e.threshold}, {"unit", unit_of(info)}, {"text", e.text}};
         std::optional<double> value;
         std::string skip;
         std::size_t g = scenario.groups.size();
@@ -92,8 +102,10 @@ Verdict judge(const Scenario& scenario, const Measured& m) {
             value = m.server_rss_mb;
             if (!value) skip = m.server_skip_reason;
         } else if (e.metric == "recording_complete") {
-            if (m.recording_complete) value = *m.recording_complete ? 1.0 : 0.0;
-            else skip = m.recording_skip_reason;
+            if (m.recording_complete)
+                value = *m.recording_complete ? 1.0 : 0.0;
+            else
+                skip = m.recording_skip_reason;
         } else if (e.metric == "connected" || e.metric == "connected_end") {
             double sum = 0;
             for (std::size_t i = 0; i < scenario.groups.size(); ++i) {
@@ -129,7 +141,8 @@ Verdict judge(const Scenario& scenario, const Measured& m) {
     return v;
 }
 
-json group_summary(const fleet::ClientGroup& group, const fleet::GroupTotals& t, std::size_t connected_end) {
+json group_summary(const fleet::ClientGroup& group, const fleet::GroupTotals& t,
+                   std::size_t connected_end) {
     auto value = [&](const char* metric) -> json {
         auto v = metric_of(metric, t);
         return v ? json(std::round(*v * 1000.0) / 1000.0) : json(nullptr);

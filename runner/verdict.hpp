@@ -22,10 +22,10 @@ struct Measured {
     // connected[group][instant ms] sampled at the expectations' `at` instants and at the end.
     std::vector<std::map<std::int64_t, std::size_t>> connected_at;
     std::vector<std::size_t> connected_end;
-    std::optional<double> server_rss_mb;        // nullopt: no server process of ours
-    std::optional<bool> recording_complete;     // nullopt: nothing recorded
-    std::string server_skip_reason;             // why server figures are missing
-    double client_cpu_s = 0;                    // the runner's own CPU: fleet and proxies
+    std::optional<double> server_rss_mb;     // nullopt: no server process of ours
+    std::optional<bool> recording_complete;  // nullopt: nothing recorded
+    std::string server_skip_reason;          // why server figures are missing
+    double client_cpu_s = 0;                 // the runner's own CPU: fleet and proxies
     std::string recording_skip_reason;
 };
 

@@ -22,14 +22,17 @@ void read_int(const json& j, const char* field, T& out, std::int64_t lo, std::in
     if (!j.is_number_integer())
         throw ConfigError(fmt::format("'{}' must be an integer between {} and {}", field, lo, hi));
     const auto v = j.get<std::int64_t>();
-    if (v < lo || v > hi) throw ConfigError(fmt::format("'{}' must be between {} and {}, not {}", field, lo, hi, v));
+    if (v < lo || v > hi)
+        throw ConfigError(fmt::format("'{}' must be between {} and {}, not {}", field, lo, hi, v));
     out = static_cast<T>(v);
 }
 
 void read_number(const json& j, const char* field, double& out, double lo, double hi) {
-    if (!j.is_number()) throw ConfigError(fmt::format("'{}' must be a number between {} and {}", field, lo, hi));
+    if (!j.is_number())
+        throw ConfigError(fmt::format("'{}' must be a number between {} and {}", field, lo, hi));
     const double v = j.get<double>();
-    if (!(v >= lo && v <= hi)) throw ConfigError(fmt::format("'{}' must be between {} and {}, not {}", field, lo, hi, v));
+    if (!(v >= lo && v <= hi))
+        throw ConfigError(fmt::format("'{}' must be between {} and {}, not {}", field, lo, hi, v));
     out = v;
 }
 
@@ -42,13 +45,19 @@ void check(bool ok, const std::string& message) {
 void validate(const SimConfig& c) {
     check(c.channels >= 1 && c.channels <= 1000, "'channels' must be between 1 and 1000");
     check(c.validators >= 1 && c.validators <= 1000, "'validators' must be between 1 and 1000");
-    check(c.tx_per_second >= 0 && c.tx_per_second <= 100000, "'txPerSecond' must be between 0 and 100000");
-    check(c.block_interval_ms >= 100 && c.block_interval_ms <= 3600000, "'blockIntervalMs' must be between 100 and 3600000");
-    check(c.first_block_ms >= 1 && c.first_block_ms <= 3600000, "'firstBlockMs' must be between 1 and 3600000");
-    check(c.state_interval_ms >= 100 && c.state_interval_ms <= 3600000, "'stateIntervalMs' must be between 100 and 3600000");
+    check(c.tx_per_second >= 0 && c.tx_per_second <= 100000,
+          "'txPerSecond' must be between 0 and 100000");
+    check(c.block_interval_ms >= 100 && c.block_interval_ms <= 3600000,
+          "'blockIntervalMs' must be between 100 and 3600000");
+    check(c.first_block_ms >= 1 && c.first_block_ms <= 3600000,
+          "'firstBlockMs' must be between 1 and 3600000");
+    check(c.state_interval_ms >= 100 && c.state_interval_ms <= 3600000,
+          "'stateIntervalMs' must be between 100 and 3600000");
     check(c.epoch_ms >= 0, "'epochMs' must not be negative");
-    check(!c.clock_start_ms || *c.clock_start_ms >= 0, "--clock-start must be a Unix time in ms, not negative");
-    check(!c.clock_start_ms || c.time_scale > 0, "--clock-start needs a paced --time-scale, not max");
+    check(!c.clock_start_ms || *c.clock_start_ms >= 0,
+          "--clock-start must be a Unix time in ms, not negative");
+    check(!c.clock_start_ms || c.time_scale > 0,
+          "--clock-start needs a paced --time-scale, not max");
 }
 
 void validate_clock_start(const SimConfig& c, std::int64_t wall_now_ms) {
@@ -56,13 +65,17 @@ void validate_clock_start(const SimConfig& c, std::int64_t wall_now_ms) {
     if (!c.clock_start_ms) return;
     const std::int64_t start = *c.clock_start_ms;
     if (start > wall_now_ms + kMaxClockStartAheadMs)
-        throw ConfigError(fmt::format("--clock-start {} is {} s in the future (at most {} s ahead; Unix ms expected)",
-                                      start, (start - wall_now_ms) / 1000, kMaxClockStartAheadMs / 1000));
+        throw ConfigError(fmt::format(
+            "--clock-start {} is {} s in the future (at most {} s ahead; Unix ms expected)", start,
+            (start - wall_now_ms) / 1000, kMaxClockStartAheadMs / 1000));
     const double behind_sim_ms = engine::sim_span_ms(c.time_scale, (wall_now_ms - start) * 1000);
-    const double span = c.stop_after_ms >= 0 ? std::min(behind_sim_ms, static_cast<double>(c.stop_after_ms)) : behind_sim_ms;
+    const double span = c.stop_after_ms >= 0
+                            ? std::min(behind_sim_ms, static_cast<double>(c.stop_after_ms))
+                            : behind_sim_ms;
     if (span > static_cast<double>(kMaxCatchUpMs))
-        throw ConfigError(fmt::format("--clock-start {} is too far back: catching up {:.0f} simulated hours, at most {}",
-                                      start, span / 3600'000.0, kMaxCatchUpMs / 3600'000));
+        throw ConfigError(fmt::format(
+            "--clock-start {} is too far back: catching up {:.0f} simulated hours, at most {}",
+            start, span / 3600'000.0, kMaxCatchUpMs / 3600'000));
 }
 
 SimConfig parse_config(std::string_view text, SimConfig c) {
@@ -74,13 +87,20 @@ SimConfig parse_config(std::string_view text, SimConfig c) {
             check(v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0),
                   "'seed' must be a non-negative integer");
             c.seed = v.get<std::uint64_t>();
-        } else if (key == "epochMs") read_int(v, "epochMs", c.epoch_ms, 0, 253402300799999);
-        else if (key == "channels") read_int(v, "channels", c.channels, 1, 1000);
-        else if (key == "validators") read_int(v, "validators", c.validators, 1, 1000);
-        else if (key == "txPerSecond") read_number(v, "txPerSecond", c.tx_per_second, 0, 100000);
-        else if (key == "blockIntervalMs") read_int(v, "blockIntervalMs", c.block_interval_ms, 100, 3600000);
-        else if (key == "firstBlockMs") read_int(v, "firstBlockMs", c.first_block_ms, 1, 3600000);
-        else if (key == "stateIntervalMs") read_int(v, "stateIntervalMs", c.state_interval_ms, 100, 3600000);
+        } else if (key == "epochMs")
+            read_int(v, "epochMs", c.epoch_ms, 0, 253402300799999);
+        else if (key == "channels")
+            read_int(v, "channels", c.channels, 1, 1000);
+        else if (key == "validators")
+            read_int(v, "validators", c.validators, 1, 1000);
+        else if (key == "txPerSecond")
+            read_number(v, "txPerSecond", c.tx_per_second, 0, 100000);
+        else if (key == "blockIntervalMs")
+            read_int(v, "blockIntervalMs", c.block_interval_ms, 100, 3600000);
+        else if (key == "firstBlockMs")
+            read_int(v, "firstBlockMs", c.first_block_ms, 1, 3600000);
+        else if (key == "stateIntervalMs")
+            read_int(v, "stateIntervalMs", c.state_interval_ms, 100, 3600000);
         else if (key == "episodes") {
             check(v.is_object(), "'episodes' must be an object");
             auto& e = c.episodes;
@@ -133,6 +153,8 @@ std::string to_json(const SimConfig& c) {
     return j.dump();
 }
 
-std::string world_epoch(const SimConfig& config) { return engine::epoch_of("sim-", to_json(config)); }
+std::string world_epoch(const SimConfig& config) {
+    return engine::epoch_of("sim-", to_json(config));
+}
 
 }  // namespace streambed::simulator

@@ -11,12 +11,12 @@
 
 namespace streambed::simulator {
 
-struct EpisodeRates {  // probabilities per 2 s state tick
-    double validator_offline = 0.004;    // an active validator goes offline for 5–30 ticks
-    double validator_jailed = 0.001;     // an active validator is jailed for 5–30 ticks
-    double failed_round = 0.03;          // a consensus round fails at propose: round + 1
-    double network_degradation = 0.01;   // a degradation episode of 3–12 ticks starts
-    double network_partition = 0.002;    // a partition episode of 2–6 ticks starts
+struct EpisodeRates {                   // probabilities per 2 s state tick
+    double validator_offline = 0.004;   // an active validator goes offline for 5–30 ticks
+    double validator_jailed = 0.001;    // an active validator is jailed for 5–30 ticks
+    double failed_round = 0.03;         // a consensus round fails at propose: round + 1
+    double network_degradation = 0.01;  // a degradation episode of 3–12 ticks starts
+    double network_partition = 0.002;   // a partition episode of 2–6 ticks starts
 };
 
 struct SimConfig {

@@ -17,7 +17,7 @@ constexpr std::size_t kSamples = 64;
 
 // Keeps the data of the world's metrics messages; everything else is dropped unframed.
 class MetricsSampler final : public engine::Publisher {
-public:
+  public:
     engine::StreamId declare_stream(engine::Endpoint endpoint, std::string_view) override {
         endpoints_.push_back(endpoint);
         return static_cast<engine::StreamId>(endpoints_.size() - 1);
@@ -31,7 +31,7 @@ public:
 
     std::vector<std::string> samples;
 
-private:
+  private:
     std::vector<engine::Endpoint> endpoints_;
 };
 
@@ -46,7 +46,9 @@ FloodSource::FloodSource(const SimConfig& config, std::optional<double> rate) : 
     samples_ = std::move(sampler.samples);
 }
 
-FloodSource::~FloodSource() { stop(); }
+FloodSource::~FloodSource() {
+    stop();
+}
 
 void FloodSource::start(engine::Publisher& publisher) {
     // Its messages carry wall-clock stamps: no other run publishes the same bytes for a seq.
@@ -58,7 +60,9 @@ void FloodSource::start(engine::Publisher& publisher) {
     thread_.start([this, &publisher] { run(publisher); });
 }
 
-void FloodSource::stop() { thread_.stop(); }
+void FloodSource::stop() {
+    thread_.stop();
+}
 
 void FloodSource::run(engine::Publisher& publisher) {
     using clock = std::chrono::steady_clock;
@@ -72,15 +76,16 @@ void FloodSource::run(engine::Publisher& publisher) {
     while (thread_.running()) {
         if (rate_) {
             // Everything due by now goes out at once: the wait may oversleep a short interval.
-            const auto due = start + std::chrono::duration_cast<clock::duration>(
-                                         std::chrono::duration<double>(static_cast<double>(n) / *rate_));
+            const auto due =
+                start + std::chrono::duration_cast<clock::duration>(
+                            std::chrono::duration<double>(static_cast<double>(n) / *rate_));
             if (due > clock::now() && !thread_.wait_until(due)) return;
             publish_next();
             continue;
         }
         const engine::Backlog b = publisher.backlog();
-        if (b.messages > kMaxBacklogMessages || b.queued_bytes > kMaxQueuedBytes || b.pressured_connections > 0 ||
-            b.tap_fill > 0.5) {
+        if (b.messages > kMaxBacklogMessages || b.queued_bytes > kMaxQueuedBytes ||
+            b.pressured_connections > 0 || b.tap_fill > 0.5) {
             if (!thread_.wait_until(clock::now() + std::chrono::microseconds(100))) return;
             continue;
         }

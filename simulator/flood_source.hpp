@@ -17,7 +17,7 @@
 namespace streambed::simulator {
 
 class FloodSource final : public engine::Source {
-public:
+  public:
     // rate: messages per second (> 0); nullopt: saturation.
     FloodSource(const SimConfig& config, std::optional<double> rate);
     ~FloodSource() override;
@@ -34,7 +34,7 @@ public:
     static constexpr std::uint64_t kMaxBacklogMessages = 64;
     static constexpr std::uint64_t kMaxQueuedBytes = 8u << 20;
 
-private:
+  private:
     void run(engine::Publisher& publisher);
 
     std::optional<double> rate_;

@@ -17,7 +17,7 @@ inline std::uint64_t splitmix64(std::uint64_t& x) {
 
 // xoshiro256** (Blackman and Vigna): fast, small, and a fixed algorithm.
 class Rng {
-public:
+  public:
     explicit Rng(std::uint64_t seed) {
         for (auto& w : s_) w = splitmix64(seed);
     }
@@ -46,7 +46,7 @@ public:
     // Exponential with the given rate (events per unit): the gaps of a Poisson process.
     double exponential(double rate) { return -std::log1p(-uniform()) / rate; }
 
-private:
+  private:
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     std::uint64_t s_[4];
 };

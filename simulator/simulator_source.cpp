@@ -25,14 +25,19 @@ constexpr std::uint64_t kCatchUpMaxBacklog = 16384;
 std::chrono::microseconds thread_cpu() {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return std::chrono::microseconds(static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000);
+    return std::chrono::microseconds(static_cast<std::int64_t>(ts.tv_sec) * 1'000'000 +
+                                     ts.tv_nsec / 1000);
 }
 
 }  // namespace
 
-SimulatorSource::SimulatorSource(SimConfig config) : config_(config) { validate(config_); }
+SimulatorSource::SimulatorSource(SimConfig config) : config_(config) {
+    validate(config_);
+}
 
-SimulatorSource::~SimulatorSource() { stop(); }
+SimulatorSource::~SimulatorSource() {
+    stop();
+}
 
 void SimulatorSource::start(engine::Publisher& publisher) {
     using namespace std::chrono;
@@ -62,24 +67,30 @@ void SimulatorSource::catch_up_to(engine::Publisher& publisher, std::int64_t sim
     const auto cpu_began = thread_cpu();
     World& world = *world_;
     std::int64_t until = sim_now_ms;
-    if (config_.stop_after_ms >= 0) until = std::min(until, config_.epoch_ms + config_.stop_after_ms);
+    if (config_.stop_after_ms >= 0)
+        until = std::min(until, config_.epoch_ms + config_.stop_after_ms);
     const std::uint64_t before = world.messages_published();
     std::uint64_t events = 0;
     while (world.next_event_ms() <= until) {
         sim_time_ = world.next_event_ms();
         world.advance();
         if (++events % kCatchUpCheckEvery != 0) continue;
-        for (auto b = publisher.backlog(); b.messages > kCatchUpMaxBacklog || b.tap_fill > 0.5; b = publisher.backlog())
+        for (auto b = publisher.backlog(); b.messages > kCatchUpMaxBacklog || b.tap_fill > 0.5;
+             b = publisher.backlog())
             std::this_thread::sleep_for(microseconds(200));  // a throttle, not a synchronization
     }
     catch_up_ = {world.messages_published() - before, sim_now_ms - config_.epoch_ms,
-                 duration_cast<microseconds>(steady_clock::now() - began), thread_cpu() - cpu_began};
-    spdlog::info("caught up {} messages ({} simulated s) in {:.1f} ms ({:.1f} ms CPU)", catch_up_.messages,
-                 catch_up_.simulated_ms / 1000, static_cast<double>(catch_up_.wall.count()) / 1000.0,
+                 duration_cast<microseconds>(steady_clock::now() - began),
+                 thread_cpu() - cpu_began};
+    spdlog::info("caught up {} messages ({} simulated s) in {:.1f} ms ({:.1f} ms CPU)",
+                 catch_up_.messages, catch_up_.simulated_ms / 1000,
+                 static_cast<double>(catch_up_.wall.count()) / 1000.0,
                  static_cast<double>(catch_up_.cpu.count()) / 1000.0);
 }
 
-void SimulatorSource::stop() { thread_.stop(); }
+void SimulatorSource::stop() {
+    thread_.stop();
+}
 
 void SimulatorSource::run(engine::Publisher&) {
     using namespace std::chrono;

@@ -17,14 +17,14 @@ namespace streambed::simulator {
 
 // What start() did to catch up with a clock start in the past.
 struct CatchUp {
-    std::uint64_t messages = 0;       // published before start() returned
-    std::int64_t simulated_ms = 0;    // simulated time they span, from the epoch
-    std::chrono::microseconds wall{}; // how long it took
-    std::chrono::microseconds cpu{};  // of which the catching-up thread ran
+    std::uint64_t messages = 0;        // published before start() returned
+    std::int64_t simulated_ms = 0;     // simulated time they span, from the epoch
+    std::chrono::microseconds wall{};  // how long it took
+    std::chrono::microseconds cpu{};   // of which the catching-up thread ran
 };
 
 class SimulatorSource final : public engine::Source {
-public:
+  public:
     explicit SimulatorSource(SimConfig config);  // throws ConfigError on a bad configuration
     ~SimulatorSource() override;
 
@@ -39,7 +39,7 @@ public:
     bool finished() const { return finished_.load(); }             // reached stop_after_ms
     const CatchUp& catch_up() const { return catch_up_; }          // after start()
 
-private:
+  private:
     void run(engine::Publisher& publisher);
     void catch_up_to(engine::Publisher& publisher, std::int64_t sim_now_ms);
 

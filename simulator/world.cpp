@@ -94,7 +94,8 @@ struct World::State {
 
     // Formats with a compiled format string (FMT_COMPILE): parsed once, at build time.
     template <class Format, class... Args>
-    void publish(StreamId stream, MessageType type, std::int64_t t, const Format& f, Args&&... args) {
+    void publish(StreamId stream, MessageType type, std::int64_t t, const Format& f,
+                 Args&&... args) {
         data.clear();
         fmt::format_to(fmt::appender(data), f, std::forward<Args>(args)...);
         pub.publish(stream, type, t, std::string_view(data.data(), data.size()));
@@ -109,8 +110,9 @@ struct World::State {
     }
 
     std::size_t active_count() const {
-        return static_cast<std::size_t>(std::count_if(validators.begin(), validators.end(),
-                                                      [](const Validator& v) { return v.status == Status::active; }));
+        return static_cast<std::size_t>(
+            std::count_if(validators.begin(), validators.end(),
+                          [](const Validator& v) { return v.status == Status::active; }));
     }
 
     const Validator& proposer(std::uint64_t turn) const {
@@ -128,12 +130,15 @@ struct World::State {
         std::uint64_t key[3] = {cfg.seed, ch.index, ch.tx_counter};
         const auto id = XXH3_64bits(key, sizeof key);
         const auto from_hi = rng.next(), to_hi = rng.next();
-        const auto from_lo = static_cast<std::uint32_t>(rng.next()), to_lo = static_cast<std::uint32_t>(rng.next());
+        const auto from_lo = static_cast<std::uint32_t>(rng.next()),
+                   to_lo = static_cast<std::uint32_t>(rng.next());
         const double amount = static_cast<double>(1 + rng.below(5'000'000)) / 100.0;
         const double fee = 0.01 + static_cast<double>(rng.below(100)) / 1000.0;
-        publish(ch.txs, MessageType::transaction, t,
-                FMT_COMPILE(R"({{"id":"0x{:016x}","from":"0x{:016x}{:08x}","to":"0x{:016x}{:08x}","amount":{:.2f},"fee":{:.3f},"blockHeight":{}}})"),
-                id, from_hi, from_lo, to_hi, to_lo, amount, fee, ch.height + 1);
+        publish(
+            ch.txs, MessageType::transaction, t,
+            FMT_COMPILE(
+                R"({{"id":"0x{:016x}","from":"0x{:016x}{:08x}","to":"0x{:016x}{:08x}","amount":{:.2f},"fee":{:.3f},"blockHeight":{}}})"),
+            id, from_hi, from_lo, to_hi, to_lo, amount, fee, ch.height + 1);
         ch.next_tx_ms = t + arrival_gap_ms();
     }
 
@@ -146,15 +151,20 @@ struct World::State {
         std::uint64_t key[4] = {cfg.seed, ch.index, ch.height, txs};
         const auto parent = XXH3_64bits(ch.last_hash.data(), ch.last_hash.size());
         std::uint64_t h[4];
-        for (std::uint64_t i = 0; i < 4; ++i) h[i] = XXH3_64bits_withSeed(key, sizeof key, parent + i);
+        for (std::uint64_t i = 0; i < 4; ++i)
+            h[i] = XXH3_64bits_withSeed(key, sizeof key, parent + i);
         std::string hash = fmt::format("{:016x}{:016x}{:016x}{:016x}", h[0], h[1], h[2], h[3]);
-        publish(ch.updates, MessageType::block, t,
-                FMT_COMPILE(R"({{"height":{},"hash":"{}","parentHash":"{}","txCount":{},"proposer":"{}"}})"), ch.height, hash,
-                ch.last_hash, txs, proposer(ch.height + ch.index).id);
+        publish(
+            ch.updates, MessageType::block, t,
+            FMT_COMPILE(
+                R"({{"height":{},"hash":"{}","parentHash":"{}","txCount":{},"proposer":"{}"}})"),
+            ch.height, hash, ch.last_hash, txs, proposer(ch.height + ch.index).id);
         ch.last_hash = std::move(hash);
         for (auto& v : validators) {
-            if (v.status == Status::active) ++v.signed_blocks;
-            else ++v.missed;
+            if (v.status == Status::active)
+                ++v.signed_blocks;
+            else
+                ++v.missed;
         }
     }
 
@@ -164,15 +174,20 @@ struct World::State {
         double tps_sum = 0;
         const double block_s = static_cast<double>(cfg.block_interval_ms) / 1000.0;
         for (auto& ch : channels) {
-            const double target = health == Health::healthy ? 40 : health == Health::degraded ? 180 : 900;
-            ch.latency_ms = std::clamp(ch.latency_ms + (target - ch.latency_ms) * 0.3 + rng.uniform(-5, 5), 5.0, 5000.0);
+            const double target = health == Health::healthy    ? 40
+                                  : health == Health::degraded ? 180
+                                                               : 900;
+            ch.latency_ms = std::clamp(
+                ch.latency_ms + (target - ch.latency_ms) * 0.3 + rng.uniform(-5, 5), 5.0, 5000.0);
             const double tps = static_cast<double>(ch.last_block_tx) / block_s;
-            const char* status = health == Health::partitioned ? "halted"
+            const char* status = health == Health::partitioned                         ? "halted"
                                  : (health == Health::degraded || ch.latency_ms > 250) ? "degraded"
-                                                                                        : "active";
-            publish(ch.updates, MessageType::channel_update, t,
-                    FMT_COMPILE(R"({{"blockHeight":{},"txCount":{},"tps":{:.2f},"pendingTx":{},"avgLatencyMs":{:.1f},"status":"{}"}})"),
-                    ch.height, ch.confirmed, tps, ch.pending, ch.latency_ms, status);
+                                                                                       : "active";
+            publish(
+                ch.updates, MessageType::channel_update, t,
+                FMT_COMPILE(
+                    R"({{"blockHeight":{},"txCount":{},"tps":{:.2f},"pendingTx":{},"avgLatencyMs":{:.1f},"status":"{}"}})"),
+                ch.height, ch.confirmed, tps, ch.pending, ch.latency_ms, status);
             tx_total += ch.confirmed;
             height_sum += ch.height;
             pending_sum += ch.pending;
@@ -180,21 +195,26 @@ struct World::State {
         }
         validators_tick(t);
         consensus_tick(t);
-        publish(network, MessageType::network_status, t,
-                FMT_COMPILE(R"({{"peers":{},"avgLatencyMs":{:.1f},"inboundKbps":{:.1f},"outboundKbps":{:.1f},"health":"{}"}})"),
-                peers, network_latency_, inbound_, outbound_, name(health));
+        publish(
+            network, MessageType::network_status, t,
+            FMT_COMPILE(
+                R"({{"peers":{},"avgLatencyMs":{:.1f},"inboundKbps":{:.1f},"outboundKbps":{:.1f},"health":"{}"}})"),
+            peers, network_latency_, inbound_, outbound_, name(health));
         const double cpu = std::min(99.0, 8 + tps_sum * 0.4 + rng.uniform(0, 6));
         const double memory = 480 + static_cast<double>(pending_sum) * 0.05 + rng.uniform(0, 16);
-        publish(metrics, MessageType::metrics, t,
-                FMT_COMPILE(R"({{"tps":{:.2f},"txTotal":{},"blockHeight":{},"cpuPercent":{:.1f},"memoryMb":{:.1f}}})"), tps_sum,
-                tx_total, height_sum, cpu, memory);
+        publish(
+            metrics, MessageType::metrics, t,
+            FMT_COMPILE(
+                R"({{"tps":{:.2f},"txTotal":{},"blockHeight":{},"cpuPercent":{:.1f},"memoryMb":{:.1f}}})"),
+            tps_sum, tx_total, height_sum, cpu, memory);
     }
 
     double network_latency_ = 35, inbound_ = 1000, outbound_ = 900;
 
     void network_tick() {
         const auto& e = cfg.episodes;
-        if (episode_ticks > 0 && --episode_ticks == 0) health = Health::healthy;
+        if (episode_ticks > 0 && --episode_ticks == 0)
+            health = Health::healthy;
         else if (health == Health::healthy) {
             const double u = rng.uniform();
             if (u < e.network_partition) {
@@ -206,7 +226,9 @@ struct World::State {
             }
         }
         const std::int64_t target_peers = health == Health::partitioned ? 3 : 24;
-        peers = std::clamp<std::int64_t>(peers + (target_peers - peers) / 2 + static_cast<std::int64_t>(rng.below(3)) - 1, 1, 64);
+        peers = std::clamp<std::int64_t>(
+            peers + (target_peers - peers) / 2 + static_cast<std::int64_t>(rng.below(3)) - 1, 1,
+            64);
         const double base = health == Health::healthy ? 35 : health == Health::degraded ? 180 : 600;
         network_latency_ = base + rng.uniform(0, 10);
         const double bw = health == Health::healthy ? 1.0 : health == Health::degraded ? 0.4 : 0.05;
@@ -218,11 +240,14 @@ struct World::State {
         const auto& e = cfg.episodes;
         std::uint64_t total_stake = 0;
         for (auto& v : validators) {
-            if (v.status != Status::active && --v.away_ticks <= 0) v.status = Status::active;
+            if (v.status != Status::active && --v.away_ticks <= 0)
+                v.status = Status::active;
             else if (v.status == Status::active && active_count() > 1) {
                 const double u = rng.uniform();
-                if (u < e.validator_jailed) v.status = Status::jailed;
-                else if (u < e.validator_jailed + e.validator_offline) v.status = Status::offline;
+                if (u < e.validator_jailed)
+                    v.status = Status::jailed;
+                else if (u < e.validator_jailed + e.validator_offline)
+                    v.status = Status::offline;
                 if (v.status != Status::active) v.away_ticks = 5 + static_cast<int>(rng.below(26));
             }
             v.stake += rng.below(1000);
@@ -230,11 +255,17 @@ struct World::State {
         }
         for (auto& v : validators) {
             const std::uint64_t blocks = v.signed_blocks + v.missed;
-            const double uptime = blocks ? 100.0 * static_cast<double>(v.signed_blocks) / static_cast<double>(blocks) : 100.0;
-            const double power = v.status == Status::active ? static_cast<double>(v.stake) / static_cast<double>(total_stake) : 0.0;
-            publish(v.stream, MessageType::validator_update, t,
-                    FMT_COMPILE(R"({{"id":"{}","status":"{}","stake":{},"votingPower":{:.4f},"uptime":{:.2f},"missedBlocks":{}}})"),
-                    v.id, name(v.status), v.stake, power, uptime, v.missed);
+            const double uptime =
+                blocks ? 100.0 * static_cast<double>(v.signed_blocks) / static_cast<double>(blocks)
+                       : 100.0;
+            const double power = v.status == Status::active ? static_cast<double>(v.stake) /
+                                                                  static_cast<double>(total_stake)
+                                                            : 0.0;
+            publish(
+                v.stream, MessageType::validator_update, t,
+                FMT_COMPILE(
+                    R"({{"id":"{}","status":"{}","stake":{},"votingPower":{:.4f},"uptime":{:.2f},"missedBlocks":{}}})"),
+                v.id, name(v.status), v.stake, power, uptime, v.missed);
         }
     }
 
@@ -251,9 +282,11 @@ struct World::State {
         }
         const auto& leader = proposer(consensus_height + round);
         const std::size_t votes = phase == 0 ? 0 : active;
-        publish(consensus, MessageType::consensus_update, t,
-                FMT_COMPILE(R"({{"height":{},"round":{},"phase":"{}","leader":"{}","votes":{},"quorum":{}}})"), consensus_height,
-                round, kPhases[phase], leader.id, votes, quorum);
+        publish(
+            consensus, MessageType::consensus_update, t,
+            FMT_COMPILE(
+                R"({{"height":{},"round":{},"phase":"{}","leader":"{}","votes":{},"quorum":{}}})"),
+            consensus_height, round, kPhases[phase], leader.id, votes, quorum);
         if (phase == 0 && (active < quorum || rng.chance(cfg.episodes.failed_round))) {
             round_failed_ = true;  // no proposal accepted: stay at propose, next round
             return;
@@ -317,6 +350,8 @@ void World::advance() {
     }
 }
 
-std::uint64_t World::messages_published() const { return s_->published; }
+std::uint64_t World::messages_published() const {
+    return s_->published;
+}
 
 }  // namespace streambed::simulator

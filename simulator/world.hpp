@@ -13,7 +13,7 @@
 namespace streambed::simulator {
 
 class World {
-public:
+  public:
     // Declares every stream of the configuration on `publisher`.
     World(const SimConfig& config, engine::Publisher& publisher);
     ~World();
@@ -27,7 +27,7 @@ public:
     void advance();
     std::uint64_t messages_published() const;
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> s_;
 };

@@ -52,8 +52,10 @@ void BM_QueueConflateUnderPressure(benchmark::State& state) {
     // A full queue of states from 8 streams: every push conflates.
     std::vector<std::unique_ptr<Stream>> streams;
     for (StreamId i = 0; i < 8; ++i)
-        streams.push_back(std::make_unique<Stream>(i, Endpoint::channels, "ch-" + std::to_string(i), 16));
-    const std::size_t size = streams[0]->append(MessageType::channel_update, 0, kMetrics, 0)->bytes.size();
+        streams.push_back(
+            std::make_unique<Stream>(i, Endpoint::channels, "ch-" + std::to_string(i), 16));
+    const std::size_t size =
+        streams[0]->append(MessageType::channel_update, 0, kMetrics, 0)->bytes.size();
     OutboundQueue q(size * 64);
     std::size_t i = 0;
     for (auto _ : state) {
@@ -65,7 +67,8 @@ void BM_QueueConflateUnderPressure(benchmark::State& state) {
 BENCHMARK(BM_QueueConflateUnderPressure);
 
 void BM_ParseSubscribe(benchmark::State& state) {
-    const std::string text = R"({"action":"subscribe","channels":["ch-1","ch-2"],"since":{"ch-1":1041}})";
+    const std::string text =
+        R"({"action":"subscribe","channels":["ch-1","ch-2"],"since":{"ch-1":1041}})";
     for (auto _ : state) benchmark::DoNotOptimize(parse_client_message(text));
     state.SetItemsProcessed(state.iterations());
 }

@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "engine/hub.hpp"
 #include "recorder/recorder.hpp"
@@ -29,13 +29,15 @@ void BM_RecorderFrames(benchmark::State& state) {
         auto id = hub.declare_stream(engine::Endpoint::metrics, "metrics");
         auto m = hub.publish(id, engine::MessageType::metrics, 0, R"({"tps":1.0})");
         for (std::uint64_t s = 1; s <= 1000; ++s)
-            rec->session_opened({s, "s", engine::Endpoint::metrics, "127.0.0.1:1", "/ws/metrics", 0});
+            rec->session_opened(
+                {s, "s", engine::Endpoint::metrics, "127.0.0.1:1", "/ws/metrics", 0});
         // The stream, the message and the opens: written before the frames are counted.
         const std::uint64_t before = 1002;
         state.ResumeTiming();
         const auto start = std::chrono::steady_clock::now();
         // 1,000 sessions receiving the same message: the broadcast case.
-        for (std::size_t i = 0; i < frames; ++i) rec->frame_out(1 + i % 1000, &m, 1, static_cast<std::int64_t>(i));
+        for (std::size_t i = 0; i < frames; ++i)
+            rec->frame_out(1 + i % 1000, &m, 1, static_cast<std::int64_t>(i));
         while (rec->written() + rec->dropped() < before + frames) std::this_thread::yield();
         const auto committed = std::chrono::steady_clock::now();
         rec->finish();  // then the run is closed, frames indexed by session, the WAL checkpointed
@@ -49,12 +51,17 @@ void BM_RecorderFrames(benchmark::State& state) {
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * frames));
     // Frames per second until the last one is committed, and the one-off cost of closing the run.
-    state.counters["sustained_per_second"] = static_cast<double>(state.iterations() * frames) / sustained;
+    state.counters["sustained_per_second"] =
+        static_cast<double>(state.iterations() * frames) / sustained;
     state.counters["finish_ms"] = closing * 1000.0 / static_cast<double>(state.iterations());
     for (const char* s : {"", "-wal", "-shm"}) std::remove((path + s).c_str());
 }
 // 1,048,576 frames is the measurement; 4,096 keeps the smoke run of `make test` short.
-BENCHMARK(BM_RecorderFrames)->Arg(1 << 20)->Arg(1 << 12)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RecorderFrames)
+    ->Arg(1 << 20)
+    ->Arg(1 << 12)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace streambed::recorder

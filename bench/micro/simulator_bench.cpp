@@ -32,7 +32,7 @@ BENCHMARK(BM_WorldGenerate)->Arg(4)->Arg(1000);
 
 // Keeps the data objects the world publishes, by message type, unframed.
 class ByType final : public engine::Publisher {
-public:
+  public:
     engine::StreamId declare_stream(engine::Endpoint, std::string_view) override { return 0; }
     engine::MessagePtr publish(engine::StreamId, engine::MessageType type, std::int64_t,
                                std::string_view data_json) override {

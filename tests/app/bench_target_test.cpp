@@ -26,7 +26,7 @@ namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 
 class Child : public ChildProcess {
-public:
+  public:
     explicit Child(const std::vector<std::string>& args) : ChildProcess(STREAMBED_BINARY, args) {}
 };
 
@@ -71,7 +71,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadBench{{"--target", "ws://::1:9003"}, "ws://::1:9003"},
                       BadBench{{"--target", "ws://[::1:9003"}, "ws://[::1:9003"},
                       BadBench{{"--target", "http://127.0.0.1:9003"}, "http://127.0.0.1:9003"},
-                      BadBench{{"--target", "ws://127.0.0.1:9003", "--target-pid", "999999"}, "999999"},
+                      BadBench{{"--target", "ws://127.0.0.1:9003", "--target-pid", "999999"},
+                               "999999"},
                       BadBench{{"--target-pid", "999999"}, "999999"}));
 
 const std::string kTls = std::string(STREAMBED_FIXTURES) + "/tls/";
@@ -102,8 +103,9 @@ TEST(BenchTarget, HostNamesAndIpv6LiteralsAreResolved) {
     for (const auto& [bind, host] : {std::pair{"localhost", "localhost"}, {"::1", "[::1]"}}) {
         Child serve({"serve", "--port", "0", "--bind", bind});
         const auto port = serve_port(serve);
-        Child bench({"bench", "--target", std::string("ws://") + host + ":" + std::to_string(port), "--clients", "2",
-                     "--duration", "200ms", "--target-pid", std::to_string(serve.pid())});
+        Child bench({"bench", "--target", std::string("ws://") + host + ":" + std::to_string(port),
+                     "--clients", "2", "--duration", "200ms", "--target-pid",
+                     std::to_string(serve.pid())});
         EXPECT_EQ(describe(bench.wait_exit(30s)), "exit 0") << host << ": " << bench.err();
         EXPECT_NE(bench.out().find("2 connected, 0 failed"), std::string::npos) << bench.out();
     }
@@ -111,7 +113,7 @@ TEST(BenchTarget, HostNamesAndIpv6LiteralsAreResolved) {
 
 // A WebSocket server that welcomes each client, then closes it with 1008.
 class DroppingServer {
-public:
+  public:
     DroppingServer() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
         accept();
         thread_ = std::thread([this] { ioc_.run_for(60s); });
@@ -122,7 +124,7 @@ public:
     }
     std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-private:
+  private:
     void accept() {
         acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
             if (ec) return;
@@ -148,8 +150,8 @@ private:
 
 TEST(BenchTarget, EveryClientDroppedSaysWhyAndExitsOne) {
     DroppingServer server;
-    Child bench({"bench", "--target", "ws://127.0.0.1:" + std::to_string(server.port()), "--clients", "2",
-                 "--duration", "200ms"});
+    Child bench({"bench", "--target", "ws://127.0.0.1:" + std::to_string(server.port()),
+                 "--clients", "2", "--duration", "200ms"});
     EXPECT_EQ(describe(bench.wait_exit(30s)), "exit 1") << bench.out() << bench.err();
     EXPECT_NE(bench.err().find("1008 go away"), std::string::npos) << bench.err();
 }
@@ -157,10 +159,11 @@ TEST(BenchTarget, EveryClientDroppedSaysWhyAndExitsOne) {
 TEST(BenchTarget, RefusedClientsAreExplained) {
     Child serve({"serve", "--port", "0", "--auth-token", "s3cret"});
     const auto port = serve_port(serve);
-    Child bench({"bench", "--target", "ws://127.0.0.1:" + std::to_string(port), "--clients", "2", "--duration",
-                 "100ms"});
+    Child bench({"bench", "--target", "ws://127.0.0.1:" + std::to_string(port), "--clients", "2",
+                 "--duration", "100ms"});
     EXPECT_EQ(describe(bench.wait_exit(30s)), "exit 1") << bench.err();
-    EXPECT_NE(bench.err().find("2 connection(s) failed: upgrade refused: HTTP/1.1 401"), std::string::npos)
+    EXPECT_NE(bench.err().find("2 connection(s) failed: upgrade refused: HTTP/1.1 401"),
+              std::string::npos)
         << bench.err();
 }
 

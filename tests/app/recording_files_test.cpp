@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 class Child : public ChildProcess {
-public:
+  public:
     explicit Child(const std::vector<std::string>& args) : ChildProcess(STREAMBED_BINARY, args) {}
 };
 
@@ -62,7 +62,8 @@ struct TempDir {
     ~TempDir() { clean(); }
     void clean() const {
         std::error_code ec;
-        if (fs::exists(path, ec)) fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+        if (fs::exists(path, ec))
+            fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
         fs::remove_all(path, ec);
     }
     std::vector<std::string> entries() const {
@@ -82,7 +83,8 @@ struct RecordingFiles : ::testing::Test {
         source = new TempDir("recording-files-source");
         recording = source->path / "r.db";
         using namespace std::chrono;
-        const auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+        const auto now_ms =
+            duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
         Child serve({"serve", "--port", "0", "--record", recording.string(), "--clock-start",
                      std::to_string(now_ms - 20 * 60 * 1000)});
         const auto port = listening_port(serve);
@@ -94,7 +96,8 @@ struct RecordingFiles : ::testing::Test {
             c.close();
         }
         serve.send_signal(SIGTERM);
-        if (!exited_with(serve.wait_exit(20s), 0)) throw std::runtime_error("serve did not exit 0: " + serve.err());
+        if (!exited_with(serve.wait_exit(20s), 0))
+            throw std::runtime_error("serve did not exit 0: " + serve.err());
     }
     static void TearDownTestSuite() {
         delete source;
@@ -162,7 +165,9 @@ TEST_F(RecordingFiles, ReadersReadARecordingTheyCannotWriteAndCreateNoSideFiles)
     ::chmod(r.c_str(), 0444);
     ::chmod(dir.path.c_str(), 0555);
     const std::vector<std::vector<std::string>> readers = {
-        {"inspect", r.string()}, {"inspect", r.string(), "--json"}, {"export", r.string()},
+        {"inspect", r.string()},
+        {"inspect", r.string(), "--json"},
+        {"export", r.string()},
         {"export", r.string(), "--format", "har"}};
     for (const auto& args : readers) {
         Child c(args);
@@ -203,7 +208,8 @@ std::map<std::string, std::string> recorded_data(const fs::path& recording) {
     for (std::string line; std::getline(lines, line);) {
         const auto j = json::parse(line);
         if (j["dir"] == "out" && j["seq"].is_number())
-            out[j["channel"].get<std::string>() + ":" + std::to_string(j["seq"].get<std::uint64_t>())] = j["payload"];
+            out[j["channel"].get<std::string>() + ":" +
+                std::to_string(j["seq"].get<std::uint64_t>())] = j["payload"];
     }
     return out;
 }
@@ -242,7 +248,8 @@ TEST_F(RecordingFiles, InspectExportHarAndReplayGiveWhatWasRecorded) {
     const auto recorded = recorded_data(recording);
     std::uint64_t newest = 0;
     for (const auto& [key, bytes] : recorded)
-        if (key.starts_with("ch-1:")) newest = std::max<std::uint64_t>(newest, std::stoull(key.substr(5)));
+        if (key.starts_with("ch-1:"))
+            newest = std::max<std::uint64_t>(newest, std::stoull(key.substr(5)));
     ASSERT_GT(newest, 0u) << "the recorded client received nothing on ch-1";
     Child replay({"replay", recording.string(), "--port", "0", "--speed", "max"});
     const auto port = listening_port(replay);

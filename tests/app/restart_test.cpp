@@ -36,10 +36,12 @@ struct Serve {
         all.insert(all.end(), args.begin(), args.end());
         child = std::make_unique<ChildProcess>(STREAMBED_BINARY, all);
         const auto line = child->next_line(10s);
-        if (!line) throw std::runtime_error("no listening line within 10 s; stderr: " + child->err());
+        if (!line)
+            throw std::runtime_error("no listening line within 10 s; stderr: " + child->err());
         static const std::regex kLine(R"(listening on http://127\.0\.0\.1:([0-9]{1,5}))");
         std::smatch m;
-        if (!std::regex_match(*line, m, kLine)) throw std::runtime_error("unexpected first line: " + *line);
+        if (!std::regex_match(*line, m, kLine))
+            throw std::runtime_error("unexpected first line: " + *line);
         port = static_cast<std::uint16_t>(std::stoi(m[1].str()));
     }
     std::unique_ptr<ChildProcess> child;
@@ -49,8 +51,8 @@ struct Serve {
 // The wall µs a welcome's clock pairs with the epoch's simulated instant.
 double epoch_due_us(const json& welcome) {
     const auto& c = welcome["clock"];
-    return c["wall"].get<double>() + static_cast<double>(kEpochMs - c["time"].get<std::int64_t>()) * 1000.0 /
-                                         c["scale"].get<double>();
+    return c["wall"].get<double>() + static_cast<double>(kEpochMs - c["time"].get<std::int64_t>()) *
+                                         1000.0 / c["scale"].get<double>();
 }
 
 struct Frame {
@@ -72,7 +74,8 @@ std::vector<Frame> read_data(WsClient& c, std::size_t n) {
 
 TEST(Restart, KilledServerRestartedWithTheSameClockStartResumesWithoutGap) {
     const std::string start = std::to_string(wall_now_ms() - 5000);  // 100 simulated s ago at 20x
-    const std::vector<std::string> args{"--seed", "7", "--time-scale", "20", "--clock-start", start};
+    const std::vector<std::string> args{"--seed",        "7",  "--time-scale", "20",
+                                        "--clock-start", start};
     const std::string subscribe = R"({"action":"subscribe","channels":["ch-1"]})";
 
     // The first server: a client reads ch-1 (its snapshot, then ticks every 100 ms and blocks).
@@ -86,7 +89,8 @@ TEST(Restart, KilledServerRestartedWithTheSameClockStartResumesWithoutGap) {
     a.send(subscribe);
     ASSERT_EQ(a.read_json()["type"], "subscribed");
     const auto before = read_data(a, 5);
-    EXPECT_GE(before.front().seq, 40u) << "history does not look caught up: " << before.front().text;
+    EXPECT_GE(before.front().seq, 40u)
+        << "history does not look caught up: " << before.front().text;
     // After the snapshot (the latest state, which a newer block may follow in history): live.
     for (std::size_t i = 2; i < before.size(); ++i) ASSERT_EQ(before[i].seq, before[i - 1].seq + 1);
     const std::uint64_t last = before.back().seq;
@@ -101,26 +105,36 @@ TEST(Restart, KilledServerRestartedWithTheSameClockStartResumesWithoutGap) {
     const json welcome_b = b.read_json();
     EXPECT_EQ(welcome_b["epoch"], epoch);
     EXPECT_NEAR(epoch_due_us(welcome_b), epoch_due_us(welcome_a), 1000);
-    b.send_json({{"action", "subscribe"}, {"channels", {"ch-1"}}, {"since", {{"ch-1", last}}}, {"epoch", epoch}});
+    b.send_json({{"action", "subscribe"},
+                 {"channels", {"ch-1"}},
+                 {"since", {{"ch-1", last}}},
+                 {"epoch", epoch}});
     const json sub = b.read_json();
     ASSERT_EQ(sub["recovered"]["ch-1"], true) << sub.dump();
     // What it missed while no server ran (about a second: ~14 messages), then live ones.
     const auto after = read_data(b, 30);
     EXPECT_EQ(after.front().seq, last + 1);
-    for (std::size_t i = 1; i < after.size(); ++i) ASSERT_EQ(after[i].seq, after[i - 1].seq + 1) << "gap or repeat";
+    for (std::size_t i = 1; i < after.size(); ++i)
+        ASSERT_EQ(after[i].seq, after[i - 1].seq + 1) << "gap or repeat";
 
     // A third server, never interrupted from the clock start's point of view, holds the same
     // bytes for every one of those seqs (and for those the first server sent).
     Serve third(args);
-    const std::string poll = "/api/v11/poll/channels?channels=ch-1&since=ch-1:" + std::to_string(before.front().seq - 1);
+    const std::string poll =
+        "/api/v11/poll/channels?channels=ch-1&since=ch-1:" + std::to_string(before.front().seq - 1);
     HttpResult r;
-    ASSERT_TRUE(wait_until([&] {
-        r = http_get(third.port, poll);
-        return r.status == 200 && r.body_json()["next"]["ch-1"].get<std::uint64_t>() >= after.back().seq;
-    }, 10s)) << r.status << " " << r.body;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            r = http_get(third.port, poll);
+            return r.status == 200 &&
+                   r.body_json()["next"]["ch-1"].get<std::uint64_t>() >= after.back().seq;
+        },
+        10s))
+        << r.status << " " << r.body;
     EXPECT_EQ(r.body_json()["epoch"], epoch);
     for (const auto* frames : {&before, &after})
-        for (const auto& f : *frames) EXPECT_NE(r.body.find(f.text), std::string::npos) << "seq " << f.seq << " differs";
+        for (const auto& f : *frames)
+            EXPECT_NE(r.body.find(f.text), std::string::npos) << "seq " << f.seq << " differs";
 }
 
 TEST(Restart, StopAfterFreezesTheStreamsWhileTheServerServes) {
@@ -135,7 +149,8 @@ TEST(Restart, StopAfterFreezesTheStreamsWhileTheServerServes) {
     const json welcome = c.read_json();
     // Wait until the simulated clock is 5 ticks past the stop, then nothing has moved.
     const double due_us = epoch_due_us(welcome) + 12'000.0 * 1000.0 / 20.0;
-    ASSERT_TRUE(wait_until([&] { return static_cast<double>(wall_now_ms()) * 1000.0 > due_us; }, 5s));
+    ASSERT_TRUE(
+        wait_until([&] { return static_cast<double>(wall_now_ms()) * 1000.0 > due_us; }, 5s));
     EXPECT_EQ(newest("metrics", "metrics"), 1u);
     EXPECT_EQ(newest("channels", "ch-1"), 1u);
     EXPECT_EQ(http_get(s.port, "/q/health").status, 200);  // still serving
@@ -147,7 +162,9 @@ struct BadValue {
     std::vector<std::string> args;
     std::string named;
 };
-void PrintTo(const BadValue& b, std::ostream* os) { *os << b.name; }
+void PrintTo(const BadValue& b, std::ostream* os) {
+    *os << b.name;
+}
 
 class RestartBadOptions : public ::testing::TestWithParam<BadValue> {};
 
@@ -170,12 +187,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"NegativeClockStart", {"--clock-start", "-5"}, "--clock-start"},
         BadValue{"ClockStartNotANumber", {"--clock-start", "soon"}, "--clock-start"},
         BadValue{"ClockStartWithAFraction", {"--clock-start", "1762732800000.5"}, "--clock-start"},
-        BadValue{"ClockStartInTheFarFuture", {"--clock-start", std::to_string(wall_now_ms() + 2 * 3600'000)}, "--clock-start"},
-        BadValue{"ClockStartInSeconds", {"--time-scale", "20", "--clock-start", std::to_string(wall_now_ms() / 1000)},
+        BadValue{"ClockStartInTheFarFuture",
+                 {"--clock-start", std::to_string(wall_now_ms() + 2 * 3600'000)},
                  "--clock-start"},
-        BadValue{"ClockStartUnpaced", {"--time-scale", "max", "--clock-start", std::to_string(wall_now_ms())},
+        BadValue{"ClockStartInSeconds",
+                 {"--time-scale", "20", "--clock-start", std::to_string(wall_now_ms() / 1000)},
                  "--clock-start"},
-        BadValue{"ClockStartWithFlood", {"--flood", "100", "--clock-start", std::to_string(wall_now_ms())},
+        BadValue{"ClockStartUnpaced",
+                 {"--time-scale", "max", "--clock-start", std::to_string(wall_now_ms())},
+                 "--clock-start"},
+        BadValue{"ClockStartWithFlood",
+                 {"--flood", "100", "--clock-start", std::to_string(wall_now_ms())},
                  "--clock-start"},
         BadValue{"StopAfterBadUnit", {"--stop-after", "5x"}, "--stop-after"}),
     [](const auto& p) { return p.param.name; });

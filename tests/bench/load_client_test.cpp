@@ -1,6 +1,6 @@
-// load_client_test.cpp: `streambed bench`'s load client against a real in-process server: it counts what it receives
-// (plain, batched and compressed), measures lateness against the welcome's clock, and reports
-// connections the server closed and connections that never opened.
+// load_client_test.cpp: `streambed bench`'s load client against a real in-process server: it counts
+// what it receives (plain, batched and compressed), measures lateness against the welcome's clock,
+// and reports connections the server closed and connections that never opened.
 #include "bench/load_client.hpp"
 #include "bench/loopback_floor.hpp"
 
@@ -107,7 +107,8 @@ TEST(LoadClient, CompressedMessagesAreInflated) {
 
 TEST(LoadClient, ConnectionsTheServerClosesAreReported) {
     auto opts = testing::test_options();
-    opts.drain_timeout = std::chrono::milliseconds(100);  // shutdown() waits that long for the closes
+    opts.drain_timeout =
+        std::chrono::milliseconds(100);  // shutdown() waits that long for the closes
     Fixture f(opts);
     auto o = f.options(6);
     o.until = [](const fleet::GroupTotals& w) { return w.lost >= 6; };
@@ -118,7 +119,8 @@ TEST(LoadClient, ConnectionsTheServerClosesAreReported) {
     EXPECT_EQ(r.closed_early, 6u);
     EXPECT_EQ(r.dropped, 6u);
     ASSERT_EQ(r.reasons.size(), 1u);
-    EXPECT_TRUE(r.reasons.begin()->first.starts_with("dropped: closed by the server: 1001 ")) << r.reasons.begin()->first;
+    EXPECT_TRUE(r.reasons.begin()->first.starts_with("dropped: closed by the server: 1001 "))
+        << r.reasons.begin()->first;
     EXPECT_EQ(r.reasons.begin()->second, 6u);
 }
 

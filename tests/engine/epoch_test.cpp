@@ -19,7 +19,8 @@ struct EpochFixture : ::testing::Test {
     EpochFixture() {
         srv.hub().set_epoch(kEpoch);
         for (std::uint64_t n = 1; n <= 8; ++n) {
-            auto m = srv.publish_n(ch1, n == 6 ? MessageType::channel_update : MessageType::block, n);
+            auto m =
+                srv.publish_n(ch1, n == 6 ? MessageType::channel_update : MessageType::block, n);
             if (n == 6) snapshot = m->bytes;
         }
         for (std::uint64_t n = 1; n <= 3; ++n) srv.publish_n(ch2, MessageType::block, n);
@@ -40,7 +41,8 @@ struct EpochFixture : ::testing::Test {
 TEST_F(EpochFixture, WelcomeCarriesTheEpochAfterTheClock) {
     WsClient c(srv.port(), "/ws/metrics");
     const std::string text = c.read_text();
-    EXPECT_NE(text.find(std::string(R"(},"epoch":")") + kEpoch + R"("})"), std::string::npos) << text;
+    EXPECT_NE(text.find(std::string(R"(},"epoch":")") + kEpoch + R"("})"), std::string::npos)
+        << text;
     EXPECT_EQ(json::parse(text)["epoch"], kEpoch);
 }
 
@@ -55,14 +57,18 @@ TEST(Epoch, AHubWithoutSourceHasARandomEpochOfItsOwn) {
 
 TEST_F(EpochFixture, ResumeUnderAForeignEpochIsResetWithTheSnapshot) {
     auto c = connect();
-    c.send_json({{"action", "subscribe"}, {"channels", {"ch-1", "ch-2"}},
-                 {"since", {{"ch-1", 4}, {"ch-2", 3}}}, {"epoch", "sim-ffffffffffffffff"}});
+    c.send_json({{"action", "subscribe"},
+                 {"channels", {"ch-1", "ch-2"}},
+                 {"since", {{"ch-1", 4}, {"ch-2", 3}}},
+                 {"epoch", "sim-ffffffffffffffff"}});
     const json sub = c.read_json();
     EXPECT_EQ(sub["recovered"], json::parse(R"({"ch-1":false,"ch-2":false})")) << sub.dump();
-    EXPECT_EQ(c.read_json(), json::parse(R"({"type":"reset","channel":"ch-1","seq":8,"reason":"epoch_changed"})"));
+    EXPECT_EQ(c.read_json(),
+              json::parse(R"({"type":"reset","channel":"ch-1","seq":8,"reason":"epoch_changed"})"));
     EXPECT_EQ(c.read_text(), snapshot);  // not the history after 4, though it is there
     // ch-2 was at its newest seq, and still: another world's seq 3 is not this one's.
-    EXPECT_EQ(c.read_json(), json::parse(R"({"type":"reset","channel":"ch-2","seq":3,"reason":"epoch_changed"})"));
+    EXPECT_EQ(c.read_json(),
+              json::parse(R"({"type":"reset","channel":"ch-2","seq":3,"reason":"epoch_changed"})"));
     // Live messages follow the reset with no gap (ch-2 has no state: no snapshot).
     srv.publish_n(ch1, MessageType::block, 9);
     srv.publish_n(ch2, MessageType::block, 4);
@@ -96,19 +102,24 @@ TEST_F(EpochFixture, NonStringEpochIsBadRequest) {
 }
 
 TEST_F(EpochFixture, PollCarriesTheEpoch) {
-    const json body = http_get(srv.port(), "/api/v11/poll/channels?channels=ch-1&since=ch-1:6").body_json();
+    const json body =
+        http_get(srv.port(), "/api/v11/poll/channels?channels=ch-1&since=ch-1:6").body_json();
     EXPECT_EQ(body["epoch"], kEpoch);
     EXPECT_EQ(body["messages"].size(), 2u);
     EXPECT_EQ(body["reset"], json::array());
     const json same =
-        http_get(srv.port(), std::string("/api/v11/poll/channels?channels=ch-1&since=ch-1:6&epoch=") + kEpoch).body_json();
+        http_get(srv.port(),
+                 std::string("/api/v11/poll/channels?channels=ch-1&since=ch-1:6&epoch=") + kEpoch)
+            .body_json();
     EXPECT_EQ(same, body);
 }
 
 TEST_F(EpochFixture, PollUnderAForeignEpochResetsEveryPolledStream) {
-    const auto r = http_get(srv.port(), "/api/v11/poll/channels?channels=ch-1,ch-2&since=ch-1:4&epoch=sim-other");
+    const auto r = http_get(
+        srv.port(), "/api/v11/poll/channels?channels=ch-1,ch-2&since=ch-1:4&epoch=sim-other");
     ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.body, R"({"messages":[)" + snapshot + R"(],"next":{"ch-1":8,"ch-2":3},"reset":["ch-1","ch-2"],"epoch":")" +
+    EXPECT_EQ(r.body, R"({"messages":[)" + snapshot +
+                          R"(],"next":{"ch-1":8,"ch-2":3},"reset":["ch-1","ch-2"],"epoch":")" +
                           kEpoch + R"("})");
 }
 

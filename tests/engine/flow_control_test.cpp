@@ -11,7 +11,9 @@ namespace {
 using engine::Endpoint;
 using engine::MessageType;
 
-json stats(TestServer& srv) { return http_get(srv.port(), "/api/v11/websocket/stats").body_json(); }
+json stats(TestServer& srv) {
+    return http_get(srv.port(), "/api/v11/websocket/stats").body_json();
+}
 
 constexpr std::size_t kLimit = 256 << 10;
 
@@ -32,7 +34,9 @@ TEST(SlowConsumer, StatesAreConflatedAndMemoryStaysBounded) {
     std::uint64_t max_queued = 0;
     // Publish until conflation has happened (bounded: 20,000 messages of 4 KiB).
     while (n < 20000 && stats(srv)["conflated"] == 0) {
-        for (int i = 0; i < 100; ++i, ++n) srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n + 1), padded_data(n + 1, 4096));
+        for (int i = 0; i < 100; ++i, ++n)
+            srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n + 1),
+                        padded_data(n + 1, 4096));
         max_queued = std::max<std::uint64_t>(max_queued, stats(srv)["queuedBytes"]);
     }
     auto s = stats(srv);
@@ -60,7 +64,9 @@ TEST(SlowConsumer, EventsOverflowCloses1013ThenResumeHasNoGap) {
     c.read_until_type("subscribed");
     std::uint64_t n = 0;
     while (n < 15000 && stats(srv)["slowConsumerCloses"] == 0) {
-        for (int i = 0; i < 100; ++i, ++n) srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n + 1), padded_data(n + 1, 1024));
+        for (int i = 0; i < 100; ++i, ++n)
+            srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n + 1),
+                        padded_data(n + 1, 1024));
         EXPECT_LE(stats(srv)["queuedBytes"].get<std::uint64_t>(), kLimit);
     }
     ASSERT_EQ(stats(srv)["slowConsumerCloses"], 1);
@@ -80,7 +86,8 @@ TEST(SlowConsumer, EventsOverflowCloses1013ThenResumeHasNoGap) {
     // Resume: everything after the last seq seen, no gap, no repeat.
     WsClient r(srv.port(), "/ws/transactions");
     r.read_json();
-    r.send(json{{"action", "subscribe"}, {"channels", {"ch-1"}}, {"since", {{"ch-1", last}}}}.dump());
+    r.send(
+        json{{"action", "subscribe"}, {"channels", {"ch-1"}}, {"since", {{"ch-1", last}}}}.dump());
     EXPECT_EQ(r.read_json()["recovered"]["ch-1"], true);
     for (std::uint64_t seq = last + 1; seq <= n; ++seq) ASSERT_EQ(r.read_json()["seq"], seq);
 }
@@ -99,7 +106,9 @@ TEST(Batching, BatchClientsGetArraysInOrderOthersSingleMessages) {
     }
     // More than the kernel buffers hold: the queue must build up, and batches with it.
     constexpr std::uint64_t kCount = 3000;
-    for (std::uint64_t n = 1; n <= kCount; ++n) srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), padded_data(n, 1000));
+    for (std::uint64_t n = 1; n <= kCount; ++n)
+        srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n),
+                    padded_data(n, 1000));
     std::uint64_t seq = 0, arrays = 0;
     while (seq < kCount) {
         auto j = batched.read_json();

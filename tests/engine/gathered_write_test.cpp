@@ -13,7 +13,9 @@ namespace {
 using engine::Endpoint;
 using engine::MessageType;
 
-json stats(TestServer& srv) { return http_get(srv.port(), "/api/v11/websocket/stats").body_json(); }
+json stats(TestServer& srv) {
+    return http_get(srv.port(), "/api/v11/websocket/stats").body_json();
+}
 
 engine::ServerOptions backlog_options() {
     auto o = test_options();
@@ -28,7 +30,8 @@ std::string payload(std::uint64_t n, std::size_t size) {
 }
 
 // Transactions 1..count on `tx`, each padded with `pad` bytes.
-void publish_transactions(TestServer& srv, engine::StreamId tx, std::uint64_t count, std::size_t pad) {
+void publish_transactions(TestServer& srv, engine::StreamId tx, std::uint64_t count,
+                          std::size_t pad) {
     for (std::uint64_t n = 1; n <= count; ++n)
         srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, pad));
 }
@@ -46,13 +49,16 @@ TEST(GatheredWrite, FrameLengthsAtEveryHeaderSizeArriveIntact) {
     auto tx = srv.declare(Endpoint::transactions, "ch-1");
     WsClient c = subscribed(srv, "/ws/transactions");
     // Payload lengths on both sides of the 7-bit, 16-bit and 64-bit length encodings.
-    const std::size_t base = srv.publish(tx, MessageType::transaction, 1, payload(1, 0))->bytes.size();
+    const std::size_t base =
+        srv.publish(tx, MessageType::transaction, 1, payload(1, 0))->bytes.size();
     std::vector<std::string> sent;
-    for (std::size_t target : {std::size_t{125}, std::size_t{126}, std::size_t{127}, std::size_t{65535},
-                               std::size_t{65536}, std::size_t{200000}}) {
+    for (std::size_t target : {std::size_t{125}, std::size_t{126}, std::size_t{127},
+                               std::size_t{65535}, std::size_t{65536}, std::size_t{200000}}) {
         const auto n = sent.size() + 2;
         const std::size_t pad = target - base - (std::to_string(n).size() - 1);
-        sent.push_back(srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, pad))->bytes);
+        sent.push_back(
+            srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n), payload(n, pad))
+                ->bytes);
         ASSERT_EQ(sent.back().size(), target);
     }
     EXPECT_EQ(c.read_json()["seq"], 1);
@@ -67,10 +73,14 @@ TEST(GatheredWrite, BacklogLeavesInFewWritesWithEveryFrameInOrder) {
     constexpr std::uint64_t kCount = 3000;
     publish_transactions(srv, tx, kCount, 1000);
     for (std::uint64_t seq = 1; seq <= kCount; ++seq) ASSERT_EQ(plain.read_json()["seq"], seq);
-    ASSERT_TRUE(wait_until([&] { return stats(srv)["framesSent"] >= before["framesSent"].get<std::uint64_t>() + kCount; }));
+    ASSERT_TRUE(wait_until([&] {
+        return stats(srv)["framesSent"] >= before["framesSent"].get<std::uint64_t>() + kCount;
+    }));
     const auto after = stats(srv);
-    const auto frames = after["framesSent"].get<std::uint64_t>() - before["framesSent"].get<std::uint64_t>();
-    const auto writes = after["socketWrites"].get<std::uint64_t>() - before["socketWrites"].get<std::uint64_t>();
+    const auto frames =
+        after["framesSent"].get<std::uint64_t>() - before["framesSent"].get<std::uint64_t>();
+    const auto writes =
+        after["socketWrites"].get<std::uint64_t>() - before["socketWrites"].get<std::uint64_t>();
     EXPECT_EQ(frames, kCount);
     // Once the socket is full, each write gathers what queued meanwhile (up to 128 frames).
     EXPECT_GT(writes, 0u);

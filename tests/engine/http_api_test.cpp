@@ -41,14 +41,16 @@ TEST(ApiDraining, HealthIsDownWhileDraining) {
     // The client does not answer the close: the server stays draining. A jthread: a check that
     // throws below still joins it (a joinable std::thread would abort the test program).
     std::jthread stopper([&] { srv.server().shutdown(); });
-    EXPECT_TRUE(wait_until([&] {
-        try {
-            auto r = http_get(srv.port(), "/q/health");
-            return r.status == 503 && r.body_json()["status"] == "DOWN";
-        } catch (...) {
-            return false;
-        }
-    }, std::chrono::seconds(30)));
+    EXPECT_TRUE(wait_until(
+        [&] {
+            try {
+                auto r = http_get(srv.port(), "/q/health");
+                return r.status == 503 && r.body_json()["status"] == "DOWN";
+            } catch (...) {
+                return false;
+            }
+        },
+        std::chrono::seconds(30)));
     EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics").status, 503);
     c.reset();  // the last client gone, shutdown ends without waiting for drain_timeout
 }
@@ -61,15 +63,17 @@ TEST_F(Api, MetricsArePrometheusText) {
     auto r = http_get(srv.port(), "/q/metrics");
     EXPECT_EQ(r.status, 200);
     EXPECT_NE(r.headers["content-type"].find("text/plain"), std::string::npos);
-    for (const char* name : {"streambed_connections{endpoint=\"/ws/metrics\"} 1", "streambed_messages_sent_total",
-                             "streambed_bytes_sent_total", "streambed_conflated_total",
-                             "streambed_slow_consumer_closes_total", "streambed_errors_sent_total",
-                             "streambed_broadcast_latency_seconds_bucket{le=\"+Inf\"}",
-                             "# TYPE streambed_broadcast_latency_seconds histogram"}) {
+    for (const char* name :
+         {"streambed_connections{endpoint=\"/ws/metrics\"} 1", "streambed_messages_sent_total",
+          "streambed_bytes_sent_total", "streambed_conflated_total",
+          "streambed_slow_consumer_closes_total", "streambed_errors_sent_total",
+          "streambed_broadcast_latency_seconds_bucket{le=\"+Inf\"}",
+          "# TYPE streambed_broadcast_latency_seconds histogram"}) {
         EXPECT_NE(r.body.find(name), std::string::npos) << name;
     }
     EXPECT_TRUE(wait_until([&] {
-        return http_get(srv.port(), "/q/metrics").body.find("streambed_messages_sent_total 1\n") != std::string::npos;
+        return http_get(srv.port(), "/q/metrics").body.find("streambed_messages_sent_total 1\n") !=
+               std::string::npos;
     }));
 }
 
@@ -87,7 +91,8 @@ TEST_F(Api, StatsCountConnectionsAndSubscriptions) {
     EXPECT_EQ(s["endpoints"]["/ws/network"], 0);
     a.close();
     EXPECT_TRUE(wait_until([&] {
-        return http_get(srv.port(), "/api/v11/websocket/stats").body_json()["activeConnections"] == 1;
+        return http_get(srv.port(), "/api/v11/websocket/stats").body_json()["activeConnections"] ==
+               1;
     }));
 }
 
@@ -127,9 +132,13 @@ TEST_F(Api, PollingWithoutSinceGivesTheSnapshot) {
     auto latest = srv.publish_n(metrics, MessageType::metrics, 2);
     auto r = http_get(srv.port(), "/api/v11/poll/metrics");
     ASSERT_EQ(r.status, 200);
-    EXPECT_EQ(r.body, R"({"messages":[)" + latest->bytes + R"(],"next":{"metrics":2},"reset":[],"epoch":")" +
-                          srv.hub().epoch() + R"("})");
-    EXPECT_EQ(http_get(srv.port(), "/api/v11/poll/metrics?since=metrics:1").body_json()["messages"].size(), 1u);
+    EXPECT_EQ(r.body, R"({"messages":[)" + latest->bytes +
+                          R"(],"next":{"metrics":2},"reset":[],"epoch":")" + srv.hub().epoch() +
+                          R"("})");
+    EXPECT_EQ(http_get(srv.port(), "/api/v11/poll/metrics?since=metrics:1")
+                  .body_json()["messages"]
+                  .size(),
+              1u);
 }
 
 TEST(ApiHistory, PollingReportsResetWhenSinceLeftHistory) {
@@ -139,7 +148,8 @@ TEST(ApiHistory, PollingReportsResetWhenSinceLeftHistory) {
     auto ch1 = srv.declare(Endpoint::channels, "ch-1");
     for (std::uint64_t n = 1; n <= 10; ++n)
         srv.publish_n(ch1, n == 10 ? MessageType::channel_update : MessageType::block, n);
-    auto body = http_get(srv.port(), "/api/v11/poll/channels?channels=ch-1&since=ch-1:2").body_json();
+    auto body =
+        http_get(srv.port(), "/api/v11/poll/channels?channels=ch-1&since=ch-1:2").body_json();
     EXPECT_EQ(body["reset"], json::parse(R"(["ch-1"])"));
     ASSERT_EQ(body["messages"].size(), 1u);  // the snapshot
     EXPECT_EQ(body["messages"][0]["seq"], 10);

@@ -148,9 +148,12 @@ TEST(OutboundQueue, AReaderOfStatesAloneIsNeverClosedWhileAWriteIsUnderWay) {
     OutboundQueue q(100);
     std::uint64_t seq = 0;
     for (int round = 0; round < 20; ++round) {
-        for (int i = 0; i < 10; ++i) ASSERT_NE(q.push(state(1, ++seq, 10)), PushResult::overflow) << seq;
-        if (!q.writing()) q.begin_write(kAny, kAny);
-        else if (round % 3 == 0) q.end_write();
+        for (int i = 0; i < 10; ++i)
+            ASSERT_NE(q.push(state(1, ++seq, 10)), PushResult::overflow) << seq;
+        if (!q.writing())
+            q.begin_write(kAny, kAny);
+        else if (round % 3 == 0)
+            q.end_write();
     }
     EXPECT_GT(q.conflated(), 0u);
 }
@@ -164,7 +167,8 @@ TEST(OutboundQueue, ControlAloneKeepsControlMessagesOutOfDataRuns) {
     q.push(event(2, 2));
     EXPECT_EQ(q.begin_write(10, kAny, true).size(), 1u) << "a control message goes alone";
     q.end_write();
-    EXPECT_EQ(q.begin_write(10, kAny, true).size(), 2u) << "data messages stop before a control one";
+    EXPECT_EQ(q.begin_write(10, kAny, true).size(), 2u)
+        << "data messages stop before a control one";
     q.end_write();
     EXPECT_EQ(q.begin_write(10, kAny, true).size(), 1u);
     q.end_write();

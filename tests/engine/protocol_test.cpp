@@ -77,13 +77,15 @@ TEST(ParseClientMessage, SubscribeWithSinceAndEpoch) {
         R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":7},"epoch":"sim-00ff"})");
     ASSERT_TRUE(req.epoch);
     EXPECT_EQ(*req.epoch, "sim-00ff");
-    EXPECT_FALSE(expect_request<SubscribeRequest>(R"({"action":"subscribe","channels":["ch-1"]})").epoch);
+    EXPECT_FALSE(
+        expect_request<SubscribeRequest>(R"({"action":"subscribe","channels":["ch-1"]})").epoch);
 }
 
 TEST(ParseClientMessage, NonStringEpochIsBadRequest) {
-    for (const char* text : {R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":7},"epoch":7})",
-                             R"({"action":"subscribe","channels":["ch-1"],"epoch":null})",
-                             R"({"action":"subscribe","channels":["ch-1"],"since":{},"epoch":["a"]})"}) {
+    for (const char* text :
+         {R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":7},"epoch":7})",
+          R"({"action":"subscribe","channels":["ch-1"],"epoch":null})",
+          R"({"action":"subscribe","channels":["ch-1"],"since":{},"epoch":["a"]})"}) {
         SCOPED_TRACE(text);
         auto err = expect_error(text);
         EXPECT_EQ(name(err.code), "bad_request");
@@ -248,13 +250,15 @@ TEST(ParseClientMessage, BadSinceNamesTheChannel) {
 
 TEST(ControlMessages, WelcomeHasExactlyTheSpecFields) {
     const ClockAnchor clock{1762732800123, 1700000000123456, 2.5};
-    const std::string text = welcome_json(Endpoint::channels, "s-42", {"ch-1", "ch-2"}, 15000, clock, "sim-0123");
+    const std::string text =
+        welcome_json(Endpoint::channels, "s-42", {"ch-1", "ch-2"}, 15000, clock, "sim-0123");
     const json w = json::parse(text);
     EXPECT_EQ(w, json::parse(R"({"type":"welcome","protocol":1,"endpoint":"/ws/channels",
         "session":"s-42","channels":["ch-1","ch-2"],"heartbeatMs":15000,
         "clock":{"time":1762732800123,"wall":1700000000123456,"scale":2.5},"epoch":"sim-0123"})"));
     // The documented key order: the spec's, then the epoch last.
-    EXPECT_TRUE(text.starts_with(R"({"type":"welcome","protocol":1,"endpoint":"/ws/channels","session":"s-42",)"));
+    EXPECT_TRUE(text.starts_with(
+        R"({"type":"welcome","protocol":1,"endpoint":"/ws/channels","session":"s-42",)"));
     EXPECT_TRUE(text.ends_with(R"("scale":2.5},"epoch":"sim-0123"})")) << text;
     EXPECT_TRUE(w["protocol"].is_number_integer());
     EXPECT_TRUE(w["clock"]["time"].is_number_integer());

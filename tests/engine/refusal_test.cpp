@@ -44,7 +44,8 @@ TEST_F(Refusals, ProtocolErrorsAreNamedAndTheConnectionStaysOpen) {
         {R"({"action":"subscribe","channels":"ch-1"})", "bad_request", "channels"},
         {R"({"action":"subscribe"})", "bad_request", "channels"},
         {R"({"action":"subscribe","channels":[1,2]})", "bad_request", "strings"},
-        {R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":-4}})", "bad_request", "since"},
+        {R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":-4}})", "bad_request",
+         "since"},
         {R"({"action":"subscribe","channels":["ch-1"],"since":[1]})", "bad_request", "since"},
         {R"({"action":"subscribe","channels":["nope"]})", "unknown_channel", "nope"},
         {R"({"action":"unsubscribe","channels":["nope"]})", "unknown_channel", "nope"},
@@ -56,7 +57,8 @@ TEST_F(Refusals, ProtocolErrorsAreNamedAndTheConnectionStaysOpen) {
         auto e = c.read_json();
         EXPECT_EQ(e["type"], "error");
         EXPECT_EQ(e["code"], bad.code);
-        EXPECT_NE(e["message"].get<std::string>().find(bad.mentions), std::string::npos) << e.dump();
+        EXPECT_NE(e["message"].get<std::string>().find(bad.mentions), std::string::npos)
+            << e.dump();
     }
     still_alive(c);
 }
@@ -178,8 +180,10 @@ TEST(Access, OriginNotAllowedIs403) {
     auto o = test_options();
     o.allowed_origins = {"http://portal.local"};
     TestServer srv(o);
-    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics", {{"Origin", "http://evil.example"}}).status, 403);
-    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics", {{"Origin", "http://portal.local"}}).status, 101);
+    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics", {{"Origin", "http://evil.example"}}).status,
+              403);
+    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics", {{"Origin", "http://portal.local"}}).status,
+              101);
 }
 
 TEST(Access, AuthTokenIsRequiredWhenConfigured) {
@@ -189,7 +193,8 @@ TEST(Access, AuthTokenIsRequiredWhenConfigured) {
     EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics").status, 401);
     EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics?token=wrong").status, 401);
     EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics?token=s3cret").status, 101);
-    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics", {{"Authorization", "Bearer s3cret"}}).status, 101);
+    EXPECT_EQ(try_upgrade(srv.port(), "/ws/metrics", {{"Authorization", "Bearer s3cret"}}).status,
+              101);
 }
 
 }  // namespace

@@ -48,7 +48,8 @@ TEST(Server, WelcomeClockTimeAndWallAreTheSameInstant) {
         for (int i = 0; i < 5; ++i) {
             WsClient c(srv.port(), "/ws/metrics");
             auto clock = c.read_json()["clock"];
-            const auto time = clock["time"].get<std::int64_t>(), wall = clock["wall"].get<std::int64_t>();
+            const auto time = clock["time"].get<std::int64_t>(),
+                       wall = clock["wall"].get<std::int64_t>();
             const double expected_wall = static_cast<double>(anchor_wall) +
                                          static_cast<double>(time - 1'000'000) * 1000.0 / scale;
             EXPECT_NEAR(static_cast<double>(wall), expected_wall, 1.0);
@@ -148,7 +149,8 @@ TEST(Server, AbortEndsConnectionsWithoutACloseFrame) {
     // The end of the stream, not the 30 s read deadline.
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
     EXPECT_EQ(a.close_code(), 0);  // no close frame came
-    EXPECT_THROW(http_get(port, "/q/health"), std::runtime_error) << "nothing listens after the server is gone";
+    EXPECT_THROW(http_get(port, "/q/health"), std::runtime_error)
+        << "nothing listens after the server is gone";
 }
 
 TEST(Server, ShutdownWithoutClientsIsQuickAndIdempotent) {

@@ -131,7 +131,8 @@ TEST_F(ChannelsFixture, ResumeAfterForcedDisconnectHasNoGapAndNoRepeat) {
     }  // dropped without a close handshake after seq 6; 7..10 were missed
     for (std::uint64_t n = 11; n <= 15; ++n) srv.publish_n(ch1, MessageType::block, n);
     auto c = connect();
-    c.send(json{{"action", "subscribe"}, {"channels", {"ch-1"}}, {"since", {{"ch-1", last}}}}.dump());
+    c.send(
+        json{{"action", "subscribe"}, {"channels", {"ch-1"}}, {"since", {{"ch-1", last}}}}.dump());
     auto sub = c.read_json();
     EXPECT_EQ(sub["recovered"]["ch-1"], true);
     std::thread more([&] {
@@ -155,7 +156,9 @@ TEST(Resume, ResetWhenTheResumePointLeftHistory) {
     auto sub = c.read_json();
     EXPECT_EQ(sub["recovered"]["ch-1"], false);
     auto reset = c.read_json();
-    EXPECT_EQ(reset, json::parse(R"({"type":"reset","channel":"ch-1","seq":20,"reason":"history_exceeded"})"));
+    EXPECT_EQ(
+        reset,
+        json::parse(R"({"type":"reset","channel":"ch-1","seq":20,"reason":"history_exceeded"})"));
     EXPECT_EQ(c.read_json()["seq"], 20);  // the snapshot: latest channel_update
     srv.publish_n(ch1, MessageType::block, 21);
     EXPECT_EQ(c.read_json()["seq"], 21);
@@ -170,7 +173,9 @@ TEST(Resume, SinceBeyondTheNewestSeqIsAReset) {
     c.read_json();
     c.send(R"({"action":"subscribe","channels":["ch-1"],"since":{"ch-1":500}})");
     EXPECT_EQ(c.read_json()["recovered"]["ch-1"], false);
-    EXPECT_EQ(c.read_json(), json::parse(R"({"type":"reset","channel":"ch-1","seq":1,"reason":"history_exceeded"})"));
+    EXPECT_EQ(
+        c.read_json(),
+        json::parse(R"({"type":"reset","channel":"ch-1","seq":1,"reason":"history_exceeded"})"));
     EXPECT_EQ(c.read_json()["seq"], 1);
 }
 
@@ -222,7 +227,8 @@ TEST(Churn, SubscribeUnsubscribeWhileBroadcasting) {
             int unsubscribed = 0;
             while (unsubscribed < 30) {
                 auto j = c.read_json();
-                if (j["type"] == "unsubscribed") ++unsubscribed, last = 0;
+                if (j["type"] == "unsubscribed")
+                    ++unsubscribed, last = 0;
                 else if (j["type"] == "block") {
                     if (j["seq"].get<std::uint64_t>() <= last) ++failures;
                     last = j["seq"];
@@ -236,7 +242,8 @@ TEST(Churn, SubscribeUnsubscribeWhileBroadcasting) {
     EXPECT_EQ(failures, 0);
     // Every churned subscription was released.
     EXPECT_TRUE(wait_until([&] {
-        return http_get(srv.port(), "/api/v11/websocket/stats").body_json()["totalSubscriptions"] == 1;
+        return http_get(srv.port(), "/api/v11/websocket/stats").body_json()["totalSubscriptions"] ==
+               1;
     }));
 }
 

@@ -37,7 +37,8 @@ TEST(Deflate, NegotiatedWhenEnabledAndMessagesArriveIntact) {
     WsClient c(srv.port(), "/ws/metrics", std::chrono::seconds(5), {}, true);
     EXPECT_NE(c.extensions().find("permessage-deflate"), std::string::npos);
     c.read_json();
-    auto sent = srv.publish(m, MessageType::metrics, 1, R"({"pad":")" + std::string(5000, 'a') + R"("})");
+    auto sent =
+        srv.publish(m, MessageType::metrics, 1, R"({"pad":")" + std::string(5000, 'a') + R"("})");
     EXPECT_EQ(c.read_text(), sent->bytes);
     WsClient plain(srv.port(), "/ws/metrics");  // a client that does not offer it still works
     EXPECT_EQ(plain.extensions(), "");
@@ -57,7 +58,8 @@ beast::error_code step(asio::io_context& ioc, Start start) {
     });
     ioc.restart();
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done && std::chrono::steady_clock::now() < end) ioc.run_one_for(std::chrono::milliseconds(50));
+    while (!done && std::chrono::steady_clock::now() < end)
+        ioc.run_one_for(std::chrono::milliseconds(50));
     if (!done) return asio::error::timed_out;
     return result;
 }
@@ -78,7 +80,8 @@ TEST(Tls, WssAndHttpsWithACertificate) {
     beast::websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ioc, tls);
     beast::get_lowest_layer(ws).connect(
         asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), srv.port()));
-    ASSERT_FALSE(step(ioc, [&](auto h) { ws.next_layer().async_handshake(asio::ssl::stream_base::client, h); }));
+    ASSERT_FALSE(step(
+        ioc, [&](auto h) { ws.next_layer().async_handshake(asio::ssl::stream_base::client, h); }));
     beast::get_lowest_layer(ws).expires_never();
     ASSERT_FALSE(step(ioc, [&](auto h) { ws.async_handshake("127.0.0.1", "/ws/metrics", h); }));
     beast::flat_buffer buf;
@@ -92,7 +95,8 @@ TEST(Tls, WssAndHttpsWithACertificate) {
     beast::ssl_stream<beast::tcp_stream> https(ioc, tls);
     beast::get_lowest_layer(https).connect(
         asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), srv.port()));
-    ASSERT_FALSE(step(ioc, [&](auto h) { https.async_handshake(asio::ssl::stream_base::client, h); }));
+    ASSERT_FALSE(
+        step(ioc, [&](auto h) { https.async_handshake(asio::ssl::stream_base::client, h); }));
     beast::http::request<beast::http::empty_body> req{beast::http::verb::get, "/q/health", 11};
     req.set(beast::http::field::host, "127.0.0.1");
     ASSERT_FALSE(step(ioc, [&](auto h) { beast::http::async_write(https, req, h); }));

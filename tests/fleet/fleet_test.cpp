@@ -4,10 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -34,7 +34,7 @@ std::int64_t now_us() {
 
 // A WebSocket server on port 0 whose every connection runs `script` (on a thread of its own).
 class ScriptedServer {
-public:
+  public:
     using Script = std::function<void(Ws&, int connection)>;
     explicit ScriptedServer(Script script) : script_(std::move(script)) {
         acceptor_.open(tcp::v4());
@@ -57,7 +57,7 @@ public:
     std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
     bool stopping() const { return stopping_; }
 
-private:
+  private:
     void accept_loop() {
         for (int n = 0; !stopping_; ++n) {
             tcp::socket sock(ioc_);
@@ -96,12 +96,14 @@ void send_welcome(Ws& ws, std::int64_t wall_us, int heartbeat_ms = 15000) {
 
 // A transaction of ch-1 due `due_ms` after the welcome's instant.
 void send_tx(Ws& ws, std::uint64_t seq, std::int64_t due_ms) {
-    ws.write(asio::buffer(fmt::format(R"({{"type":"transaction","channel":"ch-1","seq":{},"time":{},"data":{{}}}})",
-                                      seq, kT0 + due_ms)));
+    ws.write(asio::buffer(
+        fmt::format(R"({{"type":"transaction","channel":"ch-1","seq":{},"time":{},"data":{{}}}})",
+                    seq, kT0 + due_ms)));
 }
 
 // Waits (with a deadline) until `done()` holds.
-bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(10)) {
+bool eventually(const std::function<bool()>& done,
+                std::chrono::seconds limit = std::chrono::seconds(10)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
         if (done()) return true;
@@ -130,7 +132,8 @@ TEST(Fleet, CountsSkipsRepeatsAndDelaysExactly) {
         ws.read(buf);  // the subscribe
         for (std::uint64_t s : {1, 2, 3, 5, 5}) send_tx(ws, s, (now_us() - wall) / 1000);
         const std::int64_t due6 = (now_us() - wall) / 1000;
-        while (now_us() - wall < (due6 + 80) * 1000) std::this_thread::yield();  // the delay under test
+        while (now_us() - wall < (due6 + 80) * 1000)
+            std::this_thread::yield();  // the delay under test
         send_tx(ws, 6, due6);
         send_tx(ws, 7, (now_us() - wall) / 1000);
     });
@@ -202,7 +205,8 @@ TEST(Fleet, ADeclaredResetIsNotAGap) {
         beast::flat_buffer buf;
         ws.read(buf);
         send_tx(ws, 1, 0);
-        ws.write(asio::buffer(std::string(R"({"type":"reset","channel":"ch-1","seq":9,"reason":"history_exceeded"})")));
+        ws.write(asio::buffer(std::string(
+            R"({"type":"reset","channel":"ch-1","seq":9,"reason":"history_exceeded"})")));
         send_tx(ws, 9, 0);   // 2..8 declared by the reset (9: the message that follows it)
         send_tx(ws, 10, 0);  // live again: a jump now is a gap (11, 12)
         send_tx(ws, 13, 0);
@@ -228,7 +232,8 @@ TEST(Fleet, EventsBetweenASnapshotAndTheFirstLiveMessageAreNotOwed) {
         for (std::uint64_t s : {5, 9, 10, 12}) send_tx(ws, s, 0);
     });
     auto group = transactions_group(1);
-    group.endpoint = "/ws/channels";  // a stream with states: a jump inside a connection is conflation
+    group.endpoint =
+        "/ws/channels";  // a stream with states: a jump inside a connection is conflation
     Fleet fleet(FleetOptions{}, {group}, {{"127.0.0.1", server.port()}});
     fleet.start();
     const FinalSeqs finals{{{"/ws/channels", "ch-1"}, 12}};
@@ -253,8 +258,10 @@ TEST(Fleet, ATargetThatRefusesIsCountedAsFailedAndRetried) {
     std::this_thread::yield();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     FleetResult r;
-    // Stop once a few attempts have been made by each client (failures are only readable after stop).
-    while (std::chrono::steady_clock::now() < deadline && fleet.sim_elapsed_ms() < 300) std::this_thread::yield();
+    // Stop once a few attempts have been made by each client (failures are only readable after
+    // stop).
+    while (std::chrono::steady_clock::now() < deadline && fleet.sim_elapsed_ms() < 300)
+        std::this_thread::yield();
     fleet.stop();
     r = fleet.result({});
     EXPECT_GE(r.groups[0].failed, 2u);

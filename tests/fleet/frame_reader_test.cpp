@@ -1,5 +1,6 @@
-// frame_reader_test.cpp: the load client's frame parser: every length form, bytes arriving one at a time, fragments
-// with a control frame between them, compressed messages, and each malformed frame refused.
+// frame_reader_test.cpp: the load client's frame parser: every length form, bytes arriving one at a
+// time, fragments with a control frame between them, compressed messages, and each malformed frame
+// refused.
 #include "fleet/frame_reader.hpp"
 
 #include <gtest/gtest.h>
@@ -84,8 +85,9 @@ TEST(FrameReader, EveryLengthFormWholeAndOneByteAtATime) {
 }
 
 TEST(FrameReader, FragmentsAreJoinedAndAControlFrameMayComeBetween) {
-    const std::string wire = frame(0x01, "[{\"a\":") + frame(0x89, "are you there") + frame(0x00, "1},") +
-                             frame(0x80, "{\"b\":2}]") + frame(0x8A, "") + frame(0x88, "\x03\xe8");
+    const std::string wire = frame(0x01, "[{\"a\":") + frame(0x89, "are you there") +
+                             frame(0x00, "1},") + frame(0x80, "{\"b\":2}]") + frame(0x8A, "") +
+                             frame(0x88, "\x03\xe8");
     FrameReader r;
     auto got = read_all(r, wire, 3);
     ASSERT_EQ(got.size(), 4u);
@@ -122,8 +124,10 @@ TEST(FrameReader, CompressedMessagesInflateWithTheContextKept) {
         out.resize(out.size() - 4);
         return out;
     };
-    const std::string one = R"({"type":"metrics","channel":"node","seq":1,"data":{"cpu":0.5,"mem":0.25}})";
-    const std::string two = R"({"type":"metrics","channel":"node","seq":2,"data":{"cpu":0.5,"mem":0.25}})";
+    const std::string one =
+        R"({"type":"metrics","channel":"node","seq":1,"data":{"cpu":0.5,"mem":0.25}})";
+    const std::string two =
+        R"({"type":"metrics","channel":"node","seq":2,"data":{"cpu":0.5,"mem":0.25}})";
     const std::string first = deflate(one);  // in order: the second refers to the first
     const std::string second = deflate(two);
     const std::string wire = frame(0xC1, first) + frame(0xC1, second) + frame(0x81, "plain");
@@ -137,14 +141,17 @@ TEST(FrameReader, CompressedMessagesInflateWithTheContextKept) {
 }
 
 TEST(FrameReader, MalformedFramesAreRefusedWithAReason) {
-    EXPECT_EQ(error_of("\x81\x85" "abcdhello"), "masked frame from the server");
+    EXPECT_EQ(error_of("\x81\x85"
+                       "abcdhello"),
+              "masked frame from the server");
     EXPECT_EQ(error_of(frame(0xC1, "x")), "RSV1 set where no compression was negotiated");
     EXPECT_EQ(error_of(frame(0xA1, "x")), "frame with RSV2 or RSV3 set");
     EXPECT_EQ(error_of(frame(0x09, "x")), "fragmented or long control frame");
     EXPECT_EQ(error_of(frame(0x89, std::string(126, 'p'))), "fragmented or long control frame");
     EXPECT_EQ(error_of(frame(0x80, "x")), "continuation frame outside a message");
     EXPECT_EQ(error_of(frame(0x83, "x")), "reserved opcode");
-    EXPECT_EQ(error_of(frame(0x81, std::string(2000, 'x')), false, 1000), "message larger than the limit");
+    EXPECT_EQ(error_of(frame(0x81, std::string(2000, 'x')), false, 1000),
+              "message larger than the limit");
     EXPECT_EQ(error_of(frame(0xC1, "\xff\xff\xff\xff"), true), "bad compressed data");
     FrameReader r;
     feed(r, frame(0x01, "a") + frame(0x81, "b"));

@@ -10,8 +10,8 @@ namespace streambed::fleet {
 namespace {
 
 TEST(Histogram, EveryValueLandsInABucketThatContainsIt) {
-    for (std::uint64_t v : {0ULL, 1ULL, 255ULL, 256ULL, 257ULL, 511ULL, 512ULL, 1000ULL, 123456ULL, 999999999ULL,
-                            (1ULL << 39) + 12345}) {
+    for (std::uint64_t v : {0ULL, 1ULL, 255ULL, 256ULL, 257ULL, 511ULL, 512ULL, 1000ULL, 123456ULL,
+                            999999999ULL, (1ULL << 39) + 12345}) {
         const auto i = Histogram::index_of(v);
         ASSERT_LT(i, Histogram::kBuckets) << v;
         EXPECT_LE(Histogram::lowest_of(i), v) << v;

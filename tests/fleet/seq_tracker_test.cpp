@@ -18,7 +18,7 @@ TEST(SeqTracker, InOrderHasNothingMissing) {
 TEST(SeqTracker, JumpsAreHolesOfTheirKind) {
     SeqTracker t;
     t.receive(1, HoleKind::gap);
-    t.receive(4, HoleKind::gap);        // 2, 3 missing
+    t.receive(4, HoleKind::gap);         // 2, 3 missing
     t.receive(10, HoleKind::conflated);  // 5..9 conflated
     t.receive(12, HoleKind::declared);   // 11 declared
     const auto c = t.counts(12);
@@ -57,7 +57,8 @@ TEST(SeqTracker, TheTailBeforeTheEndIsMissing) {
 TEST(SeqTracker, HolesBeyondTheBoundStillCount) {
     SeqTracker t;
     std::uint64_t s = 1;
-    for (std::size_t i = 0; i < SeqTracker::kMaxHoles + 10; ++i, s += 2) t.receive(s, HoleKind::gap);
+    for (std::size_t i = 0; i < SeqTracker::kMaxHoles + 10; ++i, s += 2)
+        t.receive(s, HoleKind::gap);
     EXPECT_EQ(t.counts(s - 2).gaps, SeqTracker::kMaxHoles + 9);
 }
 

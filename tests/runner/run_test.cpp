@@ -21,13 +21,16 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int exit_code(int status) {
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 class RunCommand : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("streambed-run-test-" + std::to_string(::getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() /
+               ("streambed-run-test-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(dir_);
     }
     void TearDown() override { fs::remove_all(dir_); }
@@ -62,12 +65,14 @@ std::string small_scenario(const std::string& expect) {
   // a small run: five clients on /ws/metrics
   "name": "small", "duration": "10s", "time_scale": 20, "seed": 7,
   "groups": [{"name": "m", "clients": 5, "endpoint": "/ws/metrics"}],
-  "expect": [)" + expect + R"(]
+  "expect": [)" +
+           expect + R"(]
 })";
 }
 
 TEST_F(RunCommand, APassingScenarioExitsZeroAndWritesBothReports) {
-    const auto file = write("ok.json", small_scenario(R"({"group": "m", "gaps": "== 0", "messages": "> 0"})"));
+    const auto file =
+        write("ok.json", small_scenario(R"({"group": "m", "gaps": "== 0", "messages": "> 0"})"));
     const auto report = (dir_ / "r.json").string(), html = (dir_ / "r.html").string();
     const auto r = run({"run", file, "--report", report, "--html", html});
     ASSERT_EQ(r.code, 0) << r.out << r.err;
@@ -118,8 +123,10 @@ TEST_F(RunCommand, AScenarioBuiltToFailFailsNamesTheExpectationAndReproduces) {
 TEST_F(RunCommand, BadScenarioFilesExitTwoNamingTheProblem) {
     const std::vector<std::pair<std::string, std::string>> cases = {
         {R"({"name": "x", "duration": "10s", "groups": [{"name": "g")", "line 1, column"},
-        {R"({"name": "x", "duration": "10s", "groups": [{"name": "g", "clinets": 3}]})", "groups[0].clinets"},
-        {R"({"name": "x", "duration": "10s", "groups": [{"name": "g", "clients": "three"}]})", "groups[0].clients"},
+        {R"({"name": "x", "duration": "10s", "groups": [{"name": "g", "clinets": 3}]})",
+         "groups[0].clinets"},
+        {R"({"name": "x", "duration": "10s", "groups": [{"name": "g", "clients": "three"}]})",
+         "groups[0].clients"},
         {R"({"name": "x", "duration": "-5s", "groups": [{"name": "g"}]})", "duration"},
         {R"({"name": "x", "duration": "10s", "groups": [{"name": "g"}],
              "timeline": [{"at": "20s", "event": "server_kill"}]})",
@@ -136,7 +143,8 @@ TEST_F(RunCommand, BadScenarioFilesExitTwoNamingTheProblem) {
     const auto missing = run({"run", (dir_ / "nope.json").string()});
     EXPECT_EQ(missing.code, 2);
     EXPECT_NE(missing.err.find("nope.json"), std::string::npos) << missing.err;
-    const auto bad_target = run({"run", write("ok.json", small_scenario("")), "--target", "http://x"});
+    const auto bad_target =
+        run({"run", write("ok.json", small_scenario("")), "--target", "http://x"});
     EXPECT_EQ(bad_target.code, 2);
     EXPECT_NE(bad_target.err.find("--target"), std::string::npos) << bad_target.err;
     // TLS targets are bench's: run says so, by name.
@@ -197,7 +205,8 @@ TEST_F(RunCommand, AnExternalTargetSkipsServerFiguresAndSaysWhy) {
     const auto line = server.next_line(20s);
     ASSERT_TRUE(line) << server.err();
     const auto port = line->substr(line->rfind(':') + 1);
-    const auto file = write("t.json", small_scenario(R"({"group": "m", "gaps": "== 0"}, {"server_rss": "< 10GB"})"));
+    const auto file = write(
+        "t.json", small_scenario(R"({"group": "m", "gaps": "== 0"}, {"server_rss": "< 10GB"})"));
     const auto report = (dir_ / "r.json").string();
     const auto r = run({"run", file, "--target", "ws://localhost:" + port, "--report", report});
     ASSERT_EQ(r.code, 0) << r.out << r.err;
@@ -205,7 +214,8 @@ TEST_F(RunCommand, AnExternalTargetSkipsServerFiguresAndSaysWhy) {
     EXPECT_EQ(j["target"], "ws://localhost:" + port);
     EXPECT_EQ(j["expectations"][0]["status"], "pass");
     EXPECT_EQ(j["expectations"][1]["status"], "skipped");
-    EXPECT_NE(j["expectations"][1]["reason"].get<std::string>().find("--target"), std::string::npos);
+    EXPECT_NE(j["expectations"][1]["reason"].get<std::string>().find("--target"),
+              std::string::npos);
 }
 
 }  // namespace

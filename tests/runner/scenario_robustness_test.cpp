@@ -9,8 +9,8 @@
 #include <sstream>
 #include <string>
 
-#include "runner/scenario_parse.hpp"
 #include "runner/scenario_metrics.hpp"
+#include "runner/scenario_parse.hpp"
 
 #ifndef STREAMBED_SOURCE_DIR
 #error "STREAMBED_SOURCE_DIR must name the repository root"
@@ -42,13 +42,16 @@ TEST(ScenarioRobustness, TruncatedAnywhereIsASyntaxError) {
 // fuzz/scenario_fuzz.cpp found this: nlohmann's out_of_range (406) escaped the syntax-error
 // handling and was reported as "internal error while reading the scenario".
 TEST(ScenarioRobustness, ANumberTooLargeForADoubleIsNamedWithItsPlace) {
-    const auto r = parse_scenario("{\n  \"name\": \"x\",\n  \"duration\": 2e99999,\n  \"groups\": []\n}");
+    const auto r =
+        parse_scenario("{\n  \"name\": \"x\",\n  \"duration\": 2e99999,\n  \"groups\": []\n}");
     ASSERT_FALSE(r.scenario);
     EXPECT_EQ(r.error, "line 3, column 15: the number 2e99999 is out of range");
     // The fuzzer's own input: a long number, shown shortened.
-    const auto long_number = parse_scenario("[222222222222222222220000000e" + std::string(90, '0') + "91969755]");
+    const auto long_number =
+        parse_scenario("[222222222222222222220000000e" + std::string(90, '0') + "91969755]");
     EXPECT_EQ(long_number.error.find("internal error"), std::string::npos) << long_number.error;
-    EXPECT_EQ(long_number.error.rfind("line 1, column 2: the number 2222222222222222222200000", 0), 0u)
+    EXPECT_EQ(long_number.error.rfind("line 1, column 2: the number 2222222222222222222200000", 0),
+              0u)
         << long_number.error;
 }
 
@@ -76,8 +79,9 @@ TEST(ScenarioRobustness, CorruptionNeverThrowsAndGivesExactlyOneResult) {
 TEST(ScenarioRobustness, TheDocsListEveryMetric) {
     const std::string doc = read_source("docs/scenarios.md");
     for (const auto& m : kMetrics)
-        EXPECT_NE(doc.find("| `" + std::string(m.name) + "` | " + std::string(kind_name(m.kind)) + " |"),
-                  std::string::npos)
+        EXPECT_NE(
+            doc.find("| `" + std::string(m.name) + "` | " + std::string(kind_name(m.kind)) + " |"),
+            std::string::npos)
             << "docs/scenarios.md has no row for " << m.name;
 }
 

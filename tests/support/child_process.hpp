@@ -26,13 +26,15 @@
 
 namespace streambed::testing {
 
-inline std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+inline std::string errno_text(const char* what) {
+    return std::string(what) + ": " + std::strerror(errno);
+}
 
 // One running program with stdout and stderr captured by a reader thread, stdin from /dev/null.
 // The destructor kills (SIGKILL) and reaps a child that is still running, so a failing test
 // leaves nothing behind; the child dies with the test runner too.
 class ChildProcess {
-public:
+  public:
     ChildProcess(const std::string& program, const std::vector<std::string>& args) {
         std::vector<std::string> words{program};
         words.insert(words.end(), args.begin(), args.end());
@@ -133,7 +135,7 @@ public:
         return err_;
     }
 
-private:
+  private:
     void read_loop() {
         std::array<pollfd, 2> p{{{fds_[0], POLLIN, 0}, {fds_[1], POLLIN, 0}}};
         while (!stop_ && (p[0].fd >= 0 || p[1].fd >= 0)) {

@@ -24,7 +24,7 @@ inline std::string padded_data(std::uint64_t n, std::size_t size) {
 }
 
 class TestServer {
-public:
+  public:
     explicit TestServer(engine::ServerOptions o = test_options()) : server_(std::move(o)) {
         server_.start();
     }
@@ -46,7 +46,7 @@ public:
                        fmt::format(R"({{"n":{}}})", n));
     }
 
-private:
+  private:
     engine::Server server_;
 };
 

@@ -72,7 +72,8 @@ HttpResult request(std::uint16_t port, const std::string& target,
             done = true;
         });
     }
-    if (!run_until(ioc, done, std::chrono::seconds(5))) throw std::runtime_error("HTTP: no response in 5 s");
+    if (!run_until(ioc, done, std::chrono::seconds(5)))
+        throw std::runtime_error("HTTP: no response in 5 s");
     if (result) throw std::runtime_error("HTTP: " + result.message());
     if (upgrade && parser.get().result_int() != 101 && !parser.is_done()) {
         // A refusal has a body: read it too.
@@ -81,7 +82,8 @@ HttpResult request(std::uint16_t port, const std::string& target,
             result = ec;
             done = true;
         });
-        if (!run_until(ioc, done, std::chrono::seconds(5))) throw std::runtime_error("HTTP: no body in 5 s");
+        if (!run_until(ioc, done, std::chrono::seconds(5)))
+            throw std::runtime_error("HTTP: no body in 5 s");
     }
     auto res = parser.release();
     HttpResult out;
@@ -118,7 +120,8 @@ struct WsClient::Impl {
     websocket::response_type handshake_response;
 };
 
-WsClient::WsClient(std::uint16_t port, const std::string& target, std::chrono::milliseconds read_timeout,
+WsClient::WsClient(std::uint16_t port, const std::string& target,
+                   std::chrono::milliseconds read_timeout,
                    const std::map<std::string, std::string>& headers, bool offer_deflate)
     : impl_(std::make_unique<Impl>()) {
     impl_->read_timeout = read_timeout;
@@ -132,17 +135,20 @@ WsClient::WsClient(std::uint16_t port, const std::string& target, std::chrono::m
         pmd.client_enable = true;
         impl_->ws.set_option(pmd);
     }
-    impl_->ws.control_callback([impl = impl_.get()](websocket::frame_type kind, beast::string_view payload) {
-        if (kind == websocket::frame_type::ping) ++impl->pings;
-        if (kind == websocket::frame_type::pong) impl->pongs.emplace_back(payload);
-    });
+    impl_->ws.control_callback(
+        [impl = impl_.get()](websocket::frame_type kind, beast::string_view payload) {
+            if (kind == websocket::frame_type::ping) ++impl->pings;
+            if (kind == websocket::frame_type::pong) impl->pongs.emplace_back(payload);
+        });
     bool done = false;
     beast::error_code result;
-    impl_->ws.async_handshake(impl_->handshake_response, "127.0.0.1", target, [&](beast::error_code ec) {
-        result = ec;
-        done = true;
-    });
-    if (!run_until(impl_->ioc, done, std::chrono::seconds(5))) throw std::runtime_error("handshake timed out");
+    impl_->ws.async_handshake(impl_->handshake_response, "127.0.0.1", target,
+                              [&](beast::error_code ec) {
+                                  result = ec;
+                                  done = true;
+                              });
+    if (!run_until(impl_->ioc, done, std::chrono::seconds(5)))
+        throw std::runtime_error("handshake timed out");
     if (result) throw std::runtime_error("handshake: " + result.message());
 }
 
@@ -186,8 +192,9 @@ std::optional<std::string> WsClient::read() {
 std::string WsClient::read_text() {
     auto m = read();
     if (!m) {
-        throw std::runtime_error(closed() && close_code() ? "connection closed with " + std::to_string(close_code())
-                                                          : "no message before the deadline");
+        throw std::runtime_error(closed() && close_code()
+                                     ? "connection closed with " + std::to_string(close_code())
+                                     : "no message before the deadline");
     }
     return *m;
 }
@@ -199,9 +206,15 @@ json WsClient::read_until_type(const std::string& type) {
     }
 }
 
-bool WsClient::closed() const { return impl_->is_closed; }
-int WsClient::close_code() const { return static_cast<int>(impl_->ws.reason().code); }
-std::string WsClient::close_reason() const { return std::string(impl_->ws.reason().reason.c_str()); }
+bool WsClient::closed() const {
+    return impl_->is_closed;
+}
+int WsClient::close_code() const {
+    return static_cast<int>(impl_->ws.reason().code);
+}
+std::string WsClient::close_reason() const {
+    return std::string(impl_->ws.reason().reason.c_str());
+}
 
 void WsClient::close(int code) {
     if (impl_->is_closed) return;
@@ -212,17 +225,25 @@ void WsClient::close(int code) {
     impl_->is_closed = true;
 }
 
-void WsClient::set_read_timeout(std::chrono::milliseconds t) { impl_->read_timeout = t; }
+void WsClient::set_read_timeout(std::chrono::milliseconds t) {
+    impl_->read_timeout = t;
+}
 
 void WsClient::shrink_receive_buffer(int bytes) {
     impl_->ws.next_layer().set_option(asio::socket_base::receive_buffer_size(bytes));
 }
 
-std::size_t WsClient::pings_received() const { return impl_->pings; }
+std::size_t WsClient::pings_received() const {
+    return impl_->pings;
+}
 
-void WsClient::ping(const std::string& payload) { impl_->ws.ping(websocket::ping_data(payload.c_str())); }
+void WsClient::ping(const std::string& payload) {
+    impl_->ws.ping(websocket::ping_data(payload.c_str()));
+}
 
-std::vector<std::string> WsClient::pongs_received() const { return impl_->pongs; }
+std::vector<std::string> WsClient::pongs_received() const {
+    return impl_->pongs;
+}
 
 std::string WsClient::extensions() const {
     return std::string(impl_->handshake_response[http::field::sec_websocket_extensions]);
@@ -238,18 +259,21 @@ std::string raw_request(std::uint16_t port, const std::string& request) {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     std::string answer;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size())) {
         char buf[4096];
         ssize_t n;
-        while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) answer.append(buf, static_cast<std::size_t>(n));
+        while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0)
+            answer.append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
     return answer;
 }
 
 std::string upgrade_request(const std::string& extra) {
-    return "GET /ws/metrics HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + extra +
-           "\r\n";
+    return "GET /ws/metrics HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: "
+           "Upgrade\r\n" +
+           extra + "\r\n";
 }
 
 std::string body_of(const std::string& answer) {

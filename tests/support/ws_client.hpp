@@ -39,7 +39,7 @@ std::string upgrade_request(const std::string& extra);
 std::string body_of(const std::string& answer);
 
 class WsClient {
-public:
+  public:
     // Connects and completes the handshake; throws on refusal.
     WsClient(std::uint16_t port, const std::string& target,
              std::chrono::milliseconds read_timeout = std::chrono::seconds(5),
@@ -61,9 +61,9 @@ public:
     json read_until_type(const std::string& type);
 
     bool closed() const;
-    int close_code() const;        // after closed(): the server's close code
+    int close_code() const;  // after closed(): the server's close code
     std::string close_reason() const;
-    void close(int code = 1000);   // clean close handshake
+    void close(int code = 1000);  // clean close handshake
     void set_read_timeout(std::chrono::milliseconds t);
     // Stops reading: the socket's receive buffer is shrunk so back-pressure reaches the server.
     void shrink_receive_buffer(int bytes);
@@ -74,7 +74,7 @@ public:
     // The Sec-WebSocket-Extensions the server accepted ("" when none).
     std::string extensions() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
