@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/app/cli_child.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace streambed::testing {
@@ -24,18 +25,6 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
-
-class Child : public ChildProcess {
-  public:
-    explicit Child(const std::vector<std::string>& args) : ChildProcess(STREAMBED_BINARY, args) {}
-};
-
-std::string describe(const std::optional<int>& st) {
-    if (!st) return "still running";
-    if (WIFEXITED(*st)) return "exit " + std::to_string(WEXITSTATUS(*st));
-    if (WIFSIGNALED(*st)) return "killed by signal " + std::to_string(WTERMSIG(*st));
-    return "status " + std::to_string(*st);
-}
 
 std::uint16_t serve_port(Child& c) {
     auto line = c.next_line(20s);

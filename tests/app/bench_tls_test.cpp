@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/app/cli_child.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace streambed::testing {
@@ -21,18 +22,6 @@ const std::string kCert = std::string(STREAMBED_FIXTURES) + "/tls/cert.pem";
 const std::string kKey = std::string(STREAMBED_FIXTURES) + "/tls/key.pem";
 const std::string kToken = "s3cret";
 const std::string kOrigin = "https://portal.example";
-
-class Child : public ChildProcess {
-  public:
-    explicit Child(const std::vector<std::string>& args) : ChildProcess(STREAMBED_BINARY, args) {}
-};
-
-std::string describe(const std::optional<int>& st) {
-    if (!st) return "still running";
-    if (WIFEXITED(*st)) return "exit " + std::to_string(WEXITSTATUS(*st));
-    if (WIFSIGNALED(*st)) return "killed by signal " + std::to_string(WTERMSIG(*st));
-    return "status " + std::to_string(*st);
-}
 
 // The staging-like server: TLS, a token, one allowed origin; metrics every 100 ms (time scale 20).
 struct StagingServer {

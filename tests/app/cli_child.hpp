@@ -52,6 +52,21 @@ inline std::string describe_status(int status) {
     return "wait status " + std::to_string(status);
 }
 
+// How a child ended, or "still running" when the wait gave up.
+inline std::string describe(const std::optional<int>& status) {
+    return status ? describe_status(*status) : "still running";
+}
+
+// Waits until the server's /q/health answers 200 (up to the deadline); the last answer.
+inline HttpResult wait_healthy(std::uint16_t port) {
+    HttpResult health;
+    wait_until([&] {
+        health = http_get(port, "/q/health");
+        return health.status == 200;
+    });
+    return health;
+}
+
 inline bool exited_with(int status, int code) {
     return WIFEXITED(status) && WEXITSTATUS(status) == code;
 }

@@ -171,12 +171,8 @@ TEST(CliServe, ConfigFileShapesTheWorld) {
 TEST(CliServe, TimeScaleMaxStartsAndServes) {
     auto s = start_serve({"--time-scale", "max"});
     ASSERT_TRUE(s.child->running());
-    HttpResult health;
-    EXPECT_TRUE(wait_until([&] {
-        health = http_get(s.port, "/q/health");
-        return health.status == 200;
-    })) << health.status
-        << " " << health.body;
+    const HttpResult health = wait_healthy(s.port);
+    EXPECT_EQ(health.status, 200) << health.body;
 
     WsClient c(s.port, "/ws/metrics");
     const json welcome = c.read_json();

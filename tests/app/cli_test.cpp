@@ -18,12 +18,8 @@ TEST(CliServe, PrintsOneListeningLineThenServesHealthAndMetrics) {
     ASSERT_TRUE(s.child->running());
     EXPECT_EQ(s.scheme, "http");
 
-    HttpResult health;
-    EXPECT_TRUE(wait_until([&] {
-        health = http_get(s.port, "/q/health");
-        return health.status == 200;
-    })) << health.status
-        << " " << health.body;
+    const HttpResult health = wait_healthy(s.port);
+    EXPECT_EQ(health.status, 200) << health.body;
     EXPECT_EQ(health.body_json()["status"], "UP");
 
     WsClient c(s.port, "/ws/metrics");
