@@ -2,6 +2,7 @@
 #include "engine/server.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
@@ -131,6 +132,9 @@ void Server::start(bool accept) {
     impl_->port = local.port();
     impl_->address = local.address().is_v6() ? "[" + local.address().to_string() + "]"
                                              : local.address().to_string();
+    // spdlog builds its registry on first use; shard threads that log first at the same
+    // moment would race on it (TSan saw it), so it is built here, before they exist.
+    spdlog::default_logger_raw();
     for (auto& s : ctx.shards) s->start_thread();
     if (accept) impl_->listener->run();
 }
