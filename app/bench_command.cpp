@@ -36,6 +36,7 @@ struct BenchArgs {
     std::string rate;
     std::string record;
     unsigned server_threads = 0;
+    std::string coalesce_window;  // empty: the server's default
     std::uint64_t seed = 42;
     bool json = false;
     bool floor = false;
@@ -118,6 +119,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_option("--record", a->record, "the started server records every frame to FILE.db");
     cmd->add_option("--server-threads", a->server_threads,
                     "I/O threads of the started server (0: cores)");
+    cmd->add_option("--coalesce-window", a->coalesce_window,
+                    std::string("of the started server: ") + kCoalesceWindowHelp)
+        ->check(coalesce_window_validator());
     cmd->add_option("--seed", a->seed, "seed of the started server")->capture_default_str();
     cmd->add_option("--client-threads", a->load.threads, "load client threads")
         ->check(CLI::Range(1u, 64u))
@@ -183,6 +187,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
                                              "--max-connections",
                                              "0"};
             if (a->load.deflate) args.push_back("--deflate");
+            if (!a->coalesce_window.empty())
+                args.insert(args.end(), {"--coalesce-window", a->coalesce_window});
             if (!a->rate.empty()) args.insert(args.end(), {"--flood", a->rate});
             if (!a->record.empty()) args.insert(args.end(), {"--record", a->record});
             try {

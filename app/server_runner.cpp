@@ -56,6 +56,18 @@ void add_duration(CLI::App* cmd, const std::string& name, std::string& value,
 
 }  // namespace
 
+CLI::Validator coalesce_window_validator() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            auto d = parse_duration(s);
+            if (!d) return "'" + s + "' is not a duration (use e.g. 0ms, 1ms, 5ms)";
+            return *d > std::chrono::milliseconds(100)
+                       ? "--coalesce-window must be at most 100ms, not " + s
+                       : "";
+        },
+        "DURATION");
+}
+
 void add_server_options(CLI::App* cmd, ServerArgs& args) {
     auto& o = args.options;
     cmd->add_option("--port", o.port, "TCP port; 0 picks a free one")->capture_default_str();
@@ -100,6 +112,9 @@ void add_server_options(CLI::App* cmd, ServerArgs& args) {
     add_duration(cmd, "--drain-timeout", args.drain_timeout,
                  "time shutdown waits for clients to answer the 1001 close",
                  std::chrono::milliseconds(0));
+    cmd->add_option("--coalesce-window", args.coalesce_window, kCoalesceWindowHelp)
+        ->check(coalesce_window_validator())
+        ->capture_default_str();
     cmd->add_flag("--deflate", o.deflate, "offer permessage-deflate");
     cmd->add_option("--tls-cert", o.tls_cert_file,
                     "PEM certificate chain: serve https:// and wss://")
@@ -130,6 +145,7 @@ void apply_durations(ServerArgs& args) {
     args.options.heartbeat = *parse_duration(args.heartbeat);
     args.options.handshake_timeout = *parse_duration(args.handshake_timeout);
     args.options.drain_timeout = *parse_duration(args.drain_timeout);
+    args.options.coalesce_window = *parse_duration(args.coalesce_window);
 }
 
 int run_server(const char* command, ServerArgs& args, engine::Source& source, engine::Tap* tap,

@@ -17,10 +17,17 @@ struct ServerArgs {
     std::string heartbeat = "15s";
     std::string handshake_timeout = "10s";
     std::string drain_timeout = "2s";
+    std::string coalesce_window = "1ms";
 };
 
 // Checks a time scale or speed option: a positive number or 'max' (what: "time scale", "speed").
 CLI::Validator time_scale_validator(const std::string& what);
+
+// --coalesce-window: a duration from 0ms to 100ms.
+inline constexpr const char* kCoalesceWindowHelp =
+    "under a steady rate, how long writes are held so that messages due close together leave "
+    "in one write per connection; 0ms: never hold";
+CLI::Validator coalesce_window_validator();
 
 // --port, --bind, --threads, the limits of docs/robustness.md, --heartbeat, TLS, auth, origins
 // and --web-root.

@@ -22,6 +22,12 @@ struct ServerOptions {
     // often 4 MiB). A fixed size bounds kernel memory per connection and makes back-pressure
     // reach the outbound queue sooner.
     std::size_t socket_send_buffer = 0;
+    // Under a steady rate of at least one message per window, a shard holds its writes for up
+    // to this long so that what is due close together leaves in one write per connection
+    // (engine/coalescer.hpp); idle, a message is written at once. 1 ms is 1 % of the spec's
+    // 100 ms lateness budget, and at 10,000 msg/s it gathers about ten messages per write.
+    // Zero: never hold.
+    std::chrono::microseconds coalesce_window{1000};
     // The spec's default inbound limit; client messages are small JSON documents.
     std::size_t inbound_limit_bytes = 64 << 10;
     // An HTTP request's start line and headers together (the query string is part of the start

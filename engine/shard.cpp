@@ -12,7 +12,8 @@ namespace streambed::engine {
 
 namespace asio = boost::asio;
 
-Shard::Shard(unsigned index) : index_(index) {}
+Shard::Shard(unsigned index, std::chrono::microseconds coalesce_window)
+    : index_(index), coalescer_(coalesce_window) {}
 
 Shard::~Shard() {
     stop_thread();
@@ -53,15 +54,23 @@ void Shard::on_message(MessagePtr message) {
         const auto delivered = delivered_.load(std::memory_order_relaxed) + 1;
         delivered_.store(delivered, std::memory_order_relaxed);
         if (m->stream >= table_.size()) return;  // no subscriber has seen this stream yet
-        // With no other message waiting for this thread, nothing would join a deferred write:
-        // each connection writes at once (the first clients do not wait for the whole loop).
-        // With a backlog, writes wait for the end of the turn and gather (defer_flush).
-        const bool at_once = handed_.load(std::memory_order_relaxed) == delivered;
+        // With a backlog, writes wait for the end of the turn and gather (defer_flush). With no
+        // other message waiting for this thread, nothing would join a deferred write: each
+        // connection writes at once (the first clients do not wait for the whole loop), unless
+        // the rate says more is due within the hold window (Coalescer): then the writes wait
+        // for the window's end.
+        const auto now = std::chrono::steady_clock::now().time_since_epoch();
+        const bool steady_rate =
+            coalescer_.arrive(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+        const bool idle = handed_.load(std::memory_order_relaxed) == delivered;
+        const bool at_once = idle && !steady_rate;
+        holding_ = idle && steady_rate;
         // Subscribers never leave a table during delivery (removal is deferred), so plain
         // iteration is safe.
         const auto& subs = table_[m->stream];
         if (subs.size() < kShardReferenceFrom) {
             for (auto* s : subs) s->deliver(m, at_once);
+            holding_ = false;
             return;
         }
         // Every subscriber's queue takes a copy of the pointer. Copies of `m` itself would all
@@ -82,6 +91,7 @@ void Shard::on_message(MessagePtr message) {
             if (i + 1 < n) subs[i + 1]->prefetch(1);
             subs[i]->deliver(local, at_once);
         }
+        holding_ = false;
     });
 }
 
@@ -122,15 +132,31 @@ void Shard::wildcard_remove(Endpoint endpoint, Subscriber* s) {
 
 void Shard::defer_flush(Subscriber* s) {
     flush_pending_.push_back(s);
-    if (flush_pending_.size() > 1) return;
+    if (holding_) {
+        if (hold_armed_) return;
+        hold_armed_ = true;
+        hold_timer_.expires_after(coalescer_.window());
+        hold_timer_.async_wait([this](boost::system::error_code ec) {
+            hold_armed_ = false;
+            if (!ec) flush_pending();
+        });
+        return;
+    }
+    if (turn_posted_) return;
+    turn_posted_ = true;
     asio::post(ioc_, [this] {
-        flushing_.swap(flush_pending_);
-        // A flush may defer again (more was queued than one write takes): that goes in the
-        // fresh pending list, for the next turn.
-        for (std::size_t i = 0; i < flushing_.size(); ++i)
-            if (auto* pending = flushing_[i]) pending->flush();
-        flushing_.clear();
+        turn_posted_ = false;
+        flush_pending();
     });
+}
+
+void Shard::flush_pending() {
+    flushing_.swap(flush_pending_);
+    // A flush may defer again (more was queued than one write takes): that goes in the fresh
+    // pending list, for the next turn.
+    for (std::size_t i = 0; i < flushing_.size(); ++i)
+        if (auto* pending = flushing_[i]) pending->flush();
+    flushing_.clear();
 }
 
 void Shard::cancel_flush(Subscriber* s) {

@@ -5,11 +5,14 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "engine/coalescer.hpp"
 #include "engine/hub.hpp"
 #include "engine/metrics.hpp"
 
@@ -38,7 +41,9 @@ class Subscriber {
 
 class Shard final : public FanoutTarget {
   public:
-    explicit Shard(unsigned index);
+    // `coalesce_window`: how long writes may be held under a steady high rate (Coalescer);
+    // zero writes every message at once when nothing else waits.
+    explicit Shard(unsigned index, std::chrono::microseconds coalesce_window = {});
     ~Shard() override;
 
     unsigned index() const { return index_; }
@@ -62,13 +67,16 @@ class Shard final : public FanoutTarget {
     void session_remove(Subscriber* s) { sessions_.erase(s); }
     void close_all_for_shutdown();
     // `s` has frames to write: it is flushed once, after every handler already queued on this
-    // thread has run, so a connection's frames of one turn leave in one write. A subscriber
-    // that goes away before then cancels.
+    // thread has run, so a connection's frames of one turn leave in one write; while a delivery
+    // holds (Coalescer), at the end of the hold window instead. A subscriber that goes away
+    // before then cancels.
     void defer_flush(Subscriber* s);
     void cancel_flush(Subscriber* s);
     std::uint64_t next_session_number() { return ++session_counter_; }
 
   private:
+    void flush_pending();  // every subscriber in flush_pending_, now
+
     // From this many subscribers of a message on, the shard counts references to it on its own
     // (one allocation, against a contended atomic per delivery; see on_message).
     static constexpr std::size_t kShardReferenceFrom = 8;
@@ -82,13 +90,19 @@ class Shard final : public FanoutTarget {
     std::unordered_set<Subscriber*> sessions_;
     std::vector<Subscriber*> flush_pending_;
     std::vector<Subscriber*> flushing_;  // the list being flushed (kept: no allocation per turn)
+    Coalescer coalescer_;
+    bool holding_ = false;      // a delivery under a high rate is running: its flushes wait
+    bool turn_posted_ = false;  // a flush at the end of this turn is posted
+    bool hold_armed_ = false;   // the hold timer runs
     std::uint64_t session_counter_ = 0;
     std::atomic<std::uint64_t> handed_{0};  // messages posted to this thread (publisher's thread)
     std::atomic<std::uint64_t> delivered_{0};  // of which delivered (this thread)
     std::thread thread_;
-    // Last member: destroyed first, so handlers it still holds (and the sessions they keep
-    // alive) are released while the tables above still exist.
+    // Destroyed before the members above, so handlers it still holds (and the sessions they keep
+    // alive) are released while the tables still exist.
     boost::asio::io_context ioc_{1};
+    // After the io_context: destroyed before it, as Asio requires of its I/O objects.
+    boost::asio::steady_timer hold_timer_{ioc_};
 };
 
 }  // namespace streambed::engine

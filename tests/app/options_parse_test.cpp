@@ -93,7 +93,8 @@ TEST(ServerOptions, EveryLimitIsSetFromItsOption) {
         "--max-connections", "7",   "--history",           "50",    "--outbound-limit", "4096",
         "--inbound-limit",   "512", "--max-subscriptions", "9",     "--client-rate",    "2.5",
         "--max-errors",      "3",   "--header-limit",      "4096",  "--body-limit",     "100",
-        "--heartbeat",       "2s",  "--handshake-timeout", "750ms", "--drain-timeout",  "0"};
+        "--heartbeat",       "2s",  "--handshake-timeout", "750ms", "--drain-timeout",  "0",
+        "--coalesce-window", "5ms"};
     std::reverse(argv.begin(), argv.end());  // CLI11 takes them last first
     app.parse(argv);
     apply_durations(args);
@@ -110,6 +111,7 @@ TEST(ServerOptions, EveryLimitIsSetFromItsOption) {
     EXPECT_EQ(o.heartbeat, std::chrono::seconds(2));
     EXPECT_EQ(o.handshake_timeout, milliseconds(750));
     EXPECT_EQ(o.drain_timeout, milliseconds(0));
+    EXPECT_EQ(o.coalesce_window, milliseconds(5));
 }
 
 TEST(ServerOptions, DefaultsAreTheEnginesOwn) {
@@ -122,14 +124,16 @@ TEST(ServerOptions, DefaultsAreTheEnginesOwn) {
     EXPECT_EQ(args.options.heartbeat, defaults.heartbeat);
     EXPECT_EQ(args.options.handshake_timeout, defaults.handshake_timeout);
     EXPECT_EQ(args.options.drain_timeout, defaults.drain_timeout);
+    EXPECT_EQ(args.options.coalesce_window, defaults.coalesce_window);
 }
 
 TEST(ServerOptions, OutOfRangeLimitsAreRefusedByName) {
     const std::vector<std::vector<std::string>> bad = {
-        {"--max-subscriptions", "0"},  {"--client-rate", "0"},
-        {"--max-errors", "0"},         {"--header-limit", "100"},
-        {"--body-limit", "100000000"}, {"--handshake-timeout", "5ms"},
-        {"--drain-timeout", "61m"},    {"--handshake-timeout", "soon"}};
+        {"--max-subscriptions", "0"},   {"--client-rate", "0"},
+        {"--max-errors", "0"},          {"--header-limit", "100"},
+        {"--body-limit", "100000000"},  {"--handshake-timeout", "5ms"},
+        {"--drain-timeout", "61m"},     {"--handshake-timeout", "soon"},
+        {"--coalesce-window", "101ms"}, {"--coalesce-window", "1us"}};
     for (auto argv : bad) {
         SCOPED_TRACE(argv[0] + " " + argv[1]);
         CLI::App app;

@@ -1,0 +1,54 @@
+// coalescer.hpp: when a shard holds its writes back so that messages due close together leave
+// in one write per connection (adaptive coalescing; docs/architecture.md).
+//
+// Idle, a message is written at once: holding it would only add lateness, nothing would join
+// it. Under a steady high rate every message costs each connection a system call of its own;
+// holding the first one for a short window lets the next ones join it. The rate is read from
+// the previous whole period, never the current one, so a burst that follows quiet (the
+// simulator's 2 s cadence) is not held: it is gathered by the end of the shard's turn instead.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace streambed::engine {
+
+class Coalescer {
+  public:
+    // `window`: how long a held write may wait for others; zero never holds.
+    explicit Coalescer(std::chrono::microseconds window)
+        : window_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()),
+          period_ns_(window_ns_ * kWindowsPerPeriod) {}
+
+    std::chrono::microseconds window() const {
+        return std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::nanoseconds(window_ns_));
+    }
+
+    // A message arrives at `now_ns` (steady clock). True: the previous period carried at least
+    // one message per window, so the next one is expected within the window: hold the writes.
+    bool arrive(std::int64_t now_ns) {
+        if (window_ns_ <= 0) return false;
+        if (now_ns - period_start_ns_ >= period_ns_) {
+            // The period just ended counts only if it is the one right before this one.
+            previous_ = now_ns - period_start_ns_ < 2 * period_ns_ ? current_ : 0;
+            current_ = 0;
+            period_start_ns_ = now_ns;
+        }
+        ++current_;
+        return previous_ >= kWindowsPerPeriod;
+    }
+
+  private:
+    // A period of 16 windows: long enough that a few late or early messages do not flip the
+    // decision, short enough (16 ms at the default window) to follow a rate that changes.
+    static constexpr std::int64_t kWindowsPerPeriod = 16;
+
+    std::int64_t window_ns_;
+    std::int64_t period_ns_;
+    std::int64_t period_start_ns_ = 0;
+    std::uint64_t previous_ = 0;
+    std::uint64_t current_ = 0;
+};
+
+}  // namespace streambed::engine
