@@ -13,15 +13,20 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-compare soak clean
+.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-compare soak clean
 
 all: build
 
 setup:
 	@bash scripts/setup.sh
 
+# `build` is the program and the dashboard it serves; the tests and micro-benchmarks are built
+# by the targets that run them (build-all).
 build: setup
 	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target streambed portal
+
+build-all: build
 	@cmake --build --preset release -j $(JOBS)
 
 # The previous recording is kept as recordings/previous.db.
@@ -34,7 +39,7 @@ test: test-release
 
 check: test-asan test-tsan test-fuzz
 
-test-release: build
+test-release: build-all
 	ctest --preset release -j $(JOBS) --timeout 300
 
 # The scenario library runs in the release build only: its expectations are timings. So do the
@@ -68,11 +73,15 @@ test-tsan: setup
 	ctest --preset tsan -j $(JOBS) --timeout 600 -LE 'process|scenario|portal'
 
 # Micro-benchmarks of the hot paths, then the end-to-end fan-out figures (docs/benchmarks.md).
-bench: build
+bench: build-all
 	./build/bench/engine_bench
 	./build/bench/simulator_bench
 	./build/bench/recorder_bench --benchmark_filter=BM_RecorderFrames/1048576
 	./build/streambed bench --clients 1000 --duration 30s
+
+# The four fan-out shapes of docs/benchmarks.md (SHAPES, THREADS, WINDOWS, DURATION may be set).
+bench-shapes: build
+	./scripts/bench_shapes.sh
 
 # streambed and the Node.js `ws` peer side by side under the same load (CLIENTS, DURATION,
 # SCALE, ENDPOINT may be set); needs node and npm, installs the peer's one dependency.
