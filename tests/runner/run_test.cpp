@@ -218,5 +218,41 @@ TEST_F(RunCommand, AnExternalTargetSkipsServerFiguresAndSaysWhy) {
               std::string::npos);
 }
 
+// A cluster of one node: the runner would start a redis-server and the node.
+std::string cluster_scenario() {
+    return R"({"name": "tiny-cluster", "duration": "5s", "time_scale": 20,
+  "cluster": {"nodes": 1},
+  "groups": [{"name": "m", "clients": 2, "endpoint": "/ws/metrics"}]})";
+}
+
+TEST_F(RunCommand, AClusterScenarioWithoutRedisServerIsSkippedSayingSo) {
+    const auto file = write("c.json", cluster_scenario());
+    // A PATH without redis-server (the binary itself is named by its full path).
+    const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", dir_.c_str(), 1);
+    const auto r = run({"run", file});
+    ::setenv("PATH", path.c_str(), 1);
+    EXPECT_EQ(r.code, 77) << "ctest's SKIP_RETURN_CODE: " << r.out << r.err;
+    EXPECT_NE(r.err.find("skipped: redis-server not found"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("scenario tiny-cluster: skipped: redis-server not found"),
+              std::string::npos)
+        << r.out;
+}
+
+TEST_F(RunCommand, AClusterScenarioRefusesTargetInProcessAndRecord) {
+    const auto file = write("c.json", cluster_scenario());
+    for (const auto& [option, value] :
+         {std::pair<std::string, std::string>{"--target", "ws://127.0.0.1:9"},
+          {"--in-process", ""},
+          {"--record", (dir_ / "r.db").string()}}) {
+        std::vector<std::string> args{"run", file, option};
+        if (!value.empty()) args.push_back(value);
+        const auto r = run(args);
+        EXPECT_EQ(r.code, 2) << option << ": " << r.err;
+        EXPECT_NE(r.err.find(option + ": not with a scenario's 'cluster'"), std::string::npos)
+            << r.err;
+    }
+}
+
 }  // namespace
 }  // namespace streambed::testing
