@@ -48,6 +48,7 @@ std::vector<std::string> ClusterRun::node_args(std::size_t node) const {
 
 void ClusterRun::start() {
     redis_ = std::make_unique<RedisProcess>(redis_program_);
+    redis_port_ = redis_->port();
     const std::size_t n = s_.cluster->nodes;
     for (std::size_t i = 0; i < n; ++i) {
         proxy::ProxyOptions po;
@@ -283,7 +284,7 @@ json ClusterRun::report() const {
         {"name", name_},
         {"nodes", ports_.size()},
         {"ports", ports_},
-        {"redis_port", redis_ ? redis_->port() : 0},
+        {"redis_port", redis_port_},
         {"lease_ttl_ms", s_.cluster->lease_ttl.count()},
         {"failovers", failovers_},
         {"failover_max_ms", failover_max_ms_ ? json(std::round(*failover_max_ms_)) : json(nullptr)},

@@ -91,6 +91,7 @@ class ClusterRun {
     std::vector<std::unique_ptr<proxy::ImpairmentProxy>> proxies_;  // node -> Redis
     std::vector<std::unique_ptr<ServerHandle>> nodes_;              // the timeline's thread only
     std::vector<std::uint16_t> ports_;
+    std::uint16_t redis_port_ = 0;             // kept for the report after Redis is gone
     std::unique_ptr<std::atomic<bool>[]> up_;  // read by the sampler
     std::atomic<std::int64_t> origin_ns_{0};   // Clock's ns of instant 0; 0: not yet
     std::atomic<double> scale_{1};
