@@ -15,6 +15,7 @@
 
 #include "app/in_process_server.hpp"
 #include "runner/html_report.hpp"
+#include "runner/redis_process.hpp"
 #include "runner/run.hpp"
 #include "runner/run_report.hpp"
 #include "runner/scenario_parse.hpp"
@@ -91,6 +92,28 @@ std::function<int()> add_run_command(CLI::App& app) {
             fmt::print(stderr, "streambed run: --target '{}' is not ws://HOST:PORT\n",
                        args->target);
             return 2;
+        }
+        if (parsed.scenario->cluster) {
+            // A cluster is the runner's own processes: nothing to aim at another server, run in
+            // this process or record in one file.
+            for (const auto& [given, option] : {std::pair{!args->target.empty(), "--target"},
+                                                std::pair{args->in_process, "--in-process"},
+                                                std::pair{!args->record.empty(), "--record"}})
+                if (given) {
+                    fmt::print(stderr,
+                               "streambed run: {}: not with a scenario's 'cluster' (the runner "
+                               "starts the nodes and Redis itself)\n",
+                               option);
+                    return 2;
+                }
+            if (!runner::find_redis_server()) {
+                fmt::print(stderr,
+                           "streambed run: {}: skipped: redis-server not found (the scenario "
+                           "runs a cluster; apt-get install redis-server)\n",
+                           args->file);
+                fmt::print("scenario {}: skipped: redis-server not found\n", parsed.scenario->name);
+                return runner::kSkippedExit;
+            }
         }
         // Thousands of clients need as many descriptors: raise the soft limit to the hard one.
         rlimit files{};

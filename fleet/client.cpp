@@ -39,12 +39,13 @@ Bucket* ThreadContext::bucket_now() {
 }
 
 Client::Client(ThreadContext& ctx, std::size_t group, const ClientGroup& spec, std::size_t index,
-               Destination target, std::uint64_t seed)
+               std::vector<Destination> targets, std::size_t first, std::uint64_t seed)
     : ctx_(ctx),
       group_(group),
       spec_(spec),
       index_(index),
-      target_(std::move(target)),
+      targets_(std::move(targets)),
+      at_(first % targets_.size()),
       rng_(seed ^ (0x9e3779b97f4a7c15ULL * (group + 1)) ^ (0xbf58476d1ce4e5b9ULL * (index + 1))),
       sock_(ctx.ioc),
       retry_timer_(ctx.ioc),
@@ -89,9 +90,9 @@ void Client::start_handshake() {
     reader_ = FrameReader(std::size_t{64} << 20);
     outbox_.clear();
     tls_.reset();
-    if (target_.tls) {
+    if (target().tls) {
         tls_ = std::make_shared<TlsStream>(sock_, *ctx_.tls);
-        prepare_tls_stream(*tls_, target_.host, ctx_.options->tls.verify);
+        prepare_tls_stream(*tls_, target().host, ctx_.options->tls.verify);
     }
     connect_timer_.expires_after(ctx_.options->connect_timeout);
     connect_timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
@@ -102,10 +103,10 @@ void Client::start_handshake() {
         // A slow or stalled reader with a small receive window, as on a poor mobile link: the
         // server's bound is reached in seconds, not after megabytes of kernel buffering.
         error_code ec;
-        sock_.open(target_.endpoint.protocol(), ec);
+        sock_.open(target().endpoint.protocol(), ec);
         if (!ec) sock_.set_option(asio::socket_base::receive_buffer_size(4096), ec);
     }
-    sock_.async_connect(target_.endpoint, [self = shared_from_this(), gen](error_code ec) {
+    sock_.async_connect(target().endpoint, [self = shared_from_this(), gen](error_code ec) {
         self->on_connect(ec, gen);
     });
 }
@@ -134,7 +135,7 @@ void Client::send_upgrade() {
         "GET {}{}{} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         "X-Streambed-Client: {}/{}/{}\r\n{}{}{}{}\r\n",
-        spec_.endpoint, query.empty() ? "" : "?", query, host_header(target_.host), spec_.name,
+        spec_.endpoint, query.empty() ? "" : "?", query, host_header(target().host), spec_.name,
         index_, attempt_,
         spec_.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
                       : "",
@@ -266,6 +267,8 @@ void Client::lost(const std::string& why, bool refused) {
         ++failures_;
         ++t.reasons["failed: " + why];
     }
+    // Another server may serve this client (a cluster's node): the next one gets the next try.
+    if (state_ == State::live || state_ == State::connecting) at_ = (at_ + 1) % targets_.size();
     if (in_handshake_) handshake_done();
     close_socket();
     if (state_ == State::stopped) return;

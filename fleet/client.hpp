@@ -59,8 +59,10 @@ struct Destination {
 
 class Client : public std::enable_shared_from_this<Client> {
   public:
+    // `targets`: the servers it may use (a cluster's nodes, or one server); it starts on
+    // targets[first] and moves to the next one after each lost connection or failed attempt.
     Client(ThreadContext& ctx, std::size_t group, const ClientGroup& spec, std::size_t index,
-           Destination target, std::uint64_t seed);
+           std::vector<Destination> targets, std::size_t first, std::uint64_t seed);
 
     void begin(std::chrono::steady_clock::duration delay);  // join: connect after `delay`
     // Close 1000 and stop for good. `by_event`: the group left during the run (a timeline
@@ -149,7 +151,9 @@ class Client : public std::enable_shared_from_this<Client> {
     const std::size_t group_;
     const ClientGroup& spec_;
     const std::size_t index_;
-    const Destination target_;
+    const std::vector<Destination> targets_;
+    std::size_t at_;  // the target in use
+    const Destination& target() const { return targets_[at_]; }
     simulator::Rng rng_;
 
     boost::asio::ip::tcp::socket sock_;

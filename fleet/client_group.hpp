@@ -56,6 +56,9 @@ struct ClientGroup {
     Millis poll_interval{1000};
     Misbehaviour misbehave;
     bool starts_joined = true;  // false when a `join` event names the group
+    // With several servers (a cluster's nodes): the one every client starts on; -1: the clients
+    // are spread round-robin. Either way a client that loses its node moves to the next one.
+    int node = -1;
 };
 
 }  // namespace streambed::fleet

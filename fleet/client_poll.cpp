@@ -70,17 +70,17 @@ void Client::poll_once() {
     auto op = std::make_shared<PollOp>(ctx_.ioc);
     op->request = fmt::format(
         "GET /api/v11/poll/{}{}{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        spec_.endpoint.substr(4), query.empty() ? "" : "?", query, host_header(target_.host));
+        spec_.endpoint.substr(4), query.empty() ? "" : "?", query, host_header(target().host));
     auto done = [self = shared_from_this(), op, gen](error_code ec) {
         if (!ec) self->on_poll_response(op->response, gen);
         self->schedule_poll();
     };
     op->sock.async_connect(
-        target_.endpoint, [self = shared_from_this(), op, gen, done](error_code ec) {
+        target().endpoint, [self = shared_from_this(), op, gen, done](error_code ec) {
             if (ec || gen != self->poll_gen_ || !self->polling_) return self->schedule_poll();
-            if (!self->target_.tls) return exchange(op->sock, op, done);
+            if (!self->target().tls) return exchange(op->sock, op, done);
             op->tls.emplace(op->sock, *self->ctx_.tls);
-            prepare_tls_stream(*op->tls, self->target_.host, self->ctx_.options->tls.verify);
+            prepare_tls_stream(*op->tls, self->target().host, self->ctx_.options->tls.verify);
             op->tls->async_handshake(asio::ssl::stream_base::client,
                                      [self, op, gen, done](error_code hec) {
                                          if (hec || gen != self->poll_gen_ || !self->polling_)

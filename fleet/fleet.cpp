@@ -21,8 +21,8 @@ using Clock = std::chrono::steady_clock;
 struct Fleet::Impl {
     FleetOptions options;
     std::vector<ClientGroup> groups;
-    std::vector<Address> targets;
-    std::shared_ptr<asio::ssl::context> tls;  // when a target is TLS; shared by every thread
+    std::vector<std::vector<Address>> targets;  // per group: the servers its clients may use
+    std::shared_ptr<asio::ssl::context> tls;    // when a target is TLS; shared by every thread
     std::vector<std::unique_ptr<ThreadContext>> threads;
     // clients[thread][group]: each client lives on one thread for the whole run.
     std::vector<std::vector<std::vector<std::shared_ptr<Client>>>> clients;
@@ -46,12 +46,26 @@ struct Fleet::Impl {
     }
 };
 
+namespace {
+std::vector<std::vector<Address>> one_each(const std::vector<Address>& targets) {
+    std::vector<std::vector<Address>> out;
+    for (const auto& a : targets) out.push_back({a});
+    return out;
+}
+}  // namespace
+
 Fleet::Fleet(FleetOptions options, std::vector<ClientGroup> groups, std::vector<Address> targets)
+    : Fleet(std::move(options), std::move(groups), one_each(targets)) {}
+
+Fleet::Fleet(FleetOptions options, std::vector<ClientGroup> groups,
+             std::vector<std::vector<Address>> routes)
     : impl_(std::make_unique<Impl>()) {
-    if (targets.size() != groups.size()) throw std::invalid_argument("one target per client group");
+    if (routes.size() != groups.size()) throw std::invalid_argument("one route per client group");
+    for (const auto& r : routes)
+        if (r.empty()) throw std::invalid_argument("a group without a server to connect to");
     impl_->options = std::move(options);
     impl_->groups = std::move(groups);
-    impl_->targets = std::move(targets);
+    impl_->targets = std::move(routes);
     impl_->connected = std::vector<std::atomic<std::int64_t>>(impl_->groups.size());
 }
 
@@ -62,22 +76,23 @@ Fleet::~Fleet() {
 void Fleet::start() {
     auto& m = *impl_;
     // Resolve every target first: a name that does not resolve is the caller's error.
-    std::vector<Destination> destinations;
+    std::vector<std::vector<Destination>> destinations(m.targets.size());
     {
         asio::io_context resolve_ctx;
         tcp::resolver resolver(resolve_ctx);
-        for (const auto& a : m.targets) {
-            boost::system::error_code ec;
-            auto r = resolver.resolve(a.host, std::to_string(a.port), ec);
-            if (ec || r.empty())
-                throw std::runtime_error("cannot resolve '" + a.host + "': " + ec.message());
-            destinations.push_back({*r.begin(), a.host, a.tls});
-            if (a.tls && !m.tls) {
-                std::string error;
-                m.tls = make_tls_context(m.options.tls, error);
-                if (!m.tls) throw std::runtime_error(error);
+        for (std::size_t g = 0; g < m.targets.size(); ++g)
+            for (const auto& a : m.targets[g]) {
+                boost::system::error_code ec;
+                auto r = resolver.resolve(a.host, std::to_string(a.port), ec);
+                if (ec || r.empty())
+                    throw std::runtime_error("cannot resolve '" + a.host + "': " + ec.message());
+                destinations[g].push_back({*r.begin(), a.host, a.tls});
+                if (a.tls && !m.tls) {
+                    std::string error;
+                    m.tls = make_tls_context(m.options.tls, error);
+                    if (!m.tls) throw std::runtime_error(error);
+                }
             }
-        }
     }
     const unsigned n = std::max(1u, m.options.threads);
     m.start = Clock::now();
@@ -93,11 +108,14 @@ void Fleet::start() {
         m.threads.push_back(std::move(ctx));
     }
     m.clients.assign(n, std::vector<std::vector<std::shared_ptr<Client>>>(m.groups.size()));
+    std::size_t spread = 0;  // clients of unpinned groups so far: the round-robin's position
     for (std::size_t g = 0; g < m.groups.size(); ++g)
         for (std::size_t i = 0; i < m.groups[g].clients; ++i) {
             const std::size_t t = i % n;
-            m.clients[t][g].push_back(std::make_shared<Client>(*m.threads[t], g, m.groups[g], i,
-                                                               destinations[g], m.options.seed));
+            const int pin = m.groups[g].node;
+            const std::size_t first = pin >= 0 ? static_cast<std::size_t>(pin) : spread++;
+            m.clients[t][g].push_back(std::make_shared<Client>(
+                *m.threads[t], g, m.groups[g], i, destinations[g], first, m.options.seed));
         }
     for (auto& ctx : m.threads) m.guards.push_back(asio::make_work_guard(ctx->ioc));
     for (auto& ctx : m.threads) m.workers.emplace_back([c = ctx.get()] { c->ioc.run(); });

@@ -51,6 +51,12 @@ using FinalSeqs = std::map<std::pair<std::string, std::string>, std::uint64_t>;
 class Fleet {
   public:
     Fleet(FleetOptions options, std::vector<ClientGroup> groups, std::vector<Address> targets);
+    // Several servers per group (a cluster's nodes, the same list for every group, or proxies in
+    // front of them): a client starts on the group's `node`, or, when it is -1, round-robin
+    // across the run (the k-th client of the unpinned groups on server k mod N); it moves to the
+    // next server after each lost connection or failed attempt.
+    Fleet(FleetOptions options, std::vector<ClientGroup> groups,
+          std::vector<std::vector<Address>> routes);
     ~Fleet();
     Fleet(const Fleet&) = delete;
     Fleet& operator=(const Fleet&) = delete;

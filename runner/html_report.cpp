@@ -341,6 +341,16 @@ std::string render_timeline(const json& r) {
     return s + "</ol>\n";
 }
 
+// A cluster's run: what its nodes did (the source, failovers, Redis DOWN), in order.
+std::string render_cluster(const json& r) {
+    const json& c = field(r, "cluster");
+    if (!c.is_object()) return "";
+    std::string s = "<h2>Cluster</h2>\n<ol class=\"timeline\">\n";
+    for (const json* f : elements(field(c, "facts")))
+        s += "<li>" + escape_html(plain(*f)) + "</li>\n";
+    return s + "</ol>\n";
+}
+
 // ---- page -----------------------------------------------------------------------------------
 
 }  // namespace
@@ -361,6 +371,7 @@ std::string render_html(const nlohmann::json& report) {
     s += render_charts(report);
     s += render_groups(report);
     s += render_timeline(report);
+    s += render_cluster(report);
     s += "<footer>Rendered by streambed from the run's report; self-contained, no network "
          "needed.</footer>\n";
     return s + "</main>\n</body>\n</html>\n";

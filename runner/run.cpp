@@ -15,6 +15,8 @@
 #include "engine/clock.hpp"
 #include "fleet/fleet.hpp"
 #include "proxy/impairment_proxy.hpp"
+#include "runner/cluster_run.hpp"
+#include "runner/group_paths.hpp"
 #include "runner/run_report.hpp"
 #include "runner/server_handle.hpp"
 #include "runner/server_setup.hpp"
@@ -31,11 +33,7 @@ void wait_until(Clock::time_point t) {
     std::this_thread::sleep_until(t);
 }
 
-// An action of the timeline at a simulated instant, with what the report shows of it.
-struct Step {
-    std::int64_t at_ms;
-    std::function<void()> act;
-};
+using Step = TimedAction;  // cluster_run.hpp
 
 class Run {
   public:
@@ -56,10 +54,15 @@ class Run {
             error = e.what();
         }
         teardown();
+        if (cluster_) {
+            measured_.failover_max_ms = cluster_->failover_max_ms();
+            measured_.nodes_down_seen = cluster_->nodes_down_seen();
+        }
         const double wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
         out.report =
             make_report(ReportInput{s_, o_, seed_, started_wall, wall_s, result_, measured_,
                                     windows_, connected_series_, bucket_ms_, error});
+        if (cluster_) out.report["cluster"] = cluster_->report();
         out.exit_code = (!error.empty() || out.report.value("result", "fail") != "pass") ? 1 : 0;
         return out;
     }
@@ -92,7 +95,9 @@ class Run {
         clock_start_ms_ = engine::wall_now_us() / 1000;
         server_args_ = server_arguments(s_, seed_, clock_start_ms_, o_.record, config_file_);
         start_server_ = o_.start_server ? o_.start_server : child_server(o_.program);
+        if (s_.cluster) return start_cluster();
         server_ = start_server_(server_args_.args, 0);
+        upstreams_ = {{"127.0.0.1", server_->port()}};
         upstream_ = {"127.0.0.1", server_->port()};
         if (server_->pid() == 0)
             measured_.server_skip_reason =
@@ -101,26 +106,19 @@ class Run {
             measured_.recording_skip_reason = "nothing recorded: run with --record FILE.db";
     }
 
-    // A proxy in front of each group that an event impairs or partitions; the other groups
-    // connect straight to the server (a proxy costs a copy of every byte, on the same 2 cores).
+    void start_cluster() {
+        auto redis = o_.redis_server.empty() ? find_redis_server() : o_.redis_server;
+        if (!redis) throw std::runtime_error("redis-server not found: a cluster needs one");
+        cluster_ = std::make_unique<ClusterRun>(s_, server_args_.args, start_server_, *redis);
+        cluster_->start();
+        for (auto port : cluster_->ports()) upstreams_.push_back({"127.0.0.1", port});
+        upstream_ = upstreams_.front();
+        measured_.recording_skip_reason = "a cluster is not recorded (run refuses --record)";
+    }
+
     void start_proxies() {
-        std::vector<bool> needs(s_.groups.size(), false);
-        for (const auto& e : s_.timeline)
-            if (e.kind == Event::Kind::impair || e.kind == Event::Kind::clear ||
-                e.kind == Event::Kind::partition)
-                for (auto g : groups_of(e.group)) needs[g] = true;
-        proxies_.resize(s_.groups.size());
-        for (std::size_t g = 0; g < s_.groups.size(); ++g) {
-            if (!needs[g]) continue;
-            proxy::ProxyOptions po;
-            po.upstream_host = upstream_.host;
-            po.upstream_port = upstream_.port;
-            po.seed = seed_ ^ (0x9e3779b97f4a7c15ULL * (g + 1));
-            // What a network path holds in flight, roughly: more would hide the server's own bound.
-            po.max_held_bytes = 256 << 10;
-            proxies_[g] = std::make_unique<proxy::ImpairmentProxy>(po);
-            proxies_[g]->start();
-        }
+        if (upstreams_.empty()) upstreams_ = {upstream_};  // --target
+        proxies_ = start_group_proxies(s_, upstreams_, seed_);
     }
 
     void start_fleet() {
@@ -134,13 +132,10 @@ class Run {
         // check.
         fo.connect_timeout =
             std::clamp(Millis{4 * s_.server.heartbeat.count()}, Millis{250}, Millis{5000});
-        std::vector<fleet::Address> targets;
-        for (auto& p : proxies_)
-            targets.push_back(p ? fleet::Address{"127.0.0.1", p->port()}
-                                : fleet::Address{upstream_.host, upstream_.port});
-        fleet_ = std::make_unique<fleet::Fleet>(fo, s_.groups, targets);
+        fleet_ = std::make_unique<fleet::Fleet>(fo, s_.groups, group_routes(proxies_, upstreams_));
         measured_.connected_at.resize(s_.groups.size());
         start_ = Clock::now();
+        if (cluster_) cluster_->set_clock(start_, scale());
         cpu_at_start_ = bench::own_cpu_seconds();
         fleet_->start();
     }
@@ -190,22 +185,16 @@ class Run {
             dt > 0 ? static_cast<double>(live.messages - progress_messages_) / dt : 0;
         progress_at_ = now;
         progress_messages_ = live.messages;
-        fmt::print(stderr,
-                   "\r[{:6.1f}s / {:.0f}s] connected {}  {:.0f} msg/s  p99 {:.1f} ms  {}      ",
-                   static_cast<double>(fleet_->sim_elapsed_ms()) / 1000.0,
-                   static_cast<double>(s_.duration.count()) / 1000.0, fleet_->connected(), rate,
-                   static_cast<double>(live.p99_us) / 1000.0, active_text());
-    }
-    std::string active_text() const {
-        std::string out;
-        const auto now = fleet_->sim_elapsed_ms();
-        for (const auto& w : windows_)
-            if (w.at_ms <= now && now < w.until_ms)
-                out += (out.empty() ? "active: " : ", ") + w.label;
-        return out;
+        std::fputs(progress_line(fleet_->sim_elapsed_ms(), s_.duration.count(), fleet_->connected(),
+                                 rate, live.p99_us, windows_)
+                       .c_str(),
+                   stderr);
     }
 
     void sample_rss() {
+        if (cluster_)
+            measured_.server_rss_mb =
+                std::max(measured_.server_rss_mb.value_or(0.0), cluster_->peak_rss_mb());
         if (!server_ || server_->pid() <= 0) return;  // in-process, or killed
         const double mb = static_cast<double>(bench::peak_resident_bytes(server_->pid())) / 1e6;
         measured_.server_rss_mb = std::max(measured_.server_rss_mb.value_or(0.0), mb);
@@ -215,14 +204,22 @@ class Run {
     void finish() {
         for (std::size_t g = 0; g < s_.groups.size(); ++g)
             measured_.connected_end.push_back(fleet_->connected(g));
-        for (auto& p : proxies_)
-            if (p) {
+        for (auto& group : proxies_)
+            for (auto& p : group) {
                 p->set_partition(false);
                 p->clear();
             }
-        if (!server_ && o_.target.empty())
+        if (cluster_) {
+            cluster_->lift_partitions();
+            // Every node that runs: the newest seq any of them has (they follow the same Redis).
+            for (auto port : cluster_->live_ports())
+                for (const auto& [key, seq] : final_seqs({"127.0.0.1", port}, s_))
+                    finals_[key] = std::max(finals_[key], seq);
+        } else if (!server_ && o_.target.empty()) {
             throw std::runtime_error("the server was down at the end of the run");
-        finals_ = final_seqs(upstream_, s_);
+        } else {
+            finals_ = final_seqs(upstream_, s_);
+        }
         const auto deadline = Clock::now() + std::chrono::seconds(5);
         while (!fleet_->caught_up(finals_) && Clock::now() < deadline)
             wait_until(Clock::now() + std::chrono::milliseconds(20));
@@ -235,8 +232,9 @@ class Run {
 
     void teardown() {
         if (fleet_) fleet_->stop();
-        for (auto& p : proxies_)
-            if (p) p->stop();
+        for (auto& group : proxies_)
+            for (auto& p : group) p->stop();
+        if (cluster_) cluster_->stop();
         if (server_) {
             server_->stop();  // 1001 to every client, the recording flushed
             server_.reset();
@@ -258,7 +256,9 @@ class Run {
     ServerFactory start_server_;
     std::unique_ptr<ServerHandle> server_;
     TargetAddress upstream_;
-    std::vector<std::unique_ptr<proxy::ImpairmentProxy>> proxies_;
+    std::vector<TargetAddress> upstreams_;  // the server, or a cluster's nodes
+    std::unique_ptr<ClusterRun> cluster_;
+    GroupProxies proxies_;
     std::unique_ptr<fleet::Fleet> fleet_;
     Clock::time_point start_;
     fleet::FinalSeqs finals_;
@@ -285,38 +285,43 @@ std::vector<Step> Run::steps() {
                 // reset, and the clients may come back at once (docs/scenarios.md).
                 const bool one_shot_reset = imp.reset && e.duration.count() == 0;
                 if (one_shot_reset) imp.reset = false;
-                plan.push_back({at, [this, imp, one_shot_reset, g = groups_of(e.group)] {
-                                    for (auto i : g) {
-                                        if (one_shot_reset) proxies_[i]->reset_all();
-                                        if (!imp.stall && !imp.reset && imp.latency.count() == 0 &&
-                                            imp.jitter.count() == 0 && imp.bandwidth == 0 &&
-                                            imp.slice == 0 && imp.limit_data == 0 &&
-                                            imp.drop_after_frames == 0 && imp.hold_stream.empty())
-                                            continue;  // nothing left to apply
-                                        proxies_[i]->add(imp);
-                                    }
-                                }});
+                plan.push_back(
+                    {at, [this, imp, one_shot_reset, g = groups_of(e.group)] {
+                         for (auto i : g)
+                             for (auto& p : proxies_[i]) {
+                                 if (one_shot_reset) p->reset_all();
+                                 if (!imp.stall && !imp.reset && imp.latency.count() == 0 &&
+                                     imp.jitter.count() == 0 && imp.bandwidth == 0 &&
+                                     imp.slice == 0 && imp.limit_data == 0 &&
+                                     imp.drop_after_frames == 0 && imp.hold_stream.empty())
+                                     continue;  // nothing left to apply
+                                 p->add(imp);
+                             }
+                     }});
                 if (e.duration.count() > 0)
                     plan.push_back({until, [this, name = e.name, g = groups_of(e.group)] {
-                                        for (auto i : g) proxies_[i]->remove(name);
+                                        for (auto i : g)
+                                            for (auto& p : proxies_[i]) p->remove(name);
                                     }});
                 break;
             }
             case Event::Kind::clear:
                 plan.push_back({at, [this, name = e.name, g = groups_of(e.group)] {
                                     for (auto i : g)
-                                        name.empty() ? proxies_[i]->clear()
-                                                     : (void)proxies_[i]->remove(name);
+                                        for (auto& p : proxies_[i])
+                                            name.empty() ? p->clear() : (void)p->remove(name);
                                 }});
                 break;
             case Event::Kind::partition:
                 windows_.push_back(
                     {at, at + e.duration.count(), "partition", e.group, "partition " + who});
                 plan.push_back({at, [this, g = groups_of(e.group)] {
-                                    for (auto i : g) proxies_[i]->set_partition(true);
+                                    for (auto i : g)
+                                        for (auto& p : proxies_[i]) p->set_partition(true);
                                 }});
                 plan.push_back({at + e.duration.count(), [this, g = groups_of(e.group)] {
-                                    for (auto i : g) proxies_[i]->set_partition(false);
+                                    for (auto i : g)
+                                        for (auto& p : proxies_[i]) p->set_partition(false);
                                 }});
                 break;
             case Event::Kind::server_kill:
@@ -346,6 +351,11 @@ std::vector<Step> Run::steps() {
                                     for (auto i : g) fleet_->churn(i, f);
                                 }});
                 break;
+            case Event::Kind::node_kill:
+            case Event::Kind::node_restart:
+            case Event::Kind::redis_partition:
+            case Event::Kind::redis_kill:
+                break;  // cluster_run.cpp
             case Event::Kind::join:
             case Event::Kind::leave: {
                 const bool join = e.kind == Event::Kind::join;
@@ -358,6 +368,8 @@ std::vector<Step> Run::steps() {
             }
         }
     }
+    if (cluster_)
+        for (auto& step : cluster_->steps(s_.timeline, windows_)) plan.push_back(std::move(step));
     return plan;
 }
 

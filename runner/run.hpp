@@ -24,8 +24,13 @@ struct RunOptions {
     bool progress = false;              // a live progress line on stderr (a terminal)
     // Starts the server (and again after a kill or restart); empty: `program serve` as a child.
     ServerFactory start_server;
-    bool in_process = false;  // start_server runs it in this process (the report says so)
+    bool in_process = false;   // start_server runs it in this process (the report says so)
+    std::string redis_server;  // a cluster's Redis: this redis-server; empty: the one on PATH
 };
+
+// `run`'s exit status when a scenario cannot run here (a cluster without redis-server): ctest's
+// SKIP_RETURN_CODE (tests/CMakeLists.txt), the automake convention.
+inline constexpr int kSkippedExit = 77;
 
 struct RunOutcome {
     int exit_code = 0;  // 0: every expectation held; 1: one failed (or the run could not be made)

@@ -115,6 +115,19 @@ json make_report(const ReportInput& in) {
     return r;
 }
 
+std::string progress_line(std::int64_t sim_ms, std::int64_t duration_ms, std::size_t connected,
+                          double msgs_per_s, std::int64_t p99_us,
+                          const std::vector<Window>& windows) {
+    std::string active;
+    for (const auto& w : windows)
+        if (w.at_ms <= sim_ms && sim_ms < w.until_ms)
+            active += (active.empty() ? "active: " : ", ") + w.label;
+    return fmt::format("\r[{:6.1f}s / {:.0f}s] connected {}  {:.0f} msg/s  p99 {:.1f} ms  {}      ",
+                       static_cast<double>(sim_ms) / 1000.0,
+                       static_cast<double>(duration_ms) / 1000.0, connected, msgs_per_s,
+                       static_cast<double>(p99_us) / 1000.0, active);
+}
+
 std::string summary_text(const json& report) {
     std::string out = fmt::format("scenario {} (seed {})", report.value("scenario", "?"),
                                   report.value("seed", 0));
@@ -133,6 +146,10 @@ std::string summary_text(const json& report) {
                                e.contains("reason") ? " — " + e["reason"].get<std::string>() : "");
         }
     }
+    // What a cluster's nodes did: the source, failovers, Redis DOWN (cluster_run.cpp).
+    if (report.contains("cluster"))
+        for (const auto& f : report["cluster"].value("facts", json::array()))
+            if (f.is_string()) out += "  cluster " + f.get<std::string>() + "\n";
     const bool pass = report.value("result", "fail") == "pass";
     if (!pass) {
         // Why connections failed or were lost, the commonest first, to start the diagnosis.

@@ -43,6 +43,12 @@ nlohmann::json make_report(const ReportInput& in);
 // The command that runs this scenario again with the same seed (and target).
 std::string reproduce_line(const RunOptions& options, std::uint64_t seed);
 
+// The live progress line on a terminal ("\r[  12.0s / 60s] connected 14  310 msg/s  p99 4.2 ms
+// active: partition dash"): the windows in force at `sim_ms` are named.
+std::string progress_line(std::int64_t sim_ms, std::int64_t duration_ms, std::size_t connected,
+                          double msgs_per_s, std::int64_t p99_us,
+                          const std::vector<Window>& windows);
+
 // What the terminal shows at the end: each expectation with its value, then the verdict and,
 // on failure, the reproduce line.
 std::string summary_text(const nlohmann::json& report);

@@ -50,15 +50,24 @@ struct Event {
         churn,           // `fraction` of `group`'s clients unsubscribe and subscribe again
         join,            // `group` starts connecting (ramp-up from now)
         leave,           // `group`'s clients close and stop
+        // A cluster's (docs/scenarios.md "cluster"): `node` names the node, kNodeSource the one
+        // that is the source at that instant.
+        node_kill,        // SIGKILL of `node`; started again after `down_for` (0: stays down)
+        node_restart,     // `node` stopped gracefully (SIGTERM) and started after `down_for`
+        redis_partition,  // `node` cut off from Redis for `duration` (a proxy's partition)
+        redis_kill,       // SIGKILL of the Redis server; started again (empty) after `down_for`
     };
+    static constexpr int kNodeSource = -1;
     Kind kind = Kind::impair;
     Millis at{0};
-    std::string group;      // empty: every group (impair, clear, partition)
-    std::string name;       // impair, clear
-    Impairment impairment;  // impair
-    Millis duration{0};     // impair (0: until cleared), partition (> 0)
-    Millis down_for{0};     // server_kill, server_restart
-    double fraction = 1.0;  // churn, 0 < f <= 1
+    std::string group;        // empty: every group (impair, clear, partition)
+    std::string name;         // impair, clear
+    Impairment impairment;    // impair
+    Millis duration{0};       // impair (0: until cleared), partition (> 0)
+    Millis down_for{0};       // server_kill, server_restart
+    double fraction = 1.0;    // churn, 0 < f <= 1
+    int node = 0;             // node_kill, node_restart, redis_partition: an index or kNodeSource
+    bool stays_down = false;  // node_kill without `down_for`: down to the end of the run
 };
 
 // One checked figure: `metric` of `group` (empty: every group together) compared with
@@ -85,6 +94,13 @@ struct ServerSetup {
     std::size_t send_buffer = 0;  // SO_SNDBUF per connection; 0: the kernel's autotuning
 };
 
+// A cluster instead of one server: a redis-server child and `nodes` `serve --redis` children,
+// each reaching Redis through an impairment proxy of the runner's (so it can be cut off).
+struct ClusterSetup {
+    std::size_t nodes = 3;
+    Millis lease_ttl{1000};  // wall, `serve --lease-ttl`: how long a dead source goes unnoticed
+};
+
 struct Scenario {
     std::string name;
     std::string description;
@@ -92,7 +108,8 @@ struct Scenario {
     Millis duration{60000};  // simulated
     double time_scale = 1;   // simulated ms per wall ms (> 0: a scenario's world is paced)
     ServerSetup server;
-    std::string simulator_json = "{}";  // the simulator configuration object, checked
+    std::optional<ClusterSetup> cluster;  // absent: one server
+    std::string simulator_json = "{}";    // the simulator configuration object, checked
     std::vector<ClientGroup> groups;
     std::vector<Event> timeline;  // sorted by `at`
     std::vector<Expectation> expectations;

@@ -136,7 +136,7 @@ Misbehaviour parse_misbehave(const Value& value) {
 ClientGroup parse_group(const Value& value, const Scenario& s) {
     const Object o(value, {"name", "clients", "ramp_up", "endpoint", "subscribe", "batch",
                            "deflate", "reading", "reconnect", "resume", "polling_fallback",
-                           "poll_interval", "misbehave"});
+                           "poll_interval", "misbehave", "node"});
     ClientGroup g;
     const Value name = o.require("name");
     g.name = name.string();
@@ -183,6 +183,7 @@ ClientGroup parse_group(const Value& value, const Scenario& s) {
     if (auto v = o.get("polling_fallback")) g.polling_fallback = v->boolean();
     if (auto v = o.get("poll_interval")) g.poll_interval = v->duration(Millis(1), kDay);
     if (auto v = o.get("misbehave")) g.misbehave = parse_misbehave(*v);
+    if (auto v = o.get("node")) g.node = parse_node(*v, s, /*source_allowed=*/false);
     return g;
 }
 

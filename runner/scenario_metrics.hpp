@@ -23,6 +23,7 @@ struct MetricInfo {
     bool per_group;  // may name a group (else: the run as a whole, no `group`)
     bool needs_at;   // sampled at an instant: the expectation must give `at`
     std::string_view meaning;
+    bool needs_cluster = false;  // measured on a cluster's nodes: the scenario needs `cluster`
 };
 
 inline constexpr std::array kMetrics{
@@ -71,6 +72,15 @@ inline constexpr std::array kMetrics{
     MetricInfo{"server_rss", MetricKind::size, false, false, "the server's peak resident memory"},
     MetricInfo{"recording_complete", MetricKind::boolean, false, false,
                "the recording (--record) holds every message published, with no gap"},
+    MetricInfo{"failover_max", MetricKind::duration, false, false,
+               "longest wall time from the loss of the source node (killed, stopped or cut off "
+               "from Redis by the timeline) to another node reporting itself the source in "
+               "`/q/health` (sampled every 100 ms)",
+               true},
+    MetricInfo{"nodes_down_seen", MetricKind::count, false, false,
+               "nodes seen reporting Redis DOWN in `/q/health` at least once during the run "
+               "(sampled every 100 ms)",
+               true},
 };
 
 // The metric named `name`, or nullptr.

@@ -91,8 +91,9 @@ Scenario build(const Json& root) {
         fail_at("", fmt::format("a scenario is a JSON object {{ \"name\": …, \"duration\": …, "
                                 "\"groups\": […] }}, not {}",
                                 root.is_array() ? "an array" : "a single value"));
-    const Object o(Value(root, ""), {"name", "description", "seed", "duration", "time_scale",
-                                     "server", "simulator", "groups", "timeline", "expect"});
+    const Object o(Value(root, ""),
+                   {"name", "description", "seed", "duration", "time_scale", "server", "cluster",
+                    "simulator", "groups", "timeline", "expect"});
     Scenario s;
     const Value name = o.require("name");
     s.name = name.string();
@@ -114,6 +115,7 @@ Scenario build(const Json& root) {
         s.time_scale = v->number(0, 1e6, /*lo_open=*/true);
     }
     if (auto v = o.get("server")) parse_server(*v, s.server);
+    if (auto v = o.get("cluster")) parse_cluster(*v, s);
     if (auto v = o.get("simulator")) s.simulator_json = parse_simulator(*v);
     parse_groups(o.require("groups"), s);
     if (auto v = o.get("timeline")) parse_timeline(*v, s);

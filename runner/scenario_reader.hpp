@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runner/scenario.hpp"
@@ -83,6 +84,13 @@ std::string index_path(const std::string& parent, std::size_t index);
 void parse_groups(const Value& value, Scenario& scenario);        // scenario_groups.cpp
 void parse_timeline(const Value& value, Scenario& scenario);      // scenario_timeline.cpp
 void parse_expectations(const Value& value, Scenario& scenario);  // scenario_timeline.cpp
+// scenario_cluster.cpp: the `cluster` section; a node reference (an index, or "source" where
+// `source_allowed`), refused without a cluster; the checks between the cluster's events.
+void parse_cluster(const Value& value, Scenario& scenario);
+int parse_node(const Value& value, const Scenario& scenario, bool source_allowed);
+bool is_cluster_event(Event::Kind kind);
+using IndexedEvent = std::pair<const Event*, std::size_t>;  // an event and its index in the file
+void check_cluster_sequence(const std::vector<IndexedEvent>& sorted, const Scenario& scenario);
 // "PATH: no group named 'x' (did you mean 'y'?)" unless a group has that name.
 void check_group_exists(const Value& name_value, const std::string& name, const Scenario& scenario);
 

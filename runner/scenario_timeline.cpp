@@ -37,6 +37,10 @@ const std::vector<EventKind>& event_kinds() {
             {"churn", Event::Kind::churn, {"at", "event", "group", "fraction"}},
             {"join", Event::Kind::join, {"at", "event", "group"}},
             {"leave", Event::Kind::leave, {"at", "event", "group"}},
+            {"node_kill", Event::Kind::node_kill, {"at", "event", "node", "down_for"}},
+            {"node_restart", Event::Kind::node_restart, {"at", "event", "node", "down_for"}},
+            {"redis_partition", Event::Kind::redis_partition, {"at", "event", "node", "for"}},
+            {"redis_kill", Event::Kind::redis_kill, {"at", "event", "down_for"}},
         };
     }();
     return kinds;
@@ -135,6 +139,21 @@ Parsed parse_event(const Value& value, std::size_t index, const Scenario& s) {
     }
     if (e.kind == Event::Kind::partition) e.duration = o.require("for").duration(Millis(1), kDay);
     if (auto v = o.get("down_for")) e.down_for = v->duration(Millis(0), kDay);
+    if (is_cluster_event(e.kind) && !s.cluster)
+        kind_value.fail(
+            fmt::format("a '{}' event needs a 'cluster' section (\"cluster\": "
+                        "{{\"nodes\": 3}})",
+                        name));
+    if ((e.kind == Event::Kind::server_kill || e.kind == Event::Kind::server_restart) && s.cluster)
+        kind_value.fail(
+            "a cluster has no single server to stop: use node_kill or node_restart (or "
+            "redis_kill)");
+    if (e.kind == Event::Kind::node_kill || e.kind == Event::Kind::node_restart ||
+        e.kind == Event::Kind::redis_partition)
+        e.node = parse_node(o.require("node"), s, /*source_allowed=*/true);
+    if (e.kind == Event::Kind::node_kill) e.stays_down = !o.has("down_for");
+    if (e.kind == Event::Kind::redis_partition)
+        e.duration = o.require("for").duration(Millis(1), kDay);
     if (auto v = o.get("fraction")) e.fraction = v->number(0, 1, /*lo_open=*/true);
 
     const std::string where = fmt::format("timeline[{}]", index);
@@ -214,6 +233,10 @@ void parse_timeline(const Value& value, Scenario& s) {
     std::stable_sort(events.begin(), events.end(),
                      [](const Parsed& a, const Parsed& b) { return a.event.at < b.event.at; });
     check_sequence(events, s);
+    std::vector<IndexedEvent> cluster;
+    for (const auto& p : events)
+        if (is_cluster_event(p.event.kind)) cluster.emplace_back(&p.event, p.index);
+    check_cluster_sequence(cluster, s);
     for (auto& p : events) s.timeline.push_back(std::move(p.event));
 }
 
@@ -245,6 +268,8 @@ void parse_expectations(const Value& value, Scenario& s) {
                 v.fail(
                     fmt::format("a figure of the whole run: not with 'group' (put it in an object "
                                 "of its own)"));
+            if (info.needs_cluster && !s.cluster)
+                v.fail("measured on a cluster's nodes: only with a 'cluster' section");
             if (info.needs_at && !at)
                 v.fail("sampled at an instant: give 'at' in the same object (\"at\": \"30s\")");
             if (!info.needs_at && at)

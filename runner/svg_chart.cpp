@@ -87,7 +87,8 @@ std::string tick_label(double v, double step) {
 
 std::string window_color(std::string_view kind) {
     if (kind == "partition") return "#f59e0b";
-    if (kind.substr(0, 6) == "server") return "#64748b";
+    if (kind.substr(0, 6) == "server" || kind.substr(0, 4) == "node") return "#64748b";
+    if (kind.substr(0, 5) == "redis") return "#7c3aed";
     return "#db2777";
 }
 

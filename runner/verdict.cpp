@@ -106,6 +106,10 @@ Verdict judge(const Scenario& scenario, const Measured& m) {
                 value = *m.recording_complete ? 1.0 : 0.0;
             else
                 skip = m.recording_skip_reason;
+        } else if (e.metric == "failover_max") {
+            value = m.failover_max_ms;
+        } else if (e.metric == "nodes_down_seen") {
+            value = static_cast<double>(m.nodes_down_seen);
         } else if (e.metric == "connected" || e.metric == "connected_end") {
             double sum = 0;
             for (std::size_t i = 0; i < scenario.groups.size(); ++i) {
@@ -127,7 +131,9 @@ Verdict judge(const Scenario& scenario, const Measured& m) {
             row["measured"] = nullptr;
         } else if (!value) {
             row["status"] = "fail";
-            row["reason"] = "nothing was measured (no data messages reached the group)";
+            row["reason"] = e.metric == "failover_max"
+                                ? "nothing was measured (no source node was lost and replaced)"
+                                : "nothing was measured (no data messages reached the group)";
             row["measured"] = nullptr;
             v.pass = false;
         } else {

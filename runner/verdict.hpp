@@ -27,6 +27,9 @@ struct Measured {
     std::string server_skip_reason;          // why server figures are missing
     double client_cpu_s = 0;                 // the runner's own CPU: fleet and proxies
     std::string recording_skip_reason;
+    // A cluster's (cluster_run.hpp): nullopt failover when no source node was lost and replaced.
+    std::optional<double> failover_max_ms;
+    std::size_t nodes_down_seen = 0;
 };
 
 struct Verdict {

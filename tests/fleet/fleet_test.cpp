@@ -1,5 +1,6 @@
 // fleet_test.cpp: the fleet's own counting, against a scripted server that skips, repeats and
-// delays on purpose (so every expected figure is known), and its reconnect-and-resume path.
+// delays on purpose (so every expected figure is known), its reconnect-and-resume path, and
+// several servers per group (a cluster's nodes): spread, pinned, and the next one after a loss.
 #include "fleet/fleet.hpp"
 
 #include <gtest/gtest.h>
@@ -267,6 +268,68 @@ TEST(Fleet, ATargetThatRefusesIsCountedAsFailedAndRetried) {
     EXPECT_GE(r.groups[0].failed, 2u);
     EXPECT_EQ(r.groups[0].connects, 0u);
     EXPECT_EQ(fleet.connected(), 0u);
+}
+
+TEST(Fleet, ClientsAreSpreadOverTheServersRoundRobinOrPinnedToOne) {
+    std::atomic<int> on_a{0}, on_b{0};
+    ScriptedServer a([&](Ws& ws, int) {
+        ++on_a;
+        send_welcome(ws, now_us());
+    });
+    ScriptedServer b([&](Ws& ws, int) {
+        ++on_b;
+        send_welcome(ws, now_us());
+    });
+    const std::vector<Address> both{{"127.0.0.1", a.port()}, {"127.0.0.1", b.port()}};
+    auto spread = transactions_group(4);
+    auto pinned = transactions_group(3);
+    pinned.name = "pinned";
+    pinned.node = 1;
+    Fleet fleet(FleetOptions{}, {spread, pinned}, {both, both});
+    fleet.start();
+    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 4 && fleet.connected(1) == 3; }));
+    fleet.stop();
+    EXPECT_EQ(on_a, 2) << "clients 0 and 2 of the spread group";
+    EXPECT_EQ(on_b, 2 + 3) << "clients 1 and 3, and the pinned group";
+}
+
+TEST(Fleet, AClientThatLosesItsServerResumesOnTheNextOneWithSince) {
+    std::mutex mu;
+    std::vector<json> on_b;  // the subscriptions the second server received
+    ScriptedServer a([](Ws& ws, int connection) {
+        send_welcome(ws, now_us());
+        beast::flat_buffer buf;
+        ws.read(buf);
+        if (connection > 0) return;  // a second visit would be a bug: it gets nothing
+        for (std::uint64_t s = 1; s <= 3; ++s) send_tx(ws, s, 0);
+        ws.close(websocket::close_code::going_away);  // 1001: the node goes down
+    });
+    ScriptedServer b([&](Ws& ws, int) {
+        send_welcome(ws, now_us());
+        beast::flat_buffer buf;
+        ws.read(buf);
+        {
+            std::lock_guard lock(mu);
+            on_b.push_back(json::parse(beast::buffers_to_string(buf.data())));
+        }
+        for (std::uint64_t s = 4; s <= 6; ++s) send_tx(ws, s, 0);
+    });
+    Fleet fleet(
+        FleetOptions{}, {transactions_group(1)},
+        std::vector<std::vector<Address>>{{{"127.0.0.1", a.port()}, {"127.0.0.1", b.port()}}});
+    fleet.start();
+    const FinalSeqs finals{{{"/ws/transactions", "ch-1"}, 6}};
+    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 1 && fleet.caught_up(finals); }));
+    fleet.stop();
+    const auto g = fleet.result(finals).groups.at(0);
+    EXPECT_EQ(g.reconnects, 1u);
+    EXPECT_EQ(g.seqs.gaps, 0u);
+    EXPECT_EQ(g.seqs.duplicates, 0u);
+    EXPECT_EQ(g.seqs.distinct, 6u);
+    std::lock_guard lock(mu);
+    ASSERT_EQ(on_b.size(), 1u) << "the client moved to the second server";
+    EXPECT_EQ(on_b[0]["since"], (json{{"ch-1", 3}}));
+    EXPECT_EQ(on_b[0]["epoch"], "e1");
 }
 
 }  // namespace

@@ -311,5 +311,22 @@ TEST(HtmlText, EscapesAndFormats) {
     EXPECT_EQ(format_compact(0.2), "0.2");
 }
 
+TEST(HtmlReport, AClustersFactsAreListedInOrderAndEscaped) {
+    auto report = sample();
+    EXPECT_EQ(render_html(report).find("<h2>Cluster</h2>"), std::string::npos)
+        << "no section without a cluster";
+    report["cluster"] = {{"facts",
+                          {"15.0s node 0 killed (SIGKILL) (the source)",
+                           "16.1s failover: node 2 took over <fast>"}}};
+    const std::string html = render_html(report);
+    const auto section = html.find("<h2>Cluster</h2>");
+    ASSERT_NE(section, std::string::npos);
+    const auto first = html.find("15.0s node 0 killed", section);
+    const auto second = html.find("16.1s failover: node 2 took over &lt;fast&gt;", section);
+    EXPECT_NE(first, std::string::npos);
+    EXPECT_NE(second, std::string::npos);
+    EXPECT_LT(first, second);
+}
+
 }  // namespace
 }  // namespace streambed::runner

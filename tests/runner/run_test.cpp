@@ -1,8 +1,9 @@
 // run_test.cpp: `streambed run` as a user meets it, the real program as a child process — a
 // passing scenario (exit 0, the JSON and HTML reports), a scenario built to fail (exit 1, the
 // failing expectation with its value, a reproduce line that reproduces it), bad scenario files
-// (exit 2 naming the problem), and a run against an external server (--target: server figures
-// skipped, and said so).
+// (exit 2 naming the problem), a run against an external server (--target: server figures
+// skipped, and said so), and a cluster's run (skipped with 77 without redis-server; the source
+// and its failover named in the report; nothing left running).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -12,6 +13,8 @@
 #include <sstream>
 #include <string>
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include "tests/support/child_process.hpp"
 
 namespace streambed::testing {
@@ -20,6 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
+namespace asio = boost::asio;
 
 int exit_code(int status) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -216,6 +220,78 @@ TEST_F(RunCommand, AnExternalTargetSkipsServerFiguresAndSaysWhy) {
     EXPECT_EQ(j["expectations"][1]["status"], "skipped");
     EXPECT_NE(j["expectations"][1]["reason"].get<std::string>().find("--target"),
               std::string::npos);
+}
+
+// A cluster of one node: the runner would start a redis-server and the node.
+std::string cluster_scenario() {
+    return R"({"name": "tiny-cluster", "duration": "5s", "time_scale": 20,
+  "cluster": {"nodes": 1},
+  "groups": [{"name": "m", "clients": 2, "endpoint": "/ws/metrics"}]})";
+}
+
+TEST_F(RunCommand, AClusterScenarioWithoutRedisServerIsSkippedSayingSo) {
+    const auto file = write("c.json", cluster_scenario());
+    // A PATH without redis-server (the binary itself is named by its full path).
+    const std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", dir_.c_str(), 1);
+    const auto r = run({"run", file});
+    ::setenv("PATH", path.c_str(), 1);
+    EXPECT_EQ(r.code, 77) << "ctest's SKIP_RETURN_CODE: " << r.out << r.err;
+    EXPECT_NE(r.err.find("skipped: redis-server not found"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("scenario tiny-cluster: skipped: redis-server not found"),
+              std::string::npos)
+        << r.out;
+}
+
+TEST_F(RunCommand, AClusterScenarioRefusesTargetInProcessAndRecord) {
+    const auto file = write("c.json", cluster_scenario());
+    for (const auto& [option, value] :
+         {std::pair<std::string, std::string>{"--target", "ws://127.0.0.1:9"},
+          {"--in-process", ""},
+          {"--record", (dir_ / "r.db").string()}}) {
+        std::vector<std::string> args{"run", file, option};
+        if (!value.empty()) args.push_back(value);
+        const auto r = run(args);
+        EXPECT_EQ(r.code, 2) << option << ": " << r.err;
+        EXPECT_NE(r.err.find(option + ": not with a scenario's 'cluster'"), std::string::npos)
+            << r.err;
+    }
+}
+
+TEST_F(RunCommand, AClusterRunNamesItsSourceAndTheFailoverWhenTheSourceIsKilled) {
+    if (::system("command -v redis-server > /dev/null") != 0)
+        GTEST_SKIP() << "redis-server is not installed (apt-get install redis-server)";
+    const auto file = write("c.json", R"({"name": "two-nodes", "duration": "20s", "time_scale": 10,
+  "cluster": {"nodes": 2}, "server": {"threads": 1},
+  "groups": [{"name": "m", "clients": 4, "endpoint": "/ws/channels", "subscribe": ["ch-1"],
+              "reconnect": {"min": "200ms", "max": "1s"}}],
+  "timeline": [{"at": "8s", "event": "node_kill", "node": "source"}],
+  "expect": [{"gaps": "== 0", "duplicates": "== 0", "failover_max": "< 5s"},
+             {"connected_end": "== 4"}]})");
+    const auto report = (dir_ / "r.json").string();
+    const auto r = run({"run", file, "--report", report});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    const auto c = read_json(report)["cluster"];
+    EXPECT_EQ(c["nodes"], 2);
+    ASSERT_EQ(c["ports"].size(), 2u);
+    ASSERT_EQ(c["failovers"].size(), 1u) << c.dump(2);
+    EXPECT_NE(c["failovers"][0]["from"], c["failovers"][0]["to"]);
+    EXPECT_GT(c["failover_max_ms"].get<double>(), 0);
+    const auto facts = c["facts"].dump();
+    EXPECT_NE(facts.find("is the source"), std::string::npos) << facts;
+    EXPECT_NE(facts.find("killed (SIGKILL) (the source)"), std::string::npos) << facts;
+    EXPECT_NE(r.out.find("  cluster "), std::string::npos) << "the summary prints the facts";
+    // Nothing of the cluster outlives the run: its Redis and its nodes no longer listen.
+    std::vector<std::uint16_t> ports = c["ports"].get<std::vector<std::uint16_t>>();
+    ports.push_back(c["redis_port"].get<std::uint16_t>());
+    EXPECT_NE(ports.back(), 0);
+    for (auto port : ports) {
+        asio::io_context ioc;
+        asio::ip::tcp::socket sock(ioc);
+        boost::system::error_code ec;
+        sock.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+        EXPECT_TRUE(ec) << "port " << port << " still answers";
+    }
 }
 
 }  // namespace
