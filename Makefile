@@ -13,7 +13,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-compare soak clean
+.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-cluster bench-compare soak clean
 
 all: build
 
@@ -82,6 +82,10 @@ bench: build-all
 # The four fan-out shapes of docs/benchmarks.md (SHAPES, THREADS, WINDOWS, DURATION may be set).
 bench-shapes: build
 	./scripts/bench_shapes.sh
+
+# Issue 14's numbers: one node against three on one redis-server (CLIENTS, DURATION, SCALE).
+bench-cluster: build
+	./scripts/bench_cluster.sh
 
 # streambed and the Node.js `ws` peer side by side under the same load (CLIENTS, DURATION,
 # SCALE, ENDPOINT may be set); needs node and npm, installs the peer's one dependency.

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# bench_cluster.sh: issue 14's numbers. A single `serve` under CLIENTS clients, then three nodes
+# of a cluster on one redis-server with CLIENTS spread over them (one `bench --target` per
+# node, at the same time); the world at the spec's 2 s cadence (SCALE 1) in both. Prints each
+# run's lateness and server CPU per delivery, and the cluster's against the single node's.
+# Bounded: each run lasts DURATION; every process it starts is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CLIENTS=${CLIENTS:-1000}
+DURATION=${DURATION:-20s}
+SCALE=${SCALE:-1}
+ENDPOINT=${ENDPOINT:-/ws/channels}
+bin=build/streambed
+command -v redis-server >/dev/null || { echo "bench-cluster: redis-server not found" >&2; exit 2; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# Starts "$@" with stdout in $tmp/$name.out, waits (bounded) for its listening line, sets $port.
+start() {
+  local name=$1; shift
+  "$@" > "$tmp/$name.out" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 400); do
+    grep -q '^listening on' "$tmp/$name.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  grep -q '^listening on' "$tmp/$name.out" || { echo "bench-cluster: $name did not start" >&2; exit 1; }
+  port=$(sed -n 's/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$tmp/$name.out" | head -1)
+}
+
+bench_args=(--duration "$DURATION" --endpoint "$ENDPOINT" --subscribe '*' --json)
+
+# A single node with every client, and with a node's share of them (its fixed costs — the
+# world, the HTTP and health checks — spread over as many deliveries as a node of the cluster).
+per=$((CLIENTS / 3))
+for run in "single:$CLIENTS" "share:$per"; do
+  name=${run%%:*}; n=${run#*:}
+  echo "single node: $n clients on $ENDPOINT, --time-scale $SCALE, $DURATION" >&2
+  start "$name" "$bin" serve --port 0 --time-scale "$SCALE"
+  "$bin" bench --target "ws://127.0.0.1:$port" --target-pid "${pids[-1]}" --clients "$n" \
+    "${bench_args[@]}" > "$tmp/$name.json" || true
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+done
+
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+  > "$tmp/redis.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+node_ports=(); node_pids=()
+for i in 1 2 3; do
+  start "node$i" "$bin" serve --port 0 --time-scale "$SCALE" --redis "redis://127.0.0.1:$redis_port" \
+    --cluster "bench$$"
+  node_ports+=("$port"); node_pids+=("${pids[-1]}")
+done
+echo "three nodes: $CLIENTS clients spread over them, the same world and window" >&2
+bench_pids=()
+for i in 0 1 2; do
+  n=$per; [ "$i" = 2 ] && n=$((CLIENTS - 2 * per))
+  "$bin" bench --target "ws://127.0.0.1:${node_ports[$i]}" --target-pid "${node_pids[$i]}" \
+    --clients "$n" "${bench_args[@]}" > "$tmp/node$i.json" &
+  bench_pids+=($!)
+done
+for p in "${bench_pids[@]}"; do wait "$p" || true; done
+for i in 0 1 2; do
+  curl -s "127.0.0.1:${node_ports[$i]}/q/health" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("node'"$i"' role:", json.dumps(d)[:200])' >&2 || true
+done
+
+python3 - "$tmp" <<'PY'
+import json, sys, os
+tmp = sys.argv[1]
+def load(name):
+    text = open(os.path.join(tmp, name)).read()
+    return json.loads(text[text.index("{"):])
+def line(label, d):
+    l = d["latenessMs"]
+    print(f"{label:<8} clients {d['connected']:>5}  gaps {d['gaps']}  delivery {d['deliveryRatio']:.4%}  "
+          f"lateness p50 {l['p50']:.2f} p99 {l['p99']:.2f} max {l['max']:.2f} ms  "
+          f"server {d['serverCpuSecondsPerMillion']:.2f} CPU-s per 10^6 deliveries")
+single = load("single.json")
+share = load("share.json")
+line("single", single)
+line("share", share)
+nodes = [load(f"node{i}.json") for i in range(3)]
+for i, d in enumerate(nodes):
+    line(f"node{i}", d)
+worst_p99 = max(d["latenessMs"]["p99"] for d in nodes)
+def ratios(base):
+    return ", ".join("%.2f" % (d["serverCpuSecondsPerMillion"] / base["serverCpuSecondsPerMillion"])
+                     for d in nodes)
+print(f"cluster: p99 worst node - single = {worst_p99 - single['latenessMs']['p99']:+.2f} ms; "
+      f"CPU per delivery per node / single = {ratios(single)}; / single with a node's share = "
+      f"{ratios(share)}")
+PY
