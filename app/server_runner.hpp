@@ -17,7 +17,7 @@ struct ServerArgs {
     std::string heartbeat = "15s";
     std::string handshake_timeout = "10s";
     std::string drain_timeout = "2s";
-    std::string coalesce_window = "1ms";
+    std::string coalesce_window = "2ms";
 };
 
 // Checks a time scale or speed option: a positive number or 'max' (what: "time scale", "speed").

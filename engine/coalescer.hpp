@@ -41,7 +41,7 @@ class Coalescer {
 
   private:
     // A period of 16 windows: long enough that a few late or early messages do not flip the
-    // decision, short enough (16 ms at the default window) to follow a rate that changes.
+    // decision, short enough (32 ms at the default window) to follow a rate that changes.
     static constexpr std::int64_t kWindowsPerPeriod = 16;
 
     std::int64_t window_ns_;

@@ -54,17 +54,16 @@ void Shard::on_message(MessagePtr message) {
         const auto delivered = delivered_.load(std::memory_order_relaxed) + 1;
         delivered_.store(delivered, std::memory_order_relaxed);
         if (m->stream >= table_.size()) return;  // no subscriber has seen this stream yet
-        // With a backlog, writes wait for the end of the turn and gather (defer_flush). With no
-        // other message waiting for this thread, nothing would join a deferred write: each
-        // connection writes at once (the first clients do not wait for the whole loop), unless
-        // the rate says more is due within the hold window (Coalescer): then the writes wait
-        // for the window's end.
+        // Under a steady rate (Coalescer) the writes wait for the hold window's end, so that
+        // what is due within it joins them. Otherwise, with no other message waiting for this
+        // thread, nothing would join a deferred write: each connection writes at once (the
+        // first clients do not wait for the whole loop); with a backlog (a burst), writes wait
+        // for the end of the turn and gather (defer_flush).
         const auto now = std::chrono::steady_clock::now().time_since_epoch();
         const bool steady_rate =
             coalescer_.arrive(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
-        const bool idle = handed_.load(std::memory_order_relaxed) == delivered;
-        const bool at_once = idle && !steady_rate;
-        holding_ = idle && steady_rate;
+        const bool at_once = !steady_rate && handed_.load(std::memory_order_relaxed) == delivered;
+        holding_ = steady_rate;
         // Subscribers never leave a table during delivery (removal is deferred), so plain
         // iteration is safe.
         const auto& subs = table_[m->stream];
