@@ -7,30 +7,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runner/loopback.hpp"
+
 namespace streambed::runner {
 namespace {
 
 // The whole response of GET `target`, or empty when the node did not answer in time.
 std::string http_get(std::uint16_t port, const char* target, std::chrono::milliseconds deadline) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int fd =
+        connect_loopback(port, std::chrono::duration_cast<std::chrono::microseconds>(deadline));
     if (fd < 0) return {};
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(deadline).count();
-    timeval tv{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
     std::string response;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        const std::string req = std::string("GET ") + target +
-                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-        if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-            char buf[4096];
-            for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0 && response.size() < 65536;)
-                response.append(buf, static_cast<std::size_t>(n));
-        }
+    const std::string req =
+        std::string("GET ") + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0 && response.size() < 65536;)
+            response.append(buf, static_cast<std::size_t>(n));
     }
     ::close(fd);
     return response;

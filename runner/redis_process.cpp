@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "runner/loopback.hpp"
+
 namespace streambed::runner {
 namespace {
 
@@ -38,19 +40,11 @@ std::uint16_t free_port() {
 
 // True when 127.0.0.1:port answers PING with PONG (it is then ready: loaded and accepting).
 bool answers_ping(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int fd = connect_loopback(port, std::chrono::milliseconds(200));
     if (fd < 0) return false;
-    timeval tv{0, 200'000};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
     char reply[16] = {};
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                    ::send(fd, "PING\r\n", 6, MSG_NOSIGNAL) == 6 &&
-                    ::recv(fd, reply, sizeof reply - 1, 0) > 0;
+    const bool ok =
+        ::send(fd, "PING\r\n", 6, MSG_NOSIGNAL) == 6 && ::recv(fd, reply, sizeof reply - 1, 0) > 0;
     ::close(fd);
     return ok && std::string_view(reply).starts_with("+PONG");
 }

@@ -12,23 +12,8 @@ SCALE=${SCALE:-1}
 ENDPOINT=${ENDPOINT:-/ws/channels}
 bin=build/streambed
 command -v redis-server >/dev/null || { echo "bench-cluster: redis-server not found" >&2; exit 2; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-# Starts "$@" with stdout in $tmp/$name.out, waits (bounded) for its listening line, sets $port.
-start() {
-  local name=$1; shift
-  "$@" > "$tmp/$name.out" 2>/dev/null &
-  pids+=($!)
-  for _ in $(seq 400); do
-    grep -q '^listening on' "$tmp/$name.out" 2>/dev/null && break
-    sleep 0.05
-  done
-  grep -q '^listening on' "$tmp/$name.out" || { echo "bench-cluster: $name did not start" >&2; exit 1; }
-  port=$(sed -n 's/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$tmp/$name.out" | head -1)
-}
+script=bench-cluster
+source scripts/processes.sh
 
 bench_args=(--duration "$DURATION" --endpoint "$ENDPOINT" --subscribe '*' --json)
 

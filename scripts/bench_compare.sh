@@ -16,24 +16,8 @@ SCALE=${SCALE:-1}          # with RATE=sim: --time-scale (1 is the real cadence)
 BATCH=${BATCH:-}           # 1: clients connect with ?batch=1 (the peer ignores it)
 ENDPOINT=${ENDPOINT:-/ws/metrics}
 bin=build/streambed
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-# Starts "$@" in the background with stdout in $tmp/$1.out; waits (bounded) for its listening
-# line; sets $port and appends the process to $pids (no subshell, so both stick).
-start() {
-  local name=$1; shift
-  "$@" > "$tmp/$name.out" 2>/dev/null &
-  pids+=($!)
-  for _ in $(seq 200); do
-    grep -q '^listening on' "$tmp/$name.out" 2>/dev/null && break
-    sleep 0.05
-  done
-  grep -q '^listening on' "$tmp/$name.out" || { echo "bench-compare: $name did not start" >&2; exit 1; }
-  port=$(sed -n 's/^listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$tmp/$name.out" | head -1)
-}
+script=bench-compare
+source scripts/processes.sh
 
 if [ "$RATE" = sim ]; then source_args=(--time-scale "$SCALE"); bench_source=(--time-scale "$SCALE")
 else source_args=(--flood "$RATE"); bench_source=(--rate "$RATE"); fi
