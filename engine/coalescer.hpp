@@ -17,23 +17,21 @@ class Coalescer {
   public:
     // `window`: how long a held write may wait for others; zero never holds.
     explicit Coalescer(std::chrono::microseconds window)
-        : window_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()),
-          period_ns_(window_ns_ * kWindowsPerPeriod) {}
+        : window_us_(window.count()), period_us_(window_us_ * kWindowsPerPeriod) {}
 
-    std::chrono::microseconds window() const {
-        return std::chrono::duration_cast<std::chrono::microseconds>(
-            std::chrono::nanoseconds(window_ns_));
-    }
+    bool enabled() const { return window_us_ > 0; }
+    std::chrono::microseconds window() const { return std::chrono::microseconds(window_us_); }
 
-    // A message arrives at `now_ns` (steady clock). True: the previous period carried at least
-    // one message per window, so the next one is expected within the window: hold the writes.
-    bool arrive(std::int64_t now_ns) {
-        if (window_ns_ <= 0) return false;
-        if (now_ns - period_start_ns_ >= period_ns_) {
+    // A message arrives at `now_us` (steady clock, engine/clock.hpp). True: the previous period
+    // carried at least one message per window, so the next one is expected within the window: hold
+    // the writes.
+    bool arrive(std::int64_t now_us) {
+        if (!enabled()) return false;
+        if (now_us - period_start_us_ >= period_us_) {
             // The period just ended counts only if it is the one right before this one.
-            previous_ = now_ns - period_start_ns_ < 2 * period_ns_ ? current_ : 0;
+            previous_ = now_us - period_start_us_ < 2 * period_us_ ? current_ : 0;
             current_ = 0;
-            period_start_ns_ = now_ns;
+            period_start_us_ = now_us;
         }
         ++current_;
         return previous_ >= kWindowsPerPeriod;
@@ -44,9 +42,9 @@ class Coalescer {
     // decision, short enough (32 ms at the default window) to follow a rate that changes.
     static constexpr std::int64_t kWindowsPerPeriod = 16;
 
-    std::int64_t window_ns_;
-    std::int64_t period_ns_;
-    std::int64_t period_start_ns_ = 0;
+    std::int64_t window_us_;
+    std::int64_t period_us_;
+    std::int64_t period_start_us_ = 0;
     std::uint64_t previous_ = 0;
     std::uint64_t current_ = 0;
 };

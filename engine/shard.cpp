@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "engine/clock.hpp"
+
 namespace streambed::engine {
 
 namespace asio = boost::asio;
@@ -59,9 +61,7 @@ void Shard::on_message(MessagePtr message) {
         // thread, nothing would join a deferred write: each connection writes at once (the
         // first clients do not wait for the whole loop); with a backlog (a burst), writes wait
         // for the end of the turn and gather (defer_flush).
-        const auto now = std::chrono::steady_clock::now().time_since_epoch();
-        const bool steady_rate =
-            coalescer_.arrive(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+        const bool steady_rate = coalescer_.enabled() && coalescer_.arrive(steady_now_us());
         const bool at_once = !steady_rate && handed_.load(std::memory_order_relaxed) == delivered;
         holding_ = steady_rate;
         // Subscribers never leave a table during delivery (removal is deferred), so plain
@@ -134,8 +134,9 @@ void Shard::defer_flush(Subscriber* s) {
     if (holding_) {
         if (hold_armed_) return;
         hold_armed_ = true;
-        hold_timer_.expires_after(coalescer_.window());
-        hold_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!hold_timer_) hold_timer_.emplace(ioc_);
+        hold_timer_->expires_after(coalescer_.window());
+        hold_timer_->async_wait([this](boost::system::error_code ec) {
             hold_armed_ = false;
             if (!ec) flush_pending();
         });

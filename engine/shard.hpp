@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -101,8 +102,10 @@ class Shard final : public FanoutTarget {
     // Destroyed before the members above, so handlers it still holds (and the sessions they keep
     // alive) are released while the tables still exist.
     boost::asio::io_context ioc_{1};
-    // After the io_context: destroyed before it, as Asio requires of its I/O objects.
-    boost::asio::steady_timer hold_timer_{ioc_};
+    // After the io_context: destroyed before it, as Asio requires of its I/O objects. Made on
+    // the first hold: a timer brings the reactor into every turn of an io_context that has no
+    // socket (BM_ShardFanout's), and a shard that never holds needs none.
+    std::optional<boost::asio::steady_timer> hold_timer_;
 };
 
 }  // namespace streambed::engine

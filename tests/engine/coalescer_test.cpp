@@ -9,18 +9,18 @@ namespace streambed::engine {
 namespace {
 
 using std::chrono::microseconds;
-constexpr std::int64_t kMs = 1'000'000;  // ns
+constexpr std::int64_t kMs = 1000;  // µs
 
-// Messages every `step_ns` from `from_ns` for `count` messages; how many were held.
-int held_of(Coalescer& c, std::int64_t from_ns, std::int64_t step_ns, int count) {
+// Messages every `step_us` from `from_us` for `count` messages; how many were held.
+int held_of(Coalescer& c, std::int64_t from_us, std::int64_t step_us, int count) {
     int held = 0;
-    for (int i = 0; i < count; ++i) held += c.arrive(from_ns + i * step_ns) ? 1 : 0;
+    for (int i = 0; i < count; ++i) held += c.arrive(from_us + i * step_us) ? 1 : 0;
     return held;
 }
 
 TEST(Coalescer, AZeroWindowNeverHolds) {
     Coalescer c(microseconds(0));
-    EXPECT_EQ(held_of(c, kMs, 1000, 100000), 0);
+    EXPECT_EQ(held_of(c, kMs, 1, 100000), 0);
 }
 
 TEST(Coalescer, AnIdleMessageIsNeverHeld) {
