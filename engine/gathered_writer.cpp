@@ -8,10 +8,11 @@
 
 namespace streambed::engine {
 
-void GatheredWriter::plan(std::span<const MessagePtr> frames) {
+void GatheredWriter::plan(std::span<const MessagePtr> frames, std::string_view wire) {
     payload_ = 0;
-    total_ = 0;
+    total_ = wire.size();
     sent_ = 0;
+    wire_ = wire;
     if (!batch_) {
         for (const auto& m : frames) {
             payload_ += m->bytes.size();
@@ -45,6 +46,7 @@ std::size_t GatheredWriter::iovecs(std::span<const MessagePtr> frames, std::span
         iov[count++] = {const_cast<char*>(static_cast<const char*>(data)) + skip, size - skip};
         skip = 0;
     };
+    if (!wire_.empty()) add(wire_.data(), wire_.size());
     if (batch_) {
         for (const auto& seg : segments_) {
             add(seg.header.bytes.data(), seg.header.size);

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "engine/message.hpp"
@@ -50,8 +51,9 @@ class GatheredWriter {
     std::size_t max_bytes() const { return batch_ ? kBatchMaxBytes : kGatherMaxBytes; }
 
     // Lays out `frames` (the queue's in-flight messages, unchanged until the write is done) as
-    // the next write, none of it sent yet.
-    void plan(std::span<const MessagePtr> frames);
+    // the next write, none of it sent yet. `wire` goes first: bytes that are not messages (the
+    // upgrade's response, pings, pongs, the close frame), kept unchanged until the write is done.
+    void plan(std::span<const MessagePtr> frames, std::string_view wire = {});
     // Fills `iov` with what is still to send of `frames` (as planned), from the first unsent
     // byte; returns how many iovecs it used (at most kGatherMaxIovecs).
     std::size_t iovecs(std::span<const MessagePtr> frames, std::span<iovec> iov) const;
@@ -62,7 +64,7 @@ class GatheredWriter {
     void advance(std::size_t n) { sent_ += n; }
 
     std::size_t total() const { return total_; }      // bytes of the write, headers included
-    std::size_t payload() const { return payload_; }  // the same without frame headers
+    std::size_t payload() const { return payload_; }  // the messages alone, without headers
     std::size_t sent() const { return sent_; }
     bool complete() const { return sent_ == total_; }
     // Frames the write puts on the wire for `messages` messages.
@@ -80,6 +82,7 @@ class GatheredWriter {
     std::size_t total_ = 0;
     std::size_t payload_ = 0;
     std::size_t sent_ = 0;
+    std::string_view wire_;
     std::vector<Segment> segments_;
 };
 

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <span>
 #include <vector>
 
@@ -22,7 +21,7 @@ class OutboundQueue {
     // while trying to make room); the caller closes the connection with 1013.
     PushResult push(MessagePtr m);
 
-    bool has_queued() const { return !queue_.empty(); }
+    bool has_queued() const { return head_ < queue_.size(); }
     bool writing() const { return !inflight_.empty(); }
     // Moves the oldest messages in flight: at least one (max_messages >= 1), then more while
     // both limits and half the bound allow. With `control_alone`, a control message goes in flight
@@ -38,17 +37,23 @@ class OutboundQueue {
     std::size_t bytes() const { return queued_bytes_ + inflight_bytes_; }
     // Starts fetching the memory the next push and write touch.
     void prefetch() const {
-        if (!queue_.empty()) __builtin_prefetch(&queue_.back());
+        if (has_queued()) __builtin_prefetch(&queue_.back());
         __builtin_prefetch(inflight_.data());
     }
-    std::size_t queued() const { return queue_.size(); }
+    std::size_t queued() const { return queue_.size() - head_; }
     std::size_t conflated() const { return conflated_; }
 
   private:
     std::size_t conflate(const Message* incoming);
+    // Drops the entries before head_ and, once a burst is over, the memory it took.
+    void compact();
 
     std::size_t limit_;
-    std::deque<MessagePtr> queue_;
+    // The queue is queue_[head_..]: taken from the front by moving head_, compacted when a write
+    // begins. A vector allocates nothing until the first push (a deque allocates on
+    // construction, 576 bytes for every idle connection).
+    std::vector<MessagePtr> queue_;
+    std::size_t head_ = 0;
     std::vector<MessagePtr> inflight_;
     std::size_t queued_bytes_ = 0;
     std::size_t inflight_bytes_ = 0;

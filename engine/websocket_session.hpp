@@ -1,6 +1,6 @@
-// websocket_session.hpp: starts one protocol session on an upgraded connection. The session
-// itself (welcome, subscriptions, outbound queue, heartbeat) lives in websocket_session.cpp, the
-// only translation unit that instantiates Beast's WebSocket stream.
+// websocket_session.hpp: starts one protocol session on an upgraded connection. The protocol
+// side (welcome, subscriptions, outbound queue) is session.cpp; a ws:// connection's frames are
+// our own (plain_session.cpp), a wss:// one's or a compressed one's Beast's (beast_session.cpp).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
