@@ -23,6 +23,21 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
+// Bound to the shard's io_context itself, not a polymorphic executor: the socket and every
+// operation pending on it are smaller (docs/architecture.md, "A connection's memory").
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
+
+// The accepted socket, moved onto the shard's io_context with the narrower executor type.
+Socket adopt(asio::io_context& ioc, tcp::socket socket) {
+    error_code ec;
+    const auto protocol = socket.local_endpoint(ec).protocol();
+    const auto fd = socket.release(ec);
+    if (ec) return Socket(ioc);  // closed: the session's first read ends it
+    return Socket(ioc, protocol, fd);
+}
 
 // One read takes at most this much; a frame larger than what is left of it waits in the
 // connection's own buffer for the rest (a message is bounded by --inbound-limit).
@@ -42,8 +57,8 @@ class PlainSession final : public Session {
   public:
     PlainSession(ServerContext& ctx, Shard& shard, tcp::socket socket, SessionParams params)
         : Session(ctx, shard, params),
-          socket_(std::move(socket)),
-          timer_(socket_.get_executor()),
+          socket_(adopt(shard.ioc(), std::move(socket))),
+          phase_(shard.next_session_number() % Shard::kHeartbeatPhases),
           reader_(ctx.options.inbound_limit_bytes),
           writer_(params.batch) {}
 
@@ -59,7 +74,6 @@ class PlainSession final : public Session {
         // The welcome (and snapshot) are queued after the 101 and leave in the same write.
         opened(ec ? std::string() : peer.address().to_string() + ":" + std::to_string(peer.port()));
         write_now();
-        arm_timer(ctx_.options.heartbeat);
         do_read();
     }
 
@@ -70,7 +84,7 @@ class PlainSession final : public Session {
 
     // ---- reading -------------------------------------------------------------------------
     void do_read() {
-        socket_.async_wait(tcp::socket::wait_read,
+        socket_.async_wait(Socket::wait_read,
                            [self = self()](error_code ec) { self->on_readable(ec); });
     }
 
@@ -144,16 +158,9 @@ class PlainSession final : public Session {
 
     // ---- heartbeat and the closing deadline ---------------------------------------------
     // Beast's rule, kept: a connection silent for one heartbeat is pinged, one silent for two
-    // is dropped. While closing, the timer is the deadline of the closing handshake instead.
-    void arm_timer(std::chrono::milliseconds after) {
-        timer_.expires_after(after);
-        timer_.async_wait([weak = std::weak_ptr<Session>(shared_from_this())](error_code ec) {
-            if (auto s = weak.lock(); s && !ec) static_cast<PlainSession&>(*s).on_timer();
-        });
-    }
-
-    void on_timer() {
-        if (closing_) return end({}, "close");  // the peer never finished the closing handshake
+    // is dropped. The shard ticks for all its sessions; this one acts on its phase's ticks.
+    void heartbeat(std::uint64_t tick) override {
+        if (tick % Shard::kHeartbeatPhases != phase_ || closing_) return;
         if (heard_) {
             heard_ = false;
             pinged_ = false;
@@ -162,9 +169,19 @@ class PlainSession final : public Session {
             wire_.append(ping_frame({}));
             write_now();
         } else {
-            return end({}, "heartbeat");  // silent past the idle timeout: dropped, as Beast does
+            end({}, "heartbeat");  // silent past the idle timeout: dropped, as Beast does
         }
-        arm_timer(ctx_.options.heartbeat);
+    }
+
+    // A peer that never finishes the closing handshake is dropped after the handshake timeout
+    // (the timer exists only while closing).
+    void arm_close_deadline() {
+        close_timer_ = std::make_unique<Timer>(socket_.get_executor());
+        close_timer_->expires_after(ctx_.options.handshake_timeout);
+        close_timer_->async_wait(
+            [weak = std::weak_ptr<Session>(shared_from_this())](error_code ec) {
+                if (auto s = weak.lock(); s && !ec) static_cast<PlainSession&>(*s).end({}, "close");
+            });
     }
 
     // ---- writing: every queued frame in one sendmsg --------------------------------------
@@ -190,7 +207,7 @@ class PlainSession final : public Session {
         if (progress.status == GatherProgress::failed)
             return end(error_code(progress.error, boost::system::system_category()), "write");
         if (progress.status == GatherProgress::done) return write_done();
-        socket_.async_wait(tcp::socket::wait_write, [self = self()](error_code ec) {
+        socket_.async_wait(Socket::wait_write, [self = self()](error_code ec) {
             if (ec) return self->end(ec, "write");
             self->send_gathered();
         });
@@ -200,7 +217,8 @@ class PlainSession final : public Session {
         writing_ = false;
         if (!queue_.inflight().empty()) meter_.written_gathered(queue_.inflight(), writer_);
         written();
-        if (wire_inflight_.capacity() > 256) std::string().swap(wire_inflight_);
+        // The upgrade's response, pings, pongs: rare, so their buffer is not kept.
+        if (!wire_inflight_.empty()) std::string().swap(wire_inflight_);
         if (!queue_.has_queued()) writer_.trim();
         if (close_inflight_) return half_close();
         if (!wire_.empty()) return write_now();
@@ -213,7 +231,7 @@ class PlainSession final : public Session {
         wire_.append(code == CloseCode::no_status ? std::string("\x88\x00", 2)
                                                   : close_frame(code, reason));
         close_queued_ = true;
-        arm_timer(ctx_.options.handshake_timeout);
+        arm_close_deadline();
         write_now();
     }
 
@@ -224,7 +242,7 @@ class PlainSession final : public Session {
     // a reset; the closing deadline bounds the wait.
     void half_close() {
         error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        socket_.shutdown(Socket::shutdown_send, ignored);
     }
 
     // The connection is over: the socket closes, its pending operations end.
@@ -233,11 +251,12 @@ class PlainSession final : public Session {
         fail(ec == asio::error::operation_aborted ? error_code() : ec, what);
         error_code ignored;
         socket_.close(ignored);
-        timer_.cancel();
+        if (close_timer_) close_timer_->cancel();
     }
 
-    tcp::socket socket_;
-    asio::steady_timer timer_;  // the heartbeat, then the closing deadline
+    Socket socket_;
+    std::unique_ptr<Timer> close_timer_;  // the closing handshake's deadline, while closing
+    const std::uint64_t phase_;           // of the shard's heartbeat ticks
     FrameReader reader_;
     GatheredWriter writer_;
     std::string partial_;        // the start of a frame that has not fully arrived
@@ -259,9 +278,8 @@ void start_websocket_session(ServerContext& ctx, Shard& shard, tcp::socket socke
                              http::request<http::string_body> request, SessionParams params) {
     // A client that offers permessage-deflate to a server that enables it gets Beast's
     // compressing stream; every other ws:// connection is ours.
-    if (ctx.options.deflate &&
-        std::string_view(request[http::field::sec_websocket_extensions]).find("permessage-deflate") !=
-            std::string_view::npos)
+    if (ctx.options.deflate && std::string_view(request[http::field::sec_websocket_extensions])
+                                       .find("permessage-deflate") != std::string_view::npos)
         return start_beast_session(ctx, shard, std::move(socket), std::move(request), params);
     std::make_shared<PlainSession>(ctx, shard, std::move(socket), params)->run(request);
 }

@@ -111,7 +111,9 @@ void Session::detach() {
     }
 }
 
-void Session::send_control(std::string json) { send(make_control(std::move(json))); }
+void Session::send_control(std::string json) {
+    send(make_control(std::move(json)));
+}
 
 void Session::send_error(ErrorCode code, std::string_view message) {
     shard_.counters().errors_sent.add();
@@ -129,8 +131,7 @@ void Session::send(const MessagePtr& m, Flush when) {
     const auto before = queue_.conflated();
     const auto result = queue_.push(m);
     meter_.pushed(result, queue_.conflated() - before, queue_.bytes());
-    if (result == PushResult::overflow)
-        return close(CloseCode::try_again_later, "slow consumer");
+    if (result == PushResult::overflow) return close(CloseCode::try_again_later, "slow consumer");
     schedule_flush(when);
 }
 

@@ -36,6 +36,7 @@ class Session : public Subscriber,
     void on_stream_added(Stream* stream) override;
     void close_for_shutdown() override { close(CloseCode::going_away, "server shutting down"); }
     void prefetch(int stage) const override;
+    void heartbeat(std::uint64_t) override {}  // Beast keeps its own
     // The end of the shard's turn: write what was queued during it.
     void flush() override {
         flush_scheduled_ = false;
@@ -45,7 +46,6 @@ class Session : public Subscriber,
     virtual ~Session();
 
   protected:
-
     // ---- what the transport calls ----------------------------------------------------------
     // The handshake is done: joins the shard, subscribes a single-channel endpoint and queues
     // the welcome (and the snapshot). `peer` is "address:port", for the recording.

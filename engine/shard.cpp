@@ -14,8 +14,9 @@ namespace streambed::engine {
 
 namespace asio = boost::asio;
 
-Shard::Shard(unsigned index, std::chrono::microseconds coalesce_window)
-    : index_(index), coalescer_(coalesce_window) {}
+Shard::Shard(unsigned index, std::chrono::microseconds coalesce_window,
+             std::chrono::milliseconds heartbeat)
+    : index_(index), coalescer_(coalesce_window), heartbeat_(heartbeat) {}
 
 Shard::~Shard() {
     stop_thread();
@@ -39,6 +40,27 @@ void Shard::start_thread() {
 void Shard::stop_thread() {
     ioc_.stop();
     if (thread_.joinable()) thread_.join();
+}
+
+void Shard::session_add(Subscriber* s) {
+    sessions_.insert(s);
+    if (!heartbeat_timer_ && heartbeat_.count() > 0) {
+        heartbeat_timer_.emplace(ioc_);
+        arm_heartbeat();
+    }
+}
+
+void Shard::arm_heartbeat() {
+    heartbeat_timer_->expires_after(std::max<std::chrono::microseconds>(
+        heartbeat_ / kHeartbeatPhases, std::chrono::milliseconds(1)));
+    heartbeat_timer_->async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        ++heartbeat_tick_;
+        // A copy: a session that ends leaves the table later (posted), but not during this loop.
+        heartbeat_list_.assign(sessions_.begin(), sessions_.end());
+        for (auto* s : heartbeat_list_) s->heartbeat(heartbeat_tick_);
+        arm_heartbeat();
+    });
 }
 
 void Shard::on_stream_added(Stream* stream) {

@@ -31,6 +31,9 @@ class Subscriber {
     virtual void close_for_shutdown() = 0;
     // The end of the shard's turn: write what was queued since defer_flush().
     virtual void flush() = 0;
+    // The shard's heartbeat tick: kHeartbeatPhases of them per heartbeat interval. A session
+    // that keeps its own heartbeat (Beast's) ignores it.
+    virtual void heartbeat(std::uint64_t tick) = 0;
     // Hints for the delivery loop, a few subscribers ahead of the one it delivers to: start
     // fetching the memory deliver() will touch (stage 0: what the object points to; stage 1:
     // one level further), so that cache misses overlap instead of coming one after another.
@@ -43,8 +46,10 @@ class Subscriber {
 class Shard final : public FanoutTarget {
   public:
     // `coalesce_window`: how long writes may be held under a steady high rate (Coalescer);
-    // zero writes every message at once when nothing else waits.
-    explicit Shard(unsigned index, std::chrono::microseconds coalesce_window = {});
+    // zero writes every message at once when nothing else waits. `heartbeat`: the interval of
+    // the sessions' heartbeat (zero: no ticks).
+    explicit Shard(unsigned index, std::chrono::microseconds coalesce_window = {},
+                   std::chrono::milliseconds heartbeat = {});
     ~Shard() override;
 
     unsigned index() const { return index_; }
@@ -64,7 +69,7 @@ class Shard final : public FanoutTarget {
     void table_remove(StreamId stream, std::uint32_t slot);
     void wildcard_add(Endpoint endpoint, Subscriber* s);
     void wildcard_remove(Endpoint endpoint, Subscriber* s);
-    void session_add(Subscriber* s) { sessions_.insert(s); }
+    void session_add(Subscriber* s);
     void session_remove(Subscriber* s) { sessions_.erase(s); }
     void close_all_for_shutdown();
     // `s` has frames to write: it is flushed once, after every handler already queued on this
@@ -75,8 +80,14 @@ class Shard final : public FanoutTarget {
     void cancel_flush(Subscriber* s);
     std::uint64_t next_session_number() { return ++session_counter_; }
 
+    // A heartbeat interval is cut in this many ticks; a session acts on one tick of them (its
+    // phase), so that the pings of many idle connections are spread over the interval rather
+    // than sent together.
+    static constexpr unsigned kHeartbeatPhases = 16;
+
   private:
     void flush_pending();  // every subscriber in flush_pending_, now
+    void arm_heartbeat();
 
     // From this many subscribers of a message on, the shard counts references to it on its own
     // (one allocation, against a contended atomic per delivery; see on_message).
@@ -96,6 +107,9 @@ class Shard final : public FanoutTarget {
     bool turn_posted_ = false;  // a flush at the end of this turn is posted
     bool hold_armed_ = false;   // the hold timer runs
     std::uint64_t session_counter_ = 0;
+    const std::chrono::milliseconds heartbeat_;
+    std::uint64_t heartbeat_tick_ = 0;
+    std::vector<Subscriber*> heartbeat_list_;  // the sessions of this tick (kept: no allocation)
     std::atomic<std::uint64_t> handed_{0};  // messages posted to this thread (publisher's thread)
     std::atomic<std::uint64_t> delivered_{0};  // of which delivered (this thread)
     std::thread thread_;
@@ -106,6 +120,9 @@ class Shard final : public FanoutTarget {
     // the first hold: a timer brings the reactor into every turn of an io_context that has no
     // socket (BM_ShardFanout's), and a shard that never holds needs none.
     std::optional<boost::asio::steady_timer> hold_timer_;
+    // One timer for the heartbeat of every session of the shard (a timer per connection costs
+    // its object and a pending operation, ~260 bytes). Made with the first session.
+    std::optional<boost::asio::steady_timer> heartbeat_timer_;
 };
 
 }  // namespace streambed::engine

@@ -15,7 +15,9 @@ constexpr unsigned kOpContinuation = 0x0, kOpText = 0x1, kOpBinary = 0x2, kOpClo
                    kOpPing = 0x9, kOpPong = 0xA;
 constexpr std::size_t kControlPayloadMax = 125;
 
-unsigned byte(char c) { return static_cast<unsigned char>(c); }
+unsigned byte(char c) {
+    return static_cast<unsigned char>(c);
+}
 
 std::string control_frame(unsigned opcode, std::string_view payload) {
     payload = payload.substr(0, kControlPayloadMax);
@@ -35,8 +37,12 @@ bool valid_close_code(unsigned code) {
 
 }  // namespace
 
-std::string ping_frame(std::string_view payload) { return control_frame(kOpPing, payload); }
-std::string pong_frame(std::string_view payload) { return control_frame(kOpPong, payload); }
+std::string ping_frame(std::string_view payload) {
+    return control_frame(kOpPing, payload);
+}
+std::string pong_frame(std::string_view payload) {
+    return control_frame(kOpPong, payload);
+}
 
 std::string close_frame(CloseCode code, std::string_view reason) {
     const auto c = static_cast<unsigned>(code);
@@ -161,7 +167,8 @@ ReadStep FrameReader::step(std::span<char> data) {
             return {ReadStep::produced, used, {ReadEvent::pong, bytes}};
         case kOpClose: {
             if (bytes.empty())
-                return {ReadStep::produced, used,
+                return {ReadStep::produced,
+                        used,
                         {ReadEvent::close, {}, static_cast<std::uint16_t>(CloseCode::no_status)}};
             const unsigned code = bytes.size() >= 2 ? (byte(bytes[0]) << 8) | byte(bytes[1]) : 0;
             if (!valid_close_code(code))
@@ -169,7 +176,8 @@ ReadStep FrameReader::step(std::span<char> data) {
             const auto reason = bytes.substr(2);
             if (!valid_utf8(reason))
                 return fail(CloseCode::bad_payload, "a close reason that is not UTF-8");
-            return {ReadStep::produced, used,
+            return {ReadStep::produced,
+                    used,
                     {ReadEvent::close, reason, static_cast<std::uint16_t>(code)}};
         }
         case kOpText:

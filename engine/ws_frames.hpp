@@ -1,6 +1,7 @@
 // ws_frames.hpp: the WebSocket framing of plain connections (RFC 6455 §5), the server's side:
 // reading a client's masked frames into messages and control frames, and the control frames the
-// server writes. Knows nothing of sockets: the session hands it bytes (tests/engine/ws_frames_test).
+// server writes. Knows nothing of sockets: the session hands it bytes
+// (tests/engine/ws_frames_test).
 #pragma once
 
 #include <cstddef>

@@ -83,6 +83,7 @@ struct BenchSubscriber final : Subscriber {
     void on_stream_added(Stream*) override {}
     void close_for_shutdown() override {}
     void flush() override {}
+    void heartbeat(std::uint64_t) override {}
     void prefetch(int) const override {}
 };
 

@@ -67,7 +67,8 @@ class RawClient {
     std::optional<Frame> read_frame() {
         for (;;) {
             // The server's frames here are short: 7- or 16-bit lengths.
-            const std::size_t len7 = buf_.size() >= 2 ? static_cast<unsigned char>(buf_[1]) & 0x7f : 0;
+            const std::size_t len7 =
+                buf_.size() >= 2 ? static_cast<unsigned char>(buf_[1]) & 0x7f : 0;
             const std::size_t header = len7 == 126 ? 4 : 2;
             if (buf_.size() >= header) {
                 const std::size_t len = len7 == 126 ? (static_cast<unsigned char>(buf_[2]) << 8) |
@@ -209,7 +210,9 @@ TEST(PlainFraming, AClientsCloseIsEchoedAndTheServerEndsTheConnection) {
     TestServer srv;
     RawClient c(srv.port(), "/ws/channels");
     c.read_frame();
-    c.send_frame(0x8, std::string("\x0f\xa0" "bye", 5));  // 4000
+    c.send_frame(0x8, std::string("\x0f\xa0"
+                                  "bye",
+                                  5));  // 4000
     const auto echo = c.read_until(0x8);
     ASSERT_TRUE(echo);
     EXPECT_EQ(close_code(*echo), 4000u);

@@ -25,8 +25,8 @@ std::string client_frame(unsigned opcode, std::string_view payload, bool fin = t
     } else {
         f.push_back(static_cast<char>(mask_bit | 127));
         for (int i = 7; i >= 0; --i)
-            f.push_back(static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> (8 * i)) &
-                                          0xff));
+            f.push_back(
+                static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> (8 * i)) & 0xff));
     }
     const char key[4] = {0x37, static_cast<char>(0xfa), 0x21, 0x3d};
     if (masked) f.append(key, 4);
@@ -162,9 +162,13 @@ TEST(Utf8, OverlongSurrogateAndOutOfRangeFormsAreRefused) {
 
 TEST(ServerFrames, ControlFramesAreUnmaskedAndBounded) {
     EXPECT_EQ(ping_frame(""), std::string("\x89\x00", 2));
-    EXPECT_EQ(pong_frame("abc"), std::string("\x8a\x03" "abc", 5));
+    EXPECT_EQ(pong_frame("abc"), std::string("\x8a\x03"
+                                             "abc",
+                                             5));
     EXPECT_EQ(pong_frame(std::string(200, 'x')).size(), 2u + 125u);
-    EXPECT_EQ(close_frame(CloseCode::too_big, "big"), std::string("\x88\x05\x03\xf1" "big", 7));
+    EXPECT_EQ(close_frame(CloseCode::too_big, "big"), std::string("\x88\x05\x03\xf1"
+                                                                  "big",
+                                                                  7));
     EXPECT_EQ(close_frame(CloseCode::normal, std::string(200, 'r')).size(), 2u + 125u);
 }
 
