@@ -29,7 +29,8 @@ namespace {
 struct BenchArgs {
     bench::LoadOptions load;
     std::string duration = "10s";
-    std::string target;
+    std::vector<std::string> targets;  // --target, once per server (a cluster's nodes)
+    std::string target;                // the first of them
     std::string ca;
     bool insecure = false;
     std::string time_scale = "1";
@@ -40,7 +41,7 @@ struct BenchArgs {
     std::uint64_t seed = 42;
     bool json = false;
     bool floor = false;
-    int target_pid = 0;
+    std::vector<int> target_pids;  // --target-pid, one per --target at most
 };
 
 // The TLS and header options against the target: one line naming what is wrong, or empty.
@@ -64,6 +65,63 @@ std::string check_tls_options(const BenchArgs& a, bool endpoint_given) {
         return "--target '" + a.target + "' names the endpoint " + target->path + ", --endpoint " +
                a.load.endpoint;
     return {};
+}
+
+// The --target values: the first is where the clients start; with several (a cluster's nodes)
+// they are spread round-robin over all, which must share a scheme and an endpoint. 0, or 2 after
+// one line naming the bad value.
+int resolve_targets(BenchArgs& a) {
+    for (const auto& text : a.targets) {
+        const bool first = &text == &a.targets.front();
+        std::string error;
+        auto target = parse_ws_target(text, error);
+        if (!target) {
+            fmt::print(stderr, "streambed bench: --target '{}' {}\n", text, error);
+            return 2;
+        }
+        if (first && !target->path.empty()) a.load.endpoint = target->path;
+        if (!first && (target->tls != a.load.tls ||
+                       (!target->path.empty() && target->path != a.load.endpoint))) {
+            fmt::print(stderr,
+                       "streambed bench: --target '{}': not the scheme and endpoint of '{}'\n",
+                       text, a.targets.front());
+            return 2;
+        }
+        // Host names resolve (the first address is used): the load client connects by address.
+        boost::asio::io_context ioc;
+        boost::asio::ip::tcp::resolver resolver(ioc);
+        boost::system::error_code ec;
+        auto found = resolver.resolve(target->host, std::to_string(target->port), ec);
+        if (ec || found.empty()) {
+            fmt::print(stderr, "streambed bench: --target '{}': cannot resolve '{}': {}\n", text,
+                       target->host, ec ? ec.message() : "no address");
+            return 2;
+        }
+        // With TLS the name itself is kept: it is what the certificate must name (and the SNI).
+        const fleet::Address node{
+            target->tls ? target->host : found.begin()->endpoint().address().to_string(),
+            target->port, target->tls};
+        if (first) {
+            a.load.host = node.host;
+            a.load.port = node.port;
+            a.load.tls = node.tls;
+        }
+        a.load.nodes.push_back(node);
+    }
+    if (a.load.nodes.size() == 1) a.load.nodes.clear();  // one server: host and port say it
+    a.load.tls_settings = {a.ca, !a.insecure};
+    if (a.target_pids.size() > a.targets.size()) {
+        fmt::print(stderr, "streambed bench: {} --target-pid for {} --target\n",
+                   a.target_pids.size(), a.targets.size());
+        return 2;
+    }
+    for (const int pid : a.target_pids) {
+        if (pid <= 0 || ::kill(pid, 0) != 0) {
+            fmt::print(stderr, "streambed bench: --target-pid {}: no such process\n", pid);
+            return 2;
+        }
+    }
+    return 0;
 }
 
 std::string self_path() {
@@ -92,9 +150,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_flag("--deflate", a->load.deflate,
                   "offer permessage-deflate (the server gets --deflate too)");
     cmd->add_option(
-        "--target", a->target,
+        "--target", a->targets,
         "ws://HOST:PORT or wss://HOST:PORT (TLS) of a running server instead of starting one; "
-        "a path (/ws/NAME) sets the endpoint");
+        "a path (/ws/NAME) sets the endpoint. Repeated (a cluster's nodes): the clients are "
+        "spread round-robin over them");
     cmd->add_option("--token", a->load.token,
                     "with --target: the server's --auth-token, sent as ?token=");
     cmd->add_option("--origin", a->load.origin,
@@ -106,8 +165,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_flag("--insecure", a->insecure,
                   "with a wss:// target: do not verify the server's certificate (self-signed test "
                   "servers only)");
-    cmd->add_option("--target-pid", a->target_pid,
-                    "with --target: the server's process, sampled for CPU and memory");
+    cmd->add_option("--target-pid", a->target_pids,
+                    "with --target: the server's process, sampled for CPU and memory (repeated: "
+                    "one per --target, in their order)");
     cmd->add_option("--time-scale", a->time_scale,
                     "of the started server: simulated ms per wall ms")
         ->capture_default_str();
@@ -139,8 +199,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
             rl.rlim_cur = rl.rlim_max;
             setrlimit(RLIMIT_NOFILE, &rl);
         }
-        if (a->target.empty() && a->target_pid != 0) {
-            fmt::print(stderr, "streambed bench: --target-pid {} needs --target\n", a->target_pid);
+        a->target = a->targets.empty() ? std::string() : a->targets.front();
+        if (a->target.empty() && !a->target_pids.empty()) {
+            fmt::print(stderr, "streambed bench: --target-pid {} needs --target\n",
+                       a->target_pids.front());
             return 2;
         }
         if (const auto bad = check_tls_options(*a, cmd->count("--endpoint") > 0); !bad.empty()) {
@@ -149,34 +211,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
         }
         std::unique_ptr<bench::ServerProcess> server;
         if (!a->target.empty()) {
-            std::string error;
-            auto target = parse_ws_target(a->target, error);
-            if (!target) {
-                fmt::print(stderr, "streambed bench: --target '{}' {}\n", a->target, error);
-                return 2;
-            }
-            if (!target->path.empty()) a->load.endpoint = target->path;
-            // Host names resolve (the first address is used): the load client connects by address.
-            boost::asio::io_context ioc;
-            boost::asio::ip::tcp::resolver resolver(ioc);
-            boost::system::error_code ec;
-            auto found = resolver.resolve(target->host, std::to_string(target->port), ec);
-            if (ec || found.empty()) {
-                fmt::print(stderr, "streambed bench: --target '{}': cannot resolve '{}': {}\n",
-                           a->target, target->host, ec ? ec.message() : "no address");
-                return 2;
-            }
-            // With TLS the name itself is kept: it is what the certificate must name (and the SNI).
-            a->load.host =
-                target->tls ? target->host : found.begin()->endpoint().address().to_string();
-            a->load.port = target->port;
-            a->load.tls = target->tls;
-            a->load.tls_settings = {a->ca, !a->insecure};
-            if (a->target_pid != 0 && (a->target_pid < 0 || ::kill(a->target_pid, 0) != 0)) {
-                fmt::print(stderr, "streambed bench: --target-pid {}: no such process\n",
-                           a->target_pid);
-                return 2;
-            }
+            if (const int bad = resolve_targets(*a)) return bad;
         } else {
             std::vector<std::string> args = {"--time-scale",
                                              a->time_scale,
@@ -199,19 +234,15 @@ std::function<int()> add_bench_command(CLI::App& app) {
             }
             a->load.port = server->port();
         }
-        const pid_t pid = server ? server->pid() : static_cast<pid_t>(a->target_pid);
-        std::uint64_t rss_before = pid ? bench::resident_bytes(pid) : 0, rss_connected = 0,
-                      rss_end = 0;
-        double cpu_start = 0, cpu_end = 0;
+        std::vector<pid_t> pids(a->target_pids.begin(), a->target_pids.end());
+        if (server) pids = {server->pid()};
+        const auto before = bench::read_processes(pids);
+        bench::ProcessReading connected, end;
+        std::vector<bench::ProcessReading> each_connected, each_end;
         auto result = bench::run_load(a->load, [&](bench::Phase phase) {
-            if (!pid) return;
-            if (phase == bench::Phase::connected) {
-                rss_connected = bench::resident_bytes(pid);
-                cpu_start = bench::cpu_seconds(pid);
-            } else {
-                rss_end = bench::resident_bytes(pid);
-                cpu_end = bench::cpu_seconds(pid);
-            }
+            auto& each = phase == bench::Phase::connected ? each_connected : each_end;
+            each = bench::read_processes(pids);
+            (phase == bench::Phase::connected ? connected : end) = bench::sum(each);
         });
         const double rate =
             result.window_s > 0 ? static_cast<double>(result.messages) / result.window_s : 0;
@@ -240,17 +271,30 @@ std::function<int()> add_bench_command(CLI::App& app) {
               {"max", bench::ms(result.lateness_us.max())}}},
             {"clientCpuSeconds", result.client_cpu_s},
         };
-        if (pid) {
-            const double cpu = cpu_end - cpu_start;
+        // CPU per delivery: each server's over the deliveries it made (the clients are spread
+        // evenly), and all of them together over all.
+        const auto per_million = [&](double cpu, std::size_t servers) {
+            return result.messages ? cpu / (static_cast<double>(result.messages) /
+                                            static_cast<double>(servers) / 1e6)
+                                   : 0.0;
+        };
+        if (!pids.empty()) {
+            const auto rss_before = bench::sum(before).rss;
+            const double cpu = end.cpu - connected.cpu;
             j["serverCpuSeconds"] = cpu;
-            j["serverCpuSecondsPerMillion"] =
-                result.messages ? cpu / (static_cast<double>(result.messages) / 1e6) : 0.0;
+            j["serverCpuSecondsPerMillion"] = per_million(cpu, 1);
             j["serverRssBytes"] = {
-                {"beforeClients", rss_before}, {"connected", rss_connected}, {"end", rss_end}};
+                {"beforeClients", rss_before}, {"connected", connected.rss}, {"end", end.rss}};
             j["serverBytesPerConnection"] = {
                 {"connected",
-                 (static_cast<double>(rss_connected) - static_cast<double>(rss_before)) / n},
-                {"end", (static_cast<double>(rss_end) - static_cast<double>(rss_before)) / n}};
+                 (static_cast<double>(connected.rss) - static_cast<double>(rss_before)) / n},
+                {"end", (static_cast<double>(end.rss) - static_cast<double>(rss_before)) / n}};
+        }
+        for (std::size_t i = 0; pids.size() > 1 && i < pids.size(); ++i) {
+            const double cpu = each_end[i].cpu - each_connected[i].cpu;
+            j["servers"].push_back({{"pid", pids[i]},
+                                    {"cpuSeconds", cpu},
+                                    {"cpuSecondsPerMillion", per_million(cpu, pids.size())}});
         }
         std::optional<bench::FloorResult> floor;
         if (a->floor && result.connected > 0 && result.frames > 0) {
@@ -299,7 +343,13 @@ std::function<int()> add_bench_command(CLI::App& app) {
             fmt::print("lateness ms        p50 {:.3f}  p99 {:.3f}  p99.9 {:.3f}  max {:.3f}\n",
                        j["latenessMs"]["p50"].get<double>(), j["latenessMs"]["p99"].get<double>(),
                        j["latenessMs"]["p999"].get<double>(), j["latenessMs"]["max"].get<double>());
-            if (pid) {
+            for (const auto& one : j.value("servers", nlohmann::ordered_json::array()))
+                fmt::print(
+                    "server {:<11} {:.2f} s in the window, {:.2f} s per million of its "
+                    "deliveries\n",
+                    one["pid"].get<int>(), one["cpuSeconds"].get<double>(),
+                    one["cpuSecondsPerMillion"].get<double>());
+            if (!pids.empty()) {
                 fmt::print(
                     "server CPU         {:.2f} s in the window, {:.2f} s per million deliveries\n",
                     j["serverCpuSeconds"].get<double>(),

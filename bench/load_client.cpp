@@ -40,7 +40,9 @@ LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>
     f.token = options.token;
     f.origin = options.origin;
     f.tls = options.tls_settings;
-    fleet::Fleet fleet(f, {group_of(options)}, {{options.host, options.port, options.tls}});
+    std::vector<std::vector<fleet::Address>> routes{options.nodes};
+    if (options.nodes.empty()) routes.front() = {{options.host, options.port, options.tls}};
+    fleet::Fleet fleet(f, {group_of(options)}, std::move(routes));
     fleet.start();
 
     // Everyone welcomed or failed (no client retries). Polled: the fleet's threads own the

@@ -17,6 +17,9 @@ namespace streambed::bench {
 struct LoadOptions {
     std::string host = "127.0.0.1";  // a name or an address: the fleet resolves it
     std::uint16_t port = 9003;
+    // Several servers (a cluster's nodes, host:port among them): the clients are spread over them
+    // round-robin. Empty: host:port alone.
+    std::vector<fleet::Address> nodes;
     std::string endpoint = "/ws/metrics";
     std::size_t clients = 1000;
     std::chrono::milliseconds duration{10000};  // measured window, after everyone is connected

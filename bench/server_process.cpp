@@ -224,4 +224,19 @@ double cpu_seconds(pid_t pid) {
     return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+std::vector<ProcessReading> read_processes(const std::vector<pid_t>& pids) {
+    std::vector<ProcessReading> out;
+    for (const pid_t pid : pids) out.push_back({resident_bytes(pid), cpu_seconds(pid)});
+    return out;
+}
+
+ProcessReading sum(const std::vector<ProcessReading>& readings) {
+    ProcessReading total;
+    for (const auto& r : readings) {
+        total.rss += r.rss;
+        total.cpu += r.cpu;
+    }
+    return total;
+}
+
 }  // namespace streambed::bench

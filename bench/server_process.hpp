@@ -43,6 +43,14 @@ class ServerProcess {
 std::uint64_t resident_bytes(pid_t pid);
 std::uint64_t peak_resident_bytes(pid_t pid);  // VmHWM: the most it has held
 double cpu_seconds(pid_t pid);
+
+// One reading of a process: resident memory and CPU so far (of several: their sum).
+struct ProcessReading {
+    std::uint64_t rss = 0;
+    double cpu = 0;
+};
+std::vector<ProcessReading> read_processes(const std::vector<pid_t>& pids);
+ProcessReading sum(const std::vector<ProcessReading>& readings);
 double own_cpu_seconds();  // this process's user+system CPU (the load side's cost)
 
 }  // namespace streambed::bench

@@ -11,12 +11,14 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/app/cli_child.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace streambed::testing {
 namespace {
@@ -53,16 +55,23 @@ TEST_P(BenchBadTarget, ExitsTwoWithOneLineNamingTheValue) {
 
 INSTANTIATE_TEST_SUITE_P(
     Targets, BenchBadTarget,
-    ::testing::Values(BadBench{{"--target", "ws://127.0.0.1:notaport"}, "notaport"},
-                      BadBench{{"--target", "ws://127.0.0.1:99999"}, "99999"},
-                      BadBench{{"--target", "ws://127.0.0.1:0"}, "ws://127.0.0.1:0"},
-                      BadBench{{"--target", "ws://127.0.0.1"}, "ws://127.0.0.1"},
-                      BadBench{{"--target", "ws://::1:9003"}, "ws://::1:9003"},
-                      BadBench{{"--target", "ws://[::1:9003"}, "ws://[::1:9003"},
-                      BadBench{{"--target", "http://127.0.0.1:9003"}, "http://127.0.0.1:9003"},
-                      BadBench{{"--target", "ws://127.0.0.1:9003", "--target-pid", "999999"},
-                               "999999"},
-                      BadBench{{"--target-pid", "999999"}, "999999"}));
+    ::testing::Values(
+        BadBench{{"--target", "ws://127.0.0.1:notaport"}, "notaport"},
+        BadBench{{"--target", "ws://127.0.0.1:99999"}, "99999"},
+        BadBench{{"--target", "ws://127.0.0.1:0"}, "ws://127.0.0.1:0"},
+        BadBench{{"--target", "ws://127.0.0.1"}, "ws://127.0.0.1"},
+        BadBench{{"--target", "ws://::1:9003"}, "ws://::1:9003"},
+        BadBench{{"--target", "ws://[::1:9003"}, "ws://[::1:9003"},
+        BadBench{{"--target", "http://127.0.0.1:9003"}, "http://127.0.0.1:9003"},
+        BadBench{{"--target", "ws://127.0.0.1:9003", "--target-pid", "999999"}, "999999"},
+        BadBench{{"--target-pid", "999999"}, "999999"},
+        BadBench{{"--target", "ws://127.0.0.1:9003", "--target", "wss://127.0.0.1:9004"},
+                 "wss://127.0.0.1:9004"},
+        BadBench{{"--target", "ws://127.0.0.1:9003/ws/metrics", "--target",
+                  "ws://127.0.0.1:9004/ws/blocks"},
+                 "ws://127.0.0.1:9004/ws/blocks"},
+        BadBench{{"--target", "ws://127.0.0.1:9003", "--target-pid", "1", "--target-pid", "1"},
+                 "2 --target-pid for 1 --target"}));
 
 const std::string kTls = std::string(STREAMBED_FIXTURES) + "/tls/";
 
@@ -98,6 +107,29 @@ TEST(BenchTarget, HostNamesAndIpv6LiteralsAreResolved) {
         EXPECT_EQ(describe(bench.wait_exit(30s)), "exit 0") << host << ": " << bench.err();
         EXPECT_NE(bench.out().find("2 connected, 0 failed"), std::string::npos) << bench.out();
     }
+}
+
+// Several targets (a cluster's nodes): the clients are spread over them, and each server's CPU is
+// reported over its own deliveries.
+TEST(BenchTarget, SeveralTargetsShareTheClientsAndEachServerIsSampled) {
+    Child a({"serve", "--port", "0"});
+    Child b({"serve", "--port", "0"});
+    const auto port_a = serve_port(a), port_b = serve_port(b);
+    Child bench({"bench", "--target", "ws://127.0.0.1:" + std::to_string(port_a), "--target",
+                 "ws://127.0.0.1:" + std::to_string(port_b), "--target-pid",
+                 std::to_string(a.pid()), "--target-pid", std::to_string(b.pid()), "--clients", "6",
+                 "--duration", "2500ms", "--json"});
+    ASSERT_EQ(describe(bench.wait_exit(60s)), "exit 0") << bench.err();
+    const auto out = bench.out();
+    const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+    EXPECT_EQ(j["connected"], 6);
+    ASSERT_EQ(j["servers"].size(), 2u) << out;
+    EXPECT_EQ(j["servers"][0]["pid"], a.pid());
+    EXPECT_EQ(j["servers"][1]["pid"], b.pid());
+    // Round-robin: three clients on each server, every one of them served (the 2 s cadence).
+    EXPECT_GE(j["messages"].get<int>(), 6) << out;
+    for (const auto port : {port_a, port_b})
+        EXPECT_EQ(http_get(port, "/api/v11/websocket/stats").body_json()["connectionsOpened"], 3);
 }
 
 // A WebSocket server that welcomes each client, then closes it with 1008.
