@@ -7,7 +7,7 @@
 set -euo pipefail
 
 seconds=${FUZZ_SECONDS:-600}
-targets=${FUZZ_TARGETS:-"client_message poll_query http_request frame_reader sim_config scenario recording"}
+targets=${FUZZ_TARGETS:-"client_message poll_query http_request frame_reader ws_frames sim_config scenario recording"}
 build=build-fuzz
 summary=$build/fuzz-summary.txt
 : >"$summary"
