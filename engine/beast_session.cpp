@@ -72,7 +72,8 @@ class BeastSession final : public Session {
         beast::error_code ec_peer;
         const auto peer = socket().remote_endpoint(ec_peer);
         opened(ec_peer ? std::string()
-                       : peer.address().to_string() + ":" + std::to_string(peer.port()));
+                       : peer.address().to_string() + ":" + std::to_string(peer.port()),
+               std::move(target_));
         do_read();
     }
 
@@ -133,6 +134,7 @@ class BeastSession final : public Session {
     websocket::stream<NextLayer> ws_;
     beast::flat_buffer buffer_;
     std::string batch_buffer_;  // a ?batch=1 array
+    std::string target_;        // the upgrade target until the welcome (recorded)
 };
 
 }  // namespace

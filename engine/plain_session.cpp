@@ -62,17 +62,18 @@ class PlainSession final : public Session {
           reader_(ctx.options.inbound_limit_bytes),
           writer_(params.batch) {}
 
-    ~PlainSession() override { meter_.closed(peer_code_, peer_reason_); }
+    // A close frame of the peer's was recorded as it arrived (SessionMeter::closing).
+    ~PlainSession() override { meter_.closed(0, {}); }
 
     void run(const http::request<http::string_body>& req) {
-        // Recorded without the auth token's value (the Authorization header is not recorded).
-        if (ctx_.tap) target_ = redact_target(std::string_view(req.target()));
         wire_ = upgrade_response(std::string_view(req[http::field::sec_websocket_key]));
         error_code ec;
         socket_.non_blocking(true, ec);
         const auto peer = socket_.remote_endpoint(ec);
         // The welcome (and snapshot) are queued after the 101 and leave in the same write.
-        opened(ec ? std::string() : peer.address().to_string() + ":" + std::to_string(peer.port()));
+        // Recorded without the auth token's value (the Authorization header is not recorded).
+        opened(ec ? std::string() : peer.address().to_string() + ":" + std::to_string(peer.port()),
+               ctx_.tap ? redact_target(std::string_view(req.target())) : std::string());
         write_now();
         do_read();
     }
@@ -149,7 +150,7 @@ class PlainSession final : public Session {
                 return;  // heard_ is set: the heartbeat is answered
             case ReadEvent::close:
                 peer_code_ = e.code;
-                peer_reason_.assign(e.payload);
+                meter_.closing(e.code, e.payload);  // the peer's code is the one recorded
                 return close(static_cast<CloseCode>(e.code), {});
             case ReadEvent::failed:
                 return close(static_cast<CloseCode>(e.code), e.payload);
@@ -262,7 +263,6 @@ class PlainSession final : public Session {
     std::string partial_;        // the start of a frame that has not fully arrived
     std::string wire_;           // frames that are not messages, due in the next write
     std::string wire_inflight_;  // those of the write under way
-    std::string peer_reason_;
     std::size_t drained_ = 0;
     std::uint16_t peer_code_ = 0;  // the peer's close frame arrived, with this code
     bool writing_ = false;

@@ -58,7 +58,7 @@ void Session::prefetch(int stage) const {
     queue_.prefetch();
 }
 
-void Session::opened(std::string peer) {
+void Session::opened(std::string peer, std::string target) {
     attached_ = true;
     shard_.session_add(this);
     shard_.counters().connections[index(params_.endpoint)].add();
@@ -77,7 +77,7 @@ void Session::opened(std::string peer) {
         fmt::format("{}-{}-{}", ctx_.instance, shard_.index(), shard_.next_session_number());
     if (ctx_.tap)
         meter_.opened({ctx_.next_session_id.fetch_add(1), id, params_.endpoint, std::move(peer),
-                       std::move(target_), wall_now_us()});
+                       std::move(target), wall_now_us()});
     send_control(welcome_json(params_.endpoint, id, ctx_.hub, ctx_.options.heartbeat.count(),
                               wall_now_us()));
     for (auto& m : snapshot.messages) send(m);

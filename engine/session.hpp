@@ -48,8 +48,9 @@ class Session : public Subscriber,
   protected:
     // ---- what the transport calls ----------------------------------------------------------
     // The handshake is done: joins the shard, subscribes a single-channel endpoint and queues
-    // the welcome (and the snapshot). `peer` is "address:port", for the recording.
-    void opened(std::string peer);
+    // the welcome (and the snapshot). For the recording: `peer` is "address:port", `target` the
+    // upgrade's target with the token redacted.
+    void opened(std::string peer, std::string target);
     // A whole message from the client.
     void on_message(std::string_view payload, bool binary);
     // The in-flight messages are on the wire (and counted): make room, go on with resumes.
@@ -80,7 +81,6 @@ class Session : public Subscriber,
     OutboundQueue queue_;
     SessionMeter meter_;
     bool closing_ = false;
-    std::string target_;  // the upgrade target until the welcome (recorded)
 
   private:
     void handle(std::string_view text);

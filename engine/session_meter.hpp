@@ -27,7 +27,7 @@ class SessionMeter {
     bool recording() const { return tap_id_ != 0; }
     void opened(SessionOpened session);
     void frame_in(std::string_view text);
-    // This side closes first, with `code`.
+    // The close to record: this side's when it closes first, else the peer's close frame.
     void closing(int code, std::string_view reason) {
         close_code_ = code;
         close_reason_ = reason;
