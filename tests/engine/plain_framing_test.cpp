@@ -1,9 +1,10 @@
 // plain_framing_test.cpp: ws:// connections speak RFC 6455 with frames of the server's own,
-// seen from a raw socket: the upgrade's accept key, pings answered, fragments joined, every
-// framing error closed with its code, the heartbeat, and the closing handshake.
+// seen from a raw socket: the upgrade's accept key, pings answered, fragments and reads joined,
+// every framing error closed with its code, the heartbeat, and the closing handshake.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,26 +55,45 @@ class RawClient {
     }
     void send_frame(unsigned opcode, std::string_view payload, bool fin = true,
                     bool masked = true) {
+        send_raw(frame(opcode, payload, fin, masked));
+    }
+    // One byte per send (Nagle off): the server's reads end anywhere inside the frame.
+    void send_bytewise(const std::string& bytes) {
+        int one = 1;
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        for (char b : bytes) send_raw(std::string(1, b));
+    }
+    static std::string frame(unsigned opcode, std::string_view payload, bool fin = true,
+                             bool masked = true) {
         std::string f{static_cast<char>((fin ? 0x80 : 0) | opcode)};
-        f.push_back(static_cast<char>((masked ? 0x80 : 0) | payload.size()));  // < 126 here
+        const char mask_bit = masked ? static_cast<char>(0x80) : 0;
+        if (payload.size() < 126) {
+            f.push_back(static_cast<char>(mask_bit | static_cast<char>(payload.size())));
+        } else {  // 16-bit lengths are enough here
+            f.push_back(static_cast<char>(mask_bit | 126));
+            f.push_back(static_cast<char>(payload.size() >> 8));
+            f.push_back(static_cast<char>(payload.size() & 0xff));
+        }
         const char key[4] = {1, 2, 3, 4};
         if (masked) f.append(key, 4);
         for (std::size_t i = 0; i < payload.size(); ++i)
             f.push_back(masked ? static_cast<char>(payload[i] ^ key[i & 3]) : payload[i]);
-        send_raw(f);
+        return f;
     }
 
     // The next frame, or nothing once the server has closed the connection (or after 5 s).
     std::optional<Frame> read_frame() {
         for (;;) {
-            // The server's frames here are short: 7- or 16-bit lengths.
             const std::size_t len7 =
                 buf_.size() >= 2 ? static_cast<unsigned char>(buf_[1]) & 0x7f : 0;
-            const std::size_t header = len7 == 126 ? 4 : 2;
+            const std::size_t header = len7 == 127 ? 10 : len7 == 126 ? 4 : 2;
             if (buf_.size() >= header) {
-                const std::size_t len = len7 == 126 ? (static_cast<unsigned char>(buf_[2]) << 8) |
-                                                          static_cast<unsigned char>(buf_[3])
-                                                    : len7;
+                std::size_t len = len7;
+                if (len7 >= 126) {
+                    len = 0;
+                    for (std::size_t i = 2; i < header; ++i)
+                        len = (len << 8) | static_cast<unsigned char>(buf_[i]);
+                }
                 if (buf_.size() >= header + len) {
                     Frame f{static_cast<unsigned char>(buf_[0]) & 0x0fu, buf_.substr(header, len)};
                     buf_.erase(0, header + len);
@@ -148,6 +168,33 @@ TEST(PlainFraming, PingsAreAnsweredAndFragmentsJoinIntoOneMessage) {
     const auto reply = c.read_until(0x1);
     ASSERT_TRUE(reply);
     EXPECT_EQ(json::parse(reply->payload)["type"], "subscribed") << reply->payload;
+}
+
+// A message larger than one read (the thread's buffer is 16 KiB) arrives over several and is put
+// together from them; so is one sent a byte at a time.
+TEST(PlainFraming, AMessageOverSeveralReadsIsPutTogether) {
+    TestServer srv;
+    srv.declare(Endpoint::channels, "ch-1");
+    RawClient c(srv.port(), "/ws/channels");
+    c.read_frame();
+    std::string names;
+    for (int i = 0; i < 40; ++i) names += fmt::format(R"("{}-{}",)", std::string(1000, 'x'), i);
+    c.send_frame(0x1, R"({"action":"subscribe","channels":[)" + names + R"("ch-1"]})");
+    std::optional<json> error;
+    while (!error) {
+        const auto f = c.read_until(0x1);
+        ASSERT_TRUE(f);
+        if (auto j = json::parse(f->payload); j["type"] == "error") error = j;
+    }
+    EXPECT_EQ((*error)["code"], "unknown_channel");
+    c.send_bytewise(RawClient::frame(0x1, R"({"action":"ping","id":42})"));
+    std::optional<json> pong;
+    while (!pong) {
+        const auto f = c.read_until(0x1);
+        ASSERT_TRUE(f);
+        if (auto j = json::parse(f->payload); j["type"] == "pong") pong = j;
+    }
+    EXPECT_EQ((*pong)["id"], 42);
 }
 
 TEST(PlainFraming, FramingErrorsCloseWithTheirCodeAndOtherClientsCarryOn) {
