@@ -15,6 +15,7 @@
 #include "cluster/source_runner.hpp"
 #include "engine/clock.hpp"
 #include "engine/hub.hpp"
+#include "engine/thread_name.hpp"
 #include "simulator/world.hpp"
 
 namespace streambed::cluster {
@@ -98,8 +99,10 @@ void ClusterNode::start(engine::Publisher& publisher) {
     report(false, true, "");
     spdlog::info("cluster {}: node {} joined as {} ({} messages loaded)", options_.name,
                  options_.node, is_source() ? "the source" : "a follower", follower_->ingested());
-    lease_thread_ =
-        std::thread([this, r = std::move(redis)]() mutable { lease_loop(std::move(r)); });
+    lease_thread_ = std::thread([this, r = std::move(redis)]() mutable {
+        engine::name_this_thread("redis-lease");
+        lease_loop(std::move(r));
+    });
 }
 
 bool ClusterNode::lease_round(RedisConnection& redis, bool wait, std::string& error) {

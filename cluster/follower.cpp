@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "engine/thread_name.hpp"
+
 namespace streambed::cluster {
 namespace {
 
@@ -71,7 +73,10 @@ bool Follower::load(RedisConnection& redis, std::string& error) {
 }
 
 void Follower::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        engine::name_this_thread("redis-follow");
+        run();
+    });
 }
 
 void Follower::stop() {

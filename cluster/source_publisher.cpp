@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/cluster_scripts.hpp"
+#include "engine/thread_name.hpp"
 
 namespace streambed::cluster {
 namespace {
@@ -24,7 +25,10 @@ SourcePublisher::SourcePublisher(const ClusterOptions& options, std::uint64_t sk
       skip_(skip),
       maxlen_(std::to_string(options.history)),
       redis_(std::move(redis)) {
-    writer_ = std::thread([this] { write_loop(); });
+    writer_ = std::thread([this] {
+        engine::name_this_thread("redis-append");
+        write_loop();
+    });
 }
 
 SourcePublisher::~SourcePublisher() {

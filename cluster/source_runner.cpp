@@ -4,13 +4,17 @@
 #include <spdlog/spdlog.h>
 
 #include "cluster/source_publisher.hpp"
+#include "engine/thread_name.hpp"
 #include "simulator/simulator_source.hpp"
 
 namespace streambed::cluster {
 
 SourceRunner::SourceRunner(const ClusterOptions& options, simulator::SimConfig world)
     : options_(options), world_(std::move(world)) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        engine::name_this_thread("cluster-source");
+        run();
+    });
 }
 
 SourceRunner::~SourceRunner() {

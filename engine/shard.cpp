@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "engine/clock.hpp"
+#include "engine/thread_name.hpp"
 
 namespace streambed::engine {
 
@@ -24,6 +25,7 @@ Shard::~Shard() {
 
 void Shard::start_thread() {
     thread_ = std::thread([this] {
+        name_this_thread("io-" + std::to_string(index_));
         auto guard = asio::make_work_guard(ioc_);
         // A handler that throws is a bug; it must not take every other connection down with it.
         while (true) {

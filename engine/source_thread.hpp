@@ -8,13 +8,20 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/thread_name.hpp"
+
 namespace streambed::engine {
 
 class SourceThread {
   public:
     ~SourceThread() { stop(); }
 
-    void start(std::function<void()> body) { thread_ = std::thread(std::move(body)); }
+    void start(std::function<void()> body) {
+        thread_ = std::thread([body = std::move(body)] {
+            name_this_thread("source");
+            body();
+        });
+    }
 
     // Asks the body to end (the next wait returns false) and joins. Idempotent.
     void stop() {

@@ -11,6 +11,7 @@
 
 #include "engine/clock.hpp"
 #include "engine/hub.hpp"
+#include "engine/thread_name.hpp"
 #include "recorder/frame_inserter.hpp"
 #include "recorder/statement.hpp"
 
@@ -71,7 +72,10 @@ Recorder::Recorder(const std::string& path, const RunInfo& run, RecorderOptions 
     }
     if (options_.max_pages > 0)
         exec(db_.get(), fmt::format("PRAGMA max_page_count = {}", options_.max_pages).c_str());
-    writer_ = std::thread([this] { run_writer(); });
+    writer_ = std::thread([this] {
+        engine::name_this_thread("recorder");
+        run_writer();
+    });
 }
 
 Recorder::~Recorder() {

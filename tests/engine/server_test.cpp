@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <set>
 #include <stdexcept>
+#include <string>
 
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
@@ -167,6 +171,20 @@ TEST(Server, ShutdownWithoutClientsIsQuickAndIdempotent) {
     srv.server().shutdown();  // again: returns, nothing left to stop
     // The listener is closed: a new connection is refused.
     EXPECT_THROW(http_get(port, "/q/health/live"), std::exception);
+}
+
+// The I/O threads carry their names (top -H, perf, a debugger): io-0, io-1, ...
+TEST(Server, TheIoThreadsAreNamed) {
+    TestServer srv;  // two I/O threads (test_options)
+    std::set<std::string> names;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        names.insert(name);
+    }
+    EXPECT_TRUE(names.count("io-0")) << "no thread named io-0";
+    EXPECT_TRUE(names.count("io-1")) << "no thread named io-1";
 }
 
 }  // namespace
