@@ -173,9 +173,9 @@ TEST(Server, ShutdownWithoutClientsIsQuickAndIdempotent) {
     EXPECT_THROW(http_get(port, "/q/health/live"), std::exception);
 }
 
-// The I/O threads carry their names (top -H, perf, a debugger): io-0, io-1, ...
-TEST(Server, TheIoThreadsAreNamed) {
-    TestServer srv;  // two I/O threads (test_options)
+// The I/O threads carry their names (top -H, perf, a debugger): io-0, io-1, ... Each names
+// itself as it starts, so the test waits for both.
+std::set<std::string> thread_names() {
     std::set<std::string> names;
     for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
         std::ifstream comm(task.path() / "comm");
@@ -183,8 +183,15 @@ TEST(Server, TheIoThreadsAreNamed) {
         std::getline(comm, name);
         names.insert(name);
     }
-    EXPECT_TRUE(names.count("io-0")) << "no thread named io-0";
-    EXPECT_TRUE(names.count("io-1")) << "no thread named io-1";
+    return names;
+}
+
+TEST(Server, TheIoThreadsAreNamed) {
+    TestServer srv;  // two I/O threads (test_options)
+    EXPECT_TRUE(wait_until([] {
+        const auto names = thread_names();
+        return names.count("io-0") && names.count("io-1");
+    })) << "no threads named io-0 and io-1";
 }
 
 }  // namespace
