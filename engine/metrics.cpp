@@ -18,6 +18,7 @@ void MetricsSnapshot::add(const ShardCounters& c) {
     messages_sent += c.messages_sent.get();
     frames_sent += c.frames_sent.get();
     socket_writes += c.socket_writes.get();
+    held_messages += c.held_messages.get();
     bytes_sent += c.bytes_sent.get();
     conflated += c.conflated.get();
     queued_bytes += c.queued_bytes.get();
@@ -58,6 +59,10 @@ std::string prometheus_text(const MetricsSnapshot& m) {
     metric("streambed_socket_writes_total", "counter",
            "Socket writes of plain connections (one carries every frame queued in a turn).",
            m.socket_writes);
+    metric("streambed_held_messages_total", "counter",
+           "Messages that waited for the end of a hold window (adaptive coalescing) in a shard's "
+           "inbox, without waking its thread.",
+           m.held_messages);
     metric("streambed_bytes_sent_total", "counter", "Payload bytes sent to clients.", m.bytes_sent);
     metric("streambed_conflated_total", "counter",
            "Queued state messages dropped because a newer one replaced them.", m.conflated);
@@ -95,14 +100,20 @@ std::string prometheus_text(const MetricsSnapshot& m) {
 std::string stats_json(const MetricsSnapshot& m) {
     nlohmann::json endpoints = nlohmann::json::object();
     for (auto e : kEndpoints) endpoints[std::string(info(e).path)] = m.by_endpoint[index(e)];
-    nlohmann::json j = {
-        {"activeConnections", m.active},    {"totalSubscriptions", m.subscriptions},
-        {"endpoints", endpoints},           {"connectionsOpened", m.connections_total},
-        {"messagesPublished", m.published}, {"messagesSent", m.messages_sent},
-        {"framesSent", m.frames_sent},      {"socketWrites", m.socket_writes},
-        {"bytesSent", m.bytes_sent},        {"conflated", m.conflated},
-        {"queuedBytes", m.queued_bytes},    {"slowConsumerCloses", m.slow_consumer_closes},
-        {"errorsSent", m.errors_sent}};
+    nlohmann::json j = {{"activeConnections", m.active},
+                        {"totalSubscriptions", m.subscriptions},
+                        {"endpoints", endpoints},
+                        {"connectionsOpened", m.connections_total},
+                        {"messagesPublished", m.published},
+                        {"messagesSent", m.messages_sent},
+                        {"framesSent", m.frames_sent},
+                        {"socketWrites", m.socket_writes},
+                        {"heldMessages", m.held_messages},
+                        {"bytesSent", m.bytes_sent},
+                        {"conflated", m.conflated},
+                        {"queuedBytes", m.queued_bytes},
+                        {"slowConsumerCloses", m.slow_consumer_closes},
+                        {"errorsSent", m.errors_sent}};
     return json_text(j);
 }
 

@@ -76,46 +76,78 @@ void Shard::on_stream_added(Stream* stream) {
 
 void Shard::on_message(MessagePtr message) {
     handed_.fetch_add(1, std::memory_order_relaxed);
-    asio::post(ioc_, [this, m = std::move(message)] {
-        const auto delivered = delivered_.load(std::memory_order_relaxed) + 1;
-        delivered_.store(delivered, std::memory_order_relaxed);
-        if (m->stream >= table_.size()) return;  // no subscriber has seen this stream yet
-        // Under a steady rate (Coalescer) the writes wait for the hold window's end, so that
-        // what is due within it joins them. Otherwise, with no other message waiting for this
-        // thread, nothing would join a deferred write: each connection writes at once (the
-        // first clients do not wait for the whole loop); with a backlog (a burst), writes wait
-        // for the end of the turn and gather (defer_flush).
-        const bool steady_rate = coalescer_.enabled() && coalescer_.arrive(steady_now_us());
-        const bool at_once = !steady_rate && handed_.load(std::memory_order_relaxed) == delivered;
-        holding_ = steady_rate;
-        // Subscribers never leave a table during delivery (removal is deferred), so plain
-        // iteration is safe.
-        const auto& subs = table_[m->stream];
-        if (subs.size() < kShardReferenceFrom) {
-            for (auto* s : subs) s->deliver(m, at_once);
-            holding_ = false;
+    {
+        // While the shard holds under a steady rate, its hold timer will run: the message waits
+        // for it in the inbox, and this thread is not woken once per message.
+        std::lock_guard lock(inbox_mu_);
+        if (inbox_open_) {
+            inbox_.push_back(std::move(message));
             return;
         }
-        // Every subscriber's queue takes a copy of the pointer. Copies of `m` itself would all
-        // count on the one reference count every shard shares, a cache line that then bounces
-        // between cores on each delivery; this shard's own count stays in its core's cache.
-        const MessagePtr local(m.get(), [keep = m](const Message*) {});
-        // After seconds of quiet, every subscriber's memory is cold: each deliver() would wait
-        // on one cache miss after another. Fetching ahead overlaps them with the work (and, when
-        // writing at once, the system call) of the subscribers before.
-        const std::size_t n = subs.size();
-        for (std::size_t i = 0; i < n; ++i) {
-            if (i + 4 < n) {
-                const auto* object = reinterpret_cast<const char*>(subs[i + 4]);
-                for (int line = 0; line < kPrefetchLines; ++line)
-                    __builtin_prefetch(object + 64 * line);
-            }
-            if (i + 2 < n) subs[i + 2]->prefetch(0);
-            if (i + 1 < n) subs[i + 1]->prefetch(1);
-            subs[i]->deliver(local, at_once);
+    }
+    asio::post(ioc_, [this, m = std::move(message)] { deliver(m); });
+}
+
+void Shard::deliver(const MessagePtr& m) {
+    const auto delivered = delivered_.load(std::memory_order_relaxed) + 1;
+    delivered_.store(delivered, std::memory_order_relaxed);
+    if (m->stream >= table_.size()) return;  // no subscriber has seen this stream yet
+    // Under a steady rate (Coalescer) the writes wait for the hold window's end, so that
+    // what is due within it joins them. Otherwise, with no other message waiting for this
+    // thread, nothing would join a deferred write: each connection writes at once (the
+    // first clients do not wait for the whole loop); with a backlog (a burst), writes wait
+    // for the end of the turn and gather (defer_flush).
+    const bool steady_rate = coalescer_.enabled() && coalescer_.arrive(steady_now_us());
+    const bool at_once = !steady_rate && handed_.load(std::memory_order_relaxed) == delivered;
+    holding_ = steady_rate;
+    deliver_to(table_[m->stream], m, at_once);
+    holding_ = false;
+    // The hold timer runs: until it fires, what is published waits in the inbox.
+    if (hold_armed_) {
+        std::lock_guard lock(inbox_mu_);
+        inbox_open_ = true;
+    }
+}
+
+void Shard::deliver_to(const std::vector<Subscriber*>& subs, const MessagePtr& m, bool at_once) {
+    // Subscribers never leave a table during delivery (removal is deferred), so plain
+    // iteration is safe.
+    if (subs.size() < kShardReferenceFrom) {
+        for (auto* s : subs) s->deliver(m, at_once);
+        return;
+    }
+    // Every subscriber's queue takes a copy of the pointer. Copies of `m` itself would all
+    // count on the one reference count every shard shares, a cache line that then bounces
+    // between cores on each delivery; this shard's own count stays in its core's cache.
+    const MessagePtr local(m.get(), [keep = m](const Message*) {});
+    // After seconds of quiet, every subscriber's memory is cold: each deliver() would wait
+    // on one cache miss after another. Fetching ahead overlaps them with the work (and, when
+    // writing at once, the system call) of the subscribers before.
+    const std::size_t n = subs.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i + 4 < n) {
+            const auto* object = reinterpret_cast<const char*>(subs[i + 4]);
+            for (int line = 0; line < kPrefetchLines; ++line)
+                __builtin_prefetch(object + 64 * line);
         }
-        holding_ = false;
-    });
+        if (i + 2 < n) subs[i + 2]->prefetch(0);
+        if (i + 1 < n) subs[i + 1]->prefetch(1);
+        subs[i]->deliver(local, at_once);
+    }
+}
+
+// The hold window is over: what waited in the inbox is delivered (in order, after every message
+// posted before the inbox opened), then every held write leaves.
+void Shard::end_hold() {
+    {
+        std::lock_guard lock(inbox_mu_);
+        inbox_open_ = false;
+        draining_.swap(inbox_);
+    }
+    counters_.held_messages.add(draining_.size());
+    for (const auto& m : draining_) deliver(m);
+    draining_.clear();
+    flush_pending();
 }
 
 Backlog Shard::backlog() const {
@@ -162,7 +194,7 @@ void Shard::defer_flush(Subscriber* s) {
         hold_timer_->expires_after(coalescer_.window());
         hold_timer_->async_wait([this](boost::system::error_code ec) {
             hold_armed_ = false;
-            if (!ec) flush_pending();
+            if (!ec) end_hold();
         });
         return;
     }

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_set>
@@ -86,6 +87,9 @@ class Shard final : public FanoutTarget {
     static constexpr unsigned kHeartbeatPhases = 16;
 
   private:
+    void deliver(const MessagePtr& m);  // to this shard's subscribers of its stream
+    void deliver_to(const std::vector<Subscriber*>& subs, const MessagePtr& m, bool at_once);
+    void end_hold();       // the hold timer fired: the inbox's messages, then every held write
     void flush_pending();  // every subscriber in flush_pending_, now
     void arm_heartbeat();
 
@@ -112,6 +116,13 @@ class Shard final : public FanoutTarget {
     std::vector<Subscriber*> heartbeat_list_;  // the sessions of this tick (kept: no allocation)
     std::atomic<std::uint64_t> handed_{0};  // messages posted to this thread (publisher's thread)
     std::atomic<std::uint64_t> delivered_{0};  // of which delivered (this thread)
+    // While the hold timer runs, the publisher's thread leaves messages here instead of posting
+    // each (a post wakes this thread: 10,000 wake-ups a second at 10,000 msg/s); the timer's
+    // handler delivers them. Guarded by inbox_mu_ (both threads).
+    std::mutex inbox_mu_;
+    bool inbox_open_ = false;
+    std::vector<MessagePtr> inbox_;
+    std::vector<MessagePtr> draining_;  // this thread's: the inbox being delivered (kept)
     std::thread thread_;
     // Destroyed before the members above, so handlers it still holds (and the sessions they keep
     // alive) are released while the tables still exist.
