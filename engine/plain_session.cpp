@@ -228,9 +228,7 @@ class PlainSession final : public Session {
 
     // ---- closing -------------------------------------------------------------------------
     void close_transport(CloseCode code, std::string_view reason) override {
-        // A close frame without a code is answered with one without a code (§5.5.1).
-        wire_.append(code == CloseCode::no_status ? std::string("\x88\x00", 2)
-                                                  : close_frame(code, reason));
+        wire_.append(close_frame(code, reason));
         close_queued_ = true;
         arm_close_deadline();
         write_now();

@@ -20,7 +20,7 @@
 
 namespace streambed::engine {
 
-// What a shard needs of a session (implemented by WebSocketSession). Shard thread only.
+// What a shard needs of a session (implemented by Session, engine/session.hpp). Shard thread only.
 class Subscriber {
   public:
     // `at_once`: no other message waits for this thread, so nothing would join a deferred

@@ -45,6 +45,8 @@ std::string pong_frame(std::string_view payload) {
 }
 
 std::string close_frame(CloseCode code, std::string_view reason) {
+    // No code (the answer to a close frame without one, §5.5.1): no payload at all.
+    if (code == CloseCode::no_status) return control_frame(kOpClose, {});
     const auto c = static_cast<unsigned>(code);
     std::string payload{static_cast<char>(c >> 8), static_cast<char>(c & 0xff)};
     payload.append(reason.substr(0, kControlPayloadMax - 2));

@@ -18,7 +18,7 @@ enum class CloseCode : std::uint16_t {
     going_away = 1001,
     protocol_error = 1002,
     unknown_data = 1003,  // a binary frame
-    no_status = 1005,     // a close frame without a code (never sent)
+    no_status = 1005,     // a close frame without a code (sent only as such: no payload)
     bad_payload = 1007,   // text that is not UTF-8
     policy_error = 1008,
     too_big = 1009,
@@ -27,7 +27,7 @@ enum class CloseCode : std::uint16_t {
 };
 
 // The server's control frames, unmasked; a ping's or pong's payload is cut to 125 bytes, a close
-// reason to 123 (§5.5).
+// reason to 123 (§5.5). A close frame with `no_status` carries neither code nor reason.
 std::string ping_frame(std::string_view payload);
 std::string pong_frame(std::string_view payload);
 std::string close_frame(CloseCode code, std::string_view reason);

@@ -266,5 +266,37 @@ TEST(PlainFraming, AClientsCloseIsEchoedAndTheServerEndsTheConnection) {
     EXPECT_TRUE(c.ended());
 }
 
+// A close frame without a code is answered with one without a code (RFC 6455 §5.5.1).
+TEST(PlainFraming, ACloseWithoutACodeIsEchoedWithoutOne) {
+    TestServer srv;
+    RawClient c(srv.port(), "/ws/channels");
+    c.read_frame();
+    c.send_frame(0x8, "");
+    const auto echo = c.read_until(0x8);
+    ASSERT_TRUE(echo);
+    EXPECT_EQ(echo->payload, "");
+    EXPECT_TRUE(c.ended());
+}
+
+// A peer that never finishes the closing handshake (it neither answers nor closes) holds its
+// connection only until --handshake-timeout: then its place under --max-connections is free.
+TEST(PlainFraming, APeerThatNeverFinishesClosingIsDroppedAtTheHandshakeTimeout) {
+    auto o = test_options();
+    o.max_connections = 1;
+    o.handshake_timeout = std::chrono::milliseconds(1000);
+    TestServer srv(o);
+    RawClient stuck(srv.port(), "/ws/channels");
+    stuck.read_frame();
+    stuck.send_frame(0x1, "x", true, /*masked=*/false);  // the server closes with 1002
+    const auto close = stuck.read_until(0x8);
+    ASSERT_TRUE(close);
+    const auto upgraded = [&] {
+        RawClient next(srv.port(), "/ws/channels");
+        return next.response.rfind("HTTP/1.1 101 ", 0) == 0;
+    };
+    EXPECT_FALSE(upgraded()) << "the closing connection no longer counted";
+    EXPECT_TRUE(wait_until(upgraded, std::chrono::seconds(5)));
+}
+
 }  // namespace
 }  // namespace streambed::testing

@@ -170,6 +170,7 @@ TEST(ServerFrames, ControlFramesAreUnmaskedAndBounded) {
                                                                   "big",
                                                                   7));
     EXPECT_EQ(close_frame(CloseCode::normal, std::string(200, 'r')).size(), 2u + 125u);
+    EXPECT_EQ(close_frame(CloseCode::no_status, "ignored"), std::string("\x88\x00", 2));
 }
 
 TEST(Upgrade, TheAcceptKeyIsTheRfcsExample) {
