@@ -57,6 +57,12 @@ class RawClient {
                     bool masked = true) {
         send_raw(frame(opcode, payload, fin, masked));
     }
+    // `bytes` of junk, until sent or the server has closed (errors end it, as they may).
+    void send_junk(std::size_t bytes) {
+        const std::string chunk(64 << 10, 'j');
+        for (std::size_t sent = 0; sent < bytes; sent += chunk.size())
+            if (::send(fd_, chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) return;
+    }
     // One byte per send (Nagle off): the server's reads end anywhere inside the frame.
     void send_bytewise(const std::string& bytes) {
         int one = 1;
@@ -296,6 +302,27 @@ TEST(PlainFraming, APeerThatNeverFinishesClosingIsDroppedAtTheHandshakeTimeout) 
     };
     EXPECT_FALSE(upgraded()) << "the closing connection no longer counted";
     EXPECT_TRUE(wait_until(upgraded, std::chrono::seconds(5)));
+}
+
+// A peer that goes on sending after the close (the rest of a refused message, say) is drained,
+// but only up to 4 MiB: past that it is dropped well before the closing deadline (10 s here).
+TEST(PlainFraming, APeerSendingOnAfterTheCloseIsDroppedPastTheDrainLimit) {
+    auto o = test_options();
+    o.max_connections = 1;
+    TestServer srv(o);
+    RawClient flood(srv.port(), "/ws/channels");
+    flood.read_frame();
+    flood.send_raw(std::string("\x81\xff\x00\x00\x00\x00\x10\x00\x00\x00", 10));  // 256 MiB
+    const auto close = flood.read_until(0x8);
+    ASSERT_TRUE(close);
+    EXPECT_EQ(close_code(*close), 1009u);
+    flood.send_junk(std::size_t{6} << 20);
+    EXPECT_TRUE(wait_until(
+        [&] {
+            RawClient next(srv.port(), "/ws/channels");
+            return next.response.rfind("HTTP/1.1 101 ", 0) == 0;
+        },
+        std::chrono::seconds(5)));
 }
 
 }  // namespace
