@@ -386,5 +386,15 @@ TEST(OutboundQueue, ClearDropsQueuedButNotInFlight) {
     EXPECT_TRUE(q.begin_write(kAny, kAny).empty());
 }
 
+TEST(OutboundQueue, ALongQueueTakenInPartsKeepsItsOrder) {  // the front is compacted away
+    OutboundQueue q(1 << 20);
+    for (std::uint64_t i = 1; i <= 200; ++i) q.push(event(1, i));
+    ASSERT_EQ(q.begin_write(100, kAny).size(), 100u);
+    for (std::uint64_t i = 201; i <= 250; ++i) q.push(event(1, i));
+    const auto rest = drain(q);
+    ASSERT_EQ(rest.size(), 150u);
+    for (std::size_t i = 0; i < rest.size(); ++i) EXPECT_EQ(rest[i]->seq, 101 + i);
+}
+
 }  // namespace
 }  // namespace streambed::engine
