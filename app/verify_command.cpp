@@ -27,7 +27,7 @@ namespace {
 struct VerifyArgs {
     std::string file;
     std::optional<std::int64_t> run;
-    std::string tolerance = "500ms";
+    std::string tolerance = fmt::format("{}ms", recorder::RecordedRun::kDefaultToleranceUs / 1000);
 };
 
 // Payloads in a report line: long ones cut, so that a line stays readable.

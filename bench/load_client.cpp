@@ -9,9 +9,9 @@
 #include "fleet/fleet.hpp"
 
 namespace streambed::bench {
-namespace {
-
 using Clock = std::chrono::steady_clock;
+
+namespace {
 
 fleet::ClientGroup group_of(const LoadOptions& o) {
     fleet::ClientGroup g;

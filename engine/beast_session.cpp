@@ -17,13 +17,13 @@
 #include "engine/session.hpp"
 
 namespace streambed::engine {
-namespace {
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+
+namespace {
 
 // What Beast reports of a peer that went away or of its own closing, not worth a log line.
 bool beast_expected(beast::error_code ec) {

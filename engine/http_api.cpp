@@ -13,9 +13,9 @@
 #include <optional>
 
 namespace streambed::engine {
-namespace {
-
 using json = nlohmann::json;
+
+namespace {
 
 ApiResponse json_error(unsigned status, std::string_view code, std::string_view message) {
     return {status, "application/json", json_text(json{{"error", code}, {"message", message}}), {}};

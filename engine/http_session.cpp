@@ -20,12 +20,12 @@
 #include "engine/websocket_session.hpp"
 
 namespace streambed::engine {
-namespace {
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+
+namespace {
 
 // Stream: beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> for https:// and wss://.
 template <class Stream>

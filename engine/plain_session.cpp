@@ -17,12 +17,13 @@
 #include "engine/ws_frames.hpp"
 
 namespace streambed::engine {
-namespace {
-
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
+
+namespace {
+
 // Bound to the shard's io_context itself, not a polymorphic executor: the socket and every
 // operation pending on it are smaller (docs/architecture.md, "A connection's memory").
 using Executor = asio::io_context::executor_type;

@@ -7,15 +7,15 @@
 #include <nlohmann/json.hpp>
 
 namespace streambed::engine {
-namespace {
+using ojson = nlohmann::ordered_json;  // "type" first, as in the spec
 
-using json = nlohmann::ordered_json;  // "type" first, as in the spec
+namespace {
 
 ProtocolError bad(std::string message) {
     return {ErrorCode::bad_request, std::move(message)};
 }
 
-std::optional<ProtocolError> read_channels(const json& msg, SubscribeRequest& out) {
+std::optional<ProtocolError> read_channels(const ojson& msg, SubscribeRequest& out) {
     auto it = msg.find("channels");
     if (it == msg.end()) return bad("'channels' is required: an array of channel ids");
     if (!it->is_array()) return bad("'channels' must be an array of channel ids");
@@ -27,7 +27,7 @@ std::optional<ProtocolError> read_channels(const json& msg, SubscribeRequest& ou
     return std::nullopt;
 }
 
-std::optional<ProtocolError> read_since(const json& msg, SubscribeRequest& out) {
+std::optional<ProtocolError> read_since(const ojson& msg, SubscribeRequest& out) {
     auto it = msg.find("since");
     if (it == msg.end()) return std::nullopt;
     if (!it->is_object()) return bad("'since' must be an object of channel id to seq");
@@ -40,7 +40,7 @@ std::optional<ProtocolError> read_since(const json& msg, SubscribeRequest& out) 
     return std::nullopt;
 }
 
-std::optional<ProtocolError> read_epoch(const json& msg, SubscribeRequest& out) {
+std::optional<ProtocolError> read_epoch(const ojson& msg, SubscribeRequest& out) {
     auto it = msg.find("epoch");
     if (it == msg.end()) return std::nullopt;
     if (!it->is_string()) return bad("'epoch' must be a string: the welcome's epoch");
@@ -69,7 +69,7 @@ std::string_view name(ErrorCode code) {
 }
 
 ClientRequest parse_client_message(std::string_view text) {
-    json msg = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    ojson msg = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
     if (msg.is_discarded()) return ProtocolError{ErrorCode::bad_json, "message is not valid JSON"};
     if (!msg.is_object())
         return bad("message must be a JSON object such as {\"action\":\"subscribe\",...}");
@@ -103,7 +103,7 @@ ClientRequest parse_client_message(std::string_view text) {
 std::string welcome_json(Endpoint endpoint, std::string_view session,
                          const std::vector<std::string>& channels, std::int64_t heartbeat_ms,
                          const ClockAnchor& clock_now, std::string_view epoch) {
-    json j = {
+    ojson j = {
         {"type", "welcome"},
         {"protocol", 1},
         {"endpoint", info(endpoint).path},
@@ -136,13 +136,13 @@ void batch_array(std::string& out, std::span<const MessagePtr> messages) {
 
 std::string subscribed_json(const std::vector<std::string>& channels,
                             const std::map<std::string, bool>* recovered) {
-    json j = {{"type", "subscribed"}, {"channels", channels}};
+    ojson j = {{"type", "subscribed"}, {"channels", channels}};
     if (recovered) j["recovered"] = *recovered;
     return json_text(j);
 }
 
 std::string unsubscribed_json(const std::vector<std::string>& channels) {
-    return json_text(json{{"type", "unsubscribed"}, {"channels", channels}});
+    return json_text(ojson{{"type", "unsubscribed"}, {"channels", channels}});
 }
 
 std::string pong_json(const PingRequest& ping) {
@@ -156,12 +156,12 @@ std::string_view name(Stream::ResetReason reason) {
 
 std::string reset_json(std::string_view channel, std::uint64_t latest_seq,
                        Stream::ResetReason reason) {
-    return json_text(json{
+    return json_text(ojson{
         {"type", "reset"}, {"channel", channel}, {"seq", latest_seq}, {"reason", name(reason)}});
 }
 
 std::string error_json(ErrorCode code, std::string_view message) {
-    return json_text(json{{"type", "error"}, {"code", name(code)}, {"message", message}});
+    return json_text(ojson{{"type", "error"}, {"code", name(code)}, {"message", message}});
 }
 
 }  // namespace streambed::engine

@@ -12,9 +12,9 @@
 #include "engine/protocol.hpp"
 
 namespace streambed::engine {
-namespace {
-
 namespace asio = boost::asio;
+
+namespace {
 
 bool expected_error(boost::system::error_code ec) {
     return ec == asio::error::operation_aborted || ec == asio::error::eof ||
@@ -111,8 +111,8 @@ void Session::detach() {
     }
 }
 
-void Session::send_control(std::string json) {
-    send(make_control(std::move(json)));
+void Session::send_control(std::string text) {
+    send(make_control(std::move(text)));
 }
 
 void Session::send_error(ErrorCode code, std::string_view message) {

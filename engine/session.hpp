@@ -95,7 +95,7 @@ class Session : public Subscriber,
     bool open() const override { return !closing_; }
     std::size_t queued_bytes() const override { return queue_.bytes(); }
     void send(const MessagePtr& m) override { send(m, Flush::end_of_turn); }
-    void send_control(std::string json) override;
+    void send_control(std::string text) override;
     void send_error(ErrorCode code, std::string_view message) override;
     std::uint32_t enter(StreamId stream) override { return shard_.table_add(stream, this); }
     void leave(StreamId stream, std::uint32_t slot) override { shard_.table_remove(stream, slot); }

@@ -10,9 +10,9 @@
 #include <utility>
 
 namespace streambed::engine {
-namespace {
-
 namespace fs = std::filesystem;
+
+namespace {
 
 // Shown at `/` when the server has no dashboard to serve (a build without npm, or --web-root
 // naming a folder without index.html): the endpoints, and how to get the page.

@@ -9,9 +9,10 @@
 #include "fleet/fleet.hpp"
 
 namespace streambed::fleet {
+using json = nlohmann::json;
+
 namespace {
 
-using json = nlohmann::json;
 using boost::system::error_code;
 
 constexpr std::array<std::string_view, 7> kDataTypes = {

@@ -13,13 +13,13 @@
 #include <thread>
 
 namespace streambed::proxy {
-namespace {
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
+
+namespace {
 
 ControlResponse error(int status, const std::string& message) {
     return {status, json{{"error", message}}.dump()};

@@ -6,9 +6,10 @@
 #include <set>
 
 namespace streambed::proxy {
+using json = nlohmann::json;
+
 namespace {
 
-using json = nlohmann::json;
 using std::chrono::microseconds;
 
 // Names travel in URLs (DELETE /impairments/NAME): keep them to a safe alphabet.

@@ -13,12 +13,12 @@
 #include "recorder/statement.hpp"
 
 namespace streambed::recorder {
+using ojson = nlohmann::ordered_json;
+
 namespace {
 
-using json = nlohmann::ordered_json;
-
-json opt_int(Query& q, int col) {
-    return q.is_null(col) ? json(nullptr) : json(q.i(col));
+ojson opt_int(Query& q, int col) {
+    return q.is_null(col) ? ojson(nullptr) : ojson(q.i(col));
 }
 
 // An export of a run the file does not hold is refused, as replay and verify refuse it.
@@ -31,29 +31,29 @@ void require_run(sqlite3* db, const std::string& path, std::optional<std::int64_
 
 }  // namespace
 
-json inspect(const std::string& path) {
+ojson inspect(const std::string& path) {
     Db db = open_for_reading(path);
     struct stat st {};
     ::stat(path.c_str(), &st);
-    json out = {{"file", path},
-                {"bytes", static_cast<std::int64_t>(st.st_size)},
-                {"schemaVersion", kSchemaVersion}};
-    json runs = json::array();
+    ojson out = {{"file", path},
+                 {"bytes", static_cast<std::int64_t>(st.st_size)},
+                 {"schemaVersion", kSchemaVersion}};
+    ojson runs = ojson::array();
     Query r(db.get(),
             "SELECT id, started_us, ended_us, version, seed, config, complete, dropped_frames, "
             "error FROM run ORDER BY id");
     while (r.next()) {
         const auto id = r.i(0);
-        json run = {
+        ojson run = {
             {"id", id},
             {"startedUs", r.i(1)},
             {"endedUs", opt_int(r, 2)},
             {"version", r.str(3)},
             {"seed", opt_int(r, 4)},
-            {"config", r.is_null(5) ? json(nullptr) : json::parse(r.str(5), nullptr, false)},
+            {"config", r.is_null(5) ? ojson(nullptr) : ojson::parse(r.str(5), nullptr, false)},
             {"complete", r.i(6) == 1},
             {"droppedFrames", r.i(7)},
-            {"error", r.is_null(8) ? json(nullptr) : json(r.str(8))}};
+            {"error", r.is_null(8) ? ojson(nullptr) : ojson(r.str(8))}};
         Query streams(db.get(),
                       "SELECT s.endpoint, s.channel, count(m.seq), min(m.seq), max(m.seq), "
                       "coalesce(sum(length(m.payload)),0), "
@@ -61,7 +61,7 @@ json inspect(const std::string& path) {
                       "s.run AND m.stream = s.id "
                       "WHERE s.run = ? GROUP BY s.id ORDER BY s.id");
         streams.bind(1, id);
-        json st_list = json::array();
+        ojson st_list = ojson::array();
         while (streams.next())
             st_list.push_back({{"endpoint", streams.str(0)},
                                {"channel", streams.str(1)},
@@ -93,7 +93,7 @@ json inspect(const std::string& path) {
     return out;
 }
 
-std::string describe(const json& s) {
+std::string describe(const ojson& s) {
     std::string out = fmt::format("{}: {} bytes, schema {}, {} run(s)\n",
                                   s["file"].get<std::string>(), s["bytes"].get<std::int64_t>(),
                                   s["schemaVersion"].get<int>(), s["runs"].size());
@@ -143,19 +143,19 @@ std::uint64_t export_jsonl(const std::string& path, std::optional<std::int64_t> 
     if (run) q.bind(1, *run);
     std::uint64_t lines = 0;
     while (q.next()) {
-        json line = {{"run", q.i(0)},
-                     {"session", q.i(1)},
-                     {"sessionName", q.str(2)},
-                     {"endpoint", q.str(3)},
-                     {"frame", q.i(4)},
-                     {"part", q.i(5)},
-                     {"dir", q.str(6)},
-                     {"wallUs", q.i(7)},
-                     {"channel", q.is_null(8) ? json(nullptr) : json(q.str(8))},
-                     {"seq", opt_int(q, 9)},
-                     {"time", opt_int(q, 10)},
-                     {"payload", q.str(11)}};
-        out << line.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+        ojson line = {{"run", q.i(0)},
+                      {"session", q.i(1)},
+                      {"sessionName", q.str(2)},
+                      {"endpoint", q.str(3)},
+                      {"frame", q.i(4)},
+                      {"part", q.i(5)},
+                      {"dir", q.str(6)},
+                      {"wallUs", q.i(7)},
+                      {"channel", q.is_null(8) ? ojson(nullptr) : ojson(q.str(8))},
+                      {"seq", opt_int(q, 9)},
+                      {"time", opt_int(q, 10)},
+                      {"payload", q.str(11)}};
+        out << line.dump(-1, ' ', false, ojson::error_handler_t::replace) << '\n';
         ++lines;
     }
     return lines;
@@ -173,7 +173,7 @@ std::uint64_t export_har(const std::string& path, std::optional<std::int64_t> ru
                            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                            (us / 1000) % 1000);
     };
-    json entries = json::array();
+    ojson entries = ojson::array();
     Query sessions(db.get(),
                    "SELECT run, id, endpoint, coalesce(target, endpoint), opened_us, "
                    "coalesce(closed_us, opened_us) "
@@ -181,7 +181,7 @@ std::uint64_t export_har(const std::string& path, std::optional<std::int64_t> ru
     if (run) sessions.bind(1, *run);
     while (sessions.next()) {
         const auto session_run = sessions.i(0), id = sessions.i(1);
-        json messages = json::array();
+        ojson messages = ojson::array();
         Query frames(
             db.get(),
             "SELECT f.n, f.dir, f.wall_us, coalesce(m.payload, f.text) FROM frame f "
@@ -219,33 +219,33 @@ std::uint64_t export_har(const std::string& path, std::optional<std::int64_t> ru
                             {{"method", "GET"},
                              {"url", "ws://localhost" + engine::redact_target(sessions.str(3))},
                              {"httpVersion", "HTTP/1.1"},
-                             {"headers", json::array()},
-                             {"queryString", json::array()},
-                             {"cookies", json::array()},
+                             {"headers", ojson::array()},
+                             {"queryString", ojson::array()},
+                             {"cookies", ojson::array()},
                              {"headersSize", -1},
                              {"bodySize", 0}}},
                            {"response",
                             {{"status", 101},
                              {"statusText", "Switching Protocols"},
                              {"httpVersion", "HTTP/1.1"},
-                             {"headers", json::array()},
-                             {"cookies", json::array()},
+                             {"headers", ojson::array()},
+                             {"cookies", ojson::array()},
                              {"content", {{"size", 0}, {"mimeType", "x-unknown"}}},
                              {"redirectURL", ""},
                              {"headersSize", -1},
                              {"bodySize", 0}}},
-                           {"cache", json::object()},
+                           {"cache", ojson::object()},
                            {"timings", {{"send", 0}, {"wait", 0}, {"receive", 0}}},
                            {"_resourceType", "websocket"},
                            {"_webSocketMessages", std::move(messages)}});
     }
     const auto count = entries.size();
-    json har = {{"log",
-                 {{"version", "1.2"},
-                  {"creator", {{"name", "streambed"}, {"version", "0.1.0"}}},
-                  {"pages", json::array()},
-                  {"entries", std::move(entries)}}}};
-    out << har.dump(1, ' ', false, json::error_handler_t::replace) << '\n';
+    ojson har = {{"log",
+                  {{"version", "1.2"},
+                   {"creator", {{"name", "streambed"}, {"version", "0.1.0"}}},
+                   {"pages", ojson::array()},
+                   {"entries", std::move(entries)}}}};
+    out << har.dump(1, ' ', false, ojson::error_handler_t::replace) << '\n';
     return count;
 }
 

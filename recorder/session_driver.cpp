@@ -16,12 +16,13 @@
 #include "engine/clock.hpp"
 
 namespace streambed::recorder {
-namespace {
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+
+namespace {
+
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 // Recorded wall instants to steady time points and back, from one reading of both clocks.

@@ -88,7 +88,8 @@ class RecordedRun {
 
     // Compares what `session` received when it was recorded with `observed`. `tolerance_us`
     // (wall time) is how much later than recorded a reply may arrive, and how far the edges of
-    // a subscription may move.
+    // a subscription may move (`verify --tolerance`, kDefaultToleranceUs unless given).
+    static constexpr std::int64_t kDefaultToleranceUs = 500'000;  // a busy CI machine's jitter
     SessionVerdict compare(const RecordedSession& session, const Observed& observed,
                            std::int64_t tolerance_us);
 

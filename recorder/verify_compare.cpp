@@ -15,9 +15,9 @@
 #include "recorder/statement.hpp"
 
 namespace streambed::recorder {
-namespace {
-
 using json = nlohmann::json;
+
+namespace {
 
 // One message of a session, recorded (frame >= 0) or re-driven (frame -1).
 struct Item {

@@ -20,9 +20,9 @@
 #include "runner/loopback.hpp"
 
 namespace streambed::runner {
-namespace {
-
 using Clock = std::chrono::steady_clock;
+
+namespace {
 
 // A port the kernel just said was free (bound to port 0, then released).
 std::uint16_t free_port() {

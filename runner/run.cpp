@@ -23,10 +23,10 @@
 #include "runner/verdict.hpp"
 
 namespace streambed::runner {
-namespace {
-
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
+
+namespace {
 
 // Waits until `t`: the timeline's pacing (nothing else is waited for here).
 void wait_until(Clock::time_point t) {

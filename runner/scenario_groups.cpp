@@ -12,8 +12,6 @@
 namespace streambed::runner::detail {
 namespace {
 
-constexpr Millis kDay{24 * 3600 * 1000};
-
 const std::vector<std::string_view> kEndpoints = {"/ws/channels",   "/ws/transactions",
                                                   "/ws/validators", "/ws/consensus",
                                                   "/ws/network",    "/ws/metrics"};

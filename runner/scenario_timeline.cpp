@@ -12,8 +12,6 @@
 namespace streambed::runner::detail {
 namespace {
 
-constexpr Millis kDay{24 * 3600 * 1000};
-
 struct EventKind {
     std::string_view name;
     Event::Kind kind;

@@ -15,6 +15,9 @@
 
 namespace streambed::runner {
 
+// The longest duration any scenario field accepts: a scenario that runs a day is a mistake.
+inline constexpr Millis kDay{24 * 3600 * 1000};
+
 // A number with a unit: "500ms", "10s", "1.5s", "2m", "1h". The unit is required; a leading '-'
 // gives a negative duration (the caller refuses it by name). Rounded to the millisecond.
 std::optional<Millis> parse_duration_text(std::string_view text);

@@ -9,9 +9,9 @@
 #include "runner/scenario_values.hpp"
 
 namespace streambed::runner {
-namespace {
-
 using json = nlohmann::json;
+
+namespace {
 
 double ms(std::int64_t us) {
     return static_cast<double>(us) / 1000.0;

@@ -13,12 +13,12 @@
 #include "engine/epoch.hpp"
 
 namespace streambed::simulator {
+using ojson = nlohmann::ordered_json;
+
 namespace {
 
-using json = nlohmann::ordered_json;
-
 template <class T>
-void read_int(const json& j, const char* field, T& out, std::int64_t lo, std::int64_t hi) {
+void read_int(const ojson& j, const char* field, T& out, std::int64_t lo, std::int64_t hi) {
     if (!j.is_number_integer())
         throw ConfigError(fmt::format("'{}' must be an integer between {} and {}", field, lo, hi));
     const auto v = j.get<std::int64_t>();
@@ -27,7 +27,7 @@ void read_int(const json& j, const char* field, T& out, std::int64_t lo, std::in
     out = static_cast<T>(v);
 }
 
-void read_number(const json& j, const char* field, double& out, double lo, double hi) {
+void read_number(const ojson& j, const char* field, double& out, double lo, double hi) {
     if (!j.is_number())
         throw ConfigError(fmt::format("'{}' must be a number between {} and {}", field, lo, hi));
     const double v = j.get<double>();
@@ -79,7 +79,7 @@ void validate_clock_start(const SimConfig& c, std::int64_t wall_now_ms) {
 }
 
 SimConfig parse_config(std::string_view text, SimConfig c) {
-    json j = json::parse(text, nullptr, false);
+    ojson j = ojson::parse(text, nullptr, false);
     if (j.is_discarded()) throw ConfigError("the configuration is not valid JSON");
     if (!j.is_object()) throw ConfigError("the configuration must be a JSON object");
     for (const auto& [key, v] : j.items()) {
@@ -136,20 +136,20 @@ SimConfig load_config(const std::string& path, SimConfig base) {
 }
 
 std::string to_json(const SimConfig& c) {
-    json j = {{"seed", c.seed},
-              {"epochMs", c.epoch_ms},
-              {"channels", c.channels},
-              {"validators", c.validators},
-              {"txPerSecond", c.tx_per_second},
-              {"blockIntervalMs", c.block_interval_ms},
-              {"firstBlockMs", c.first_block_ms},
-              {"stateIntervalMs", c.state_interval_ms},
-              {"episodes",
-               {{"validatorOffline", c.episodes.validator_offline},
-                {"validatorJailed", c.episodes.validator_jailed},
-                {"failedRound", c.episodes.failed_round},
-                {"networkDegradation", c.episodes.network_degradation},
-                {"networkPartition", c.episodes.network_partition}}}};
+    ojson j = {{"seed", c.seed},
+               {"epochMs", c.epoch_ms},
+               {"channels", c.channels},
+               {"validators", c.validators},
+               {"txPerSecond", c.tx_per_second},
+               {"blockIntervalMs", c.block_interval_ms},
+               {"firstBlockMs", c.first_block_ms},
+               {"stateIntervalMs", c.state_interval_ms},
+               {"episodes",
+                {{"validatorOffline", c.episodes.validator_offline},
+                 {"validatorJailed", c.episodes.validator_jailed},
+                 {"failedRound", c.episodes.failed_round},
+                 {"networkDegradation", c.episodes.network_degradation},
+                 {"networkPartition", c.episodes.network_partition}}}};
     return j.dump();
 }
 

@@ -21,12 +21,13 @@
 #include "tests/support/ws_client.hpp"
 
 namespace streambed::testing {
-namespace {
-
-using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
+
+namespace {
+
+using namespace std::chrono_literals;
 
 std::uint16_t serve_port(Child& c) {
     auto line = c.next_line(20s);

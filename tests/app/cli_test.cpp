@@ -5,10 +5,11 @@
 #include "tests/app/cli_child.hpp"
 
 namespace streambed::testing {
+using Clock = std::chrono::steady_clock;
+
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
 // ---- serve: the listening line, health, data --------------------------------------------------
 

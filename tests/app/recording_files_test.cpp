@@ -25,9 +25,10 @@
 #include "tests/support/ws_client.hpp"
 
 namespace streambed::testing {
+namespace fs = std::filesystem;
+
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 class Child : public ChildProcess {

@@ -11,10 +11,6 @@ namespace {
 using engine::Endpoint;
 using engine::MessageType;
 
-json stats(TestServer& srv) {
-    return http_get(srv.port(), "/api/v11/websocket/stats").body_json();
-}
-
 constexpr std::size_t kLimit = 256 << 10;
 
 engine::ServerOptions slow_options() {
@@ -33,13 +29,14 @@ TEST(SlowConsumer, StatesAreConflatedAndMemoryStaysBounded) {
     std::uint64_t n = 0;
     std::uint64_t max_queued = 0;
     // Publish until conflation has happened (bounded: 20,000 messages of 4 KiB).
-    while (n < 20000 && stats(srv)["conflated"] == 0) {
+    while (n < 20000 && websocket_stats(srv.port())["conflated"] == 0) {
         for (int i = 0; i < 100; ++i, ++n)
             srv.publish(m, MessageType::metrics, static_cast<std::int64_t>(n + 1),
                         padded_data(n + 1, 4096));
-        max_queued = std::max<std::uint64_t>(max_queued, stats(srv)["queuedBytes"]);
+        max_queued =
+            std::max<std::uint64_t>(max_queued, websocket_stats(srv.port())["queuedBytes"]);
     }
-    auto s = stats(srv);
+    auto s = websocket_stats(srv.port());
     EXPECT_GT(s["conflated"], 0);
     EXPECT_EQ(s["slowConsumerCloses"], 0);
     EXPECT_LE(max_queued, kLimit);
@@ -63,13 +60,13 @@ TEST(SlowConsumer, EventsOverflowCloses1013ThenResumeHasNoGap) {
     c.send(R"({"action":"subscribe","channels":["ch-1"]})");
     c.read_until_type("subscribed");
     std::uint64_t n = 0;
-    while (n < 15000 && stats(srv)["slowConsumerCloses"] == 0) {
+    while (n < 15000 && websocket_stats(srv.port())["slowConsumerCloses"] == 0) {
         for (int i = 0; i < 100; ++i, ++n)
             srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n + 1),
                         padded_data(n + 1, 1024));
-        EXPECT_LE(stats(srv)["queuedBytes"].get<std::uint64_t>(), kLimit);
+        EXPECT_LE(websocket_stats(srv.port())["queuedBytes"].get<std::uint64_t>(), kLimit);
     }
-    ASSERT_EQ(stats(srv)["slowConsumerCloses"], 1);
+    ASSERT_EQ(websocket_stats(srv.port())["slowConsumerCloses"], 1);
     // The client reads what was sent before the close, then the close itself.
     std::uint64_t last = 0;
     while (auto text = c.read()) {
@@ -79,7 +76,7 @@ TEST(SlowConsumer, EventsOverflowCloses1013ThenResumeHasNoGap) {
     }
     EXPECT_EQ(c.close_code(), 1013);
     EXPECT_EQ(c.close_reason(), "slow consumer");
-    EXPECT_EQ(stats(srv)["queuedBytes"], 0);
+    EXPECT_EQ(websocket_stats(srv.port())["queuedBytes"], 0);
     // The bystander was not disturbed.
     bystander.send(R"({"action":"ping","id":1})");
     EXPECT_EQ(bystander.read_json()["type"], "pong");
@@ -158,8 +155,8 @@ TEST(Heartbeat, SilentConnectionIsClosedAfterTheIdleTimeout) {
     o.heartbeat = std::chrono::milliseconds(50);
     TestServer srv(o);
     WsClient silent(srv.port(), "/ws/network");  // never reads, so never answers a ping
-    EXPECT_TRUE(wait_until([&] { return stats(srv)["activeConnections"] == 1; }));
-    EXPECT_TRUE(wait_until([&] { return stats(srv)["activeConnections"] == 0; }));
+    EXPECT_TRUE(wait_until([&] { return websocket_stats(srv.port())["activeConnections"] == 1; }));
+    EXPECT_TRUE(wait_until([&] { return websocket_stats(srv.port())["activeConnections"] == 0; }));
 }
 
 }  // namespace

@@ -13,10 +13,6 @@ namespace {
 using engine::Endpoint;
 using engine::MessageType;
 
-json stats(TestServer& srv) {
-    return http_get(srv.port(), "/api/v11/websocket/stats").body_json();
-}
-
 engine::ServerOptions backlog_options() {
     auto o = test_options();
     o.outbound_limit_bytes = 64 << 20;
@@ -69,14 +65,15 @@ TEST(GatheredWrite, BacklogLeavesInFewWritesWithEveryFrameInOrder) {
     TestServer srv(backlog_options());
     auto tx = srv.declare(Endpoint::transactions, "ch-1");
     WsClient plain = subscribed(srv, "/ws/transactions");
-    const auto before = stats(srv);
+    const auto before = websocket_stats(srv.port());
     constexpr std::uint64_t kCount = 3000;
     publish_transactions(srv, tx, kCount, 1000);
     for (std::uint64_t seq = 1; seq <= kCount; ++seq) ASSERT_EQ(plain.read_json()["seq"], seq);
     ASSERT_TRUE(wait_until([&] {
-        return stats(srv)["framesSent"] >= before["framesSent"].get<std::uint64_t>() + kCount;
+        return websocket_stats(srv.port())["framesSent"] >=
+               before["framesSent"].get<std::uint64_t>() + kCount;
     }));
-    const auto after = stats(srv);
+    const auto after = websocket_stats(srv.port());
     const auto frames =
         after["framesSent"].get<std::uint64_t>() - before["framesSent"].get<std::uint64_t>();
     const auto writes =
@@ -94,7 +91,8 @@ TEST(GatheredWrite, PongsStayWholeWhileAGatheredWriteIsPartWayOut) {
     constexpr std::uint64_t kCount = 2000;
     publish_transactions(srv, tx, kCount, 1000);
     // The socket is full and the session's write waits part-way: Beast's pongs must wait for it.
-    ASSERT_TRUE(wait_until([&] { return stats(srv)["queuedBytes"].get<std::uint64_t>() > 0; }));
+    ASSERT_TRUE(wait_until(
+        [&] { return websocket_stats(srv.port())["queuedBytes"].get<std::uint64_t>() > 0; }));
     for (const char* p : {"p1", "p2", "p3"}) c.ping(p);
     for (std::uint64_t seq = 1; seq <= kCount; ++seq) ASSERT_EQ(c.read_json()["seq"], seq);
     // The protocol's pong comes after the WebSocket pongs, which were answered first.

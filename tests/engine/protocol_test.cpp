@@ -9,9 +9,9 @@
 #include <vector>
 
 namespace streambed::engine {
-namespace {
-
 using json = nlohmann::json;
+
+namespace {
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;

@@ -10,9 +10,9 @@
 #include "tests/support/ws_client.hpp"
 
 namespace streambed::testing {
-namespace {
-
 namespace fs = std::filesystem;
+
+namespace {
 
 void write(const fs::path& file, const std::string& text) {
     fs::create_directories(file.parent_path());

@@ -9,16 +9,14 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/message_seqs.hpp"
+
 namespace streambed::engine {
 namespace {
 
-constexpr std::int64_t kT0 = 1762732800000;
+using testing::seqs;
 
-std::vector<std::uint64_t> seqs(const std::vector<MessagePtr>& ms) {
-    std::vector<std::uint64_t> out;
-    for (auto& m : ms) out.push_back(m->seq);
-    return out;
-}
+constexpr std::int64_t kT0 = 1762732800000;
 
 std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
     std::vector<std::uint64_t> out;

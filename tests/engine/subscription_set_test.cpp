@@ -10,10 +10,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/message_seqs.hpp"
+
 namespace streambed::engine {
+using json = nlohmann::json;
+
 namespace {
 
-using json = nlohmann::json;
+using testing::seqs;
 
 // A queue that only counts (what was sent, the bytes not yet "written"), and tables that only
 // remember who entered.
@@ -91,12 +95,6 @@ SubscribeRequest unsubscribe(std::vector<std::string> channels) {
     SubscribeRequest r = subscribe(std::move(channels));
     r.subscribe = false;
     return r;
-}
-
-std::vector<std::uint64_t> seqs(const std::vector<MessagePtr>& ms) {
-    std::vector<std::uint64_t> out;
-    for (auto& m : ms) out.push_back(m->seq);
-    return out;
 }
 
 Message live(StreamId stream, std::uint64_t seq) {

@@ -15,10 +15,11 @@
 #include "tests/support/ws_client.hpp"
 
 namespace streambed::testing {
-namespace {
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+
+namespace {
+
 using engine::Endpoint;
 using engine::MessageType;
 

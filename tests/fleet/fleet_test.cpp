@@ -16,14 +16,18 @@
 #include <mutex>
 #include <thread>
 
-namespace streambed::fleet {
-namespace {
+#include "tests/support/ws_client.hpp"
 
+namespace streambed::fleet {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using json = nlohmann::json;
+
+namespace {
+
+using namespace std::chrono_literals;
 using Ws = websocket::stream<tcp::socket>;
 
 constexpr std::int64_t kT0 = 1762732800000;
@@ -102,17 +106,6 @@ void send_tx(Ws& ws, std::uint64_t seq, std::int64_t due_ms) {
                     seq, kT0 + due_ms)));
 }
 
-// Waits (with a deadline) until `done()` holds.
-bool eventually(const std::function<bool()>& done,
-                std::chrono::seconds limit = std::chrono::seconds(10)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::yield();
-    }
-    return done();
-}
-
 ClientGroup transactions_group(std::size_t clients) {
     ClientGroup g;
     g.name = "g";
@@ -143,7 +136,8 @@ TEST(Fleet, CountsSkipsRepeatsAndDelaysExactly) {
     Fleet fleet(o, {transactions_group(3)}, {{"127.0.0.1", server.port()}});
     fleet.start();
     const FinalSeqs finals{{{"/ws/transactions", "ch-1"}, 7}};
-    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 3 && fleet.caught_up(finals); }));
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return fleet.connected(0) == 3 && fleet.caught_up(finals); }, 10s));
     fleet.stop();
     const auto r = fleet.result(finals);
     const auto& g = r.groups.at(0);
@@ -183,7 +177,8 @@ TEST(Fleet, ReconnectsAndResumesFromTheLastSeqWithoutGap) {
     Fleet fleet(FleetOptions{}, {transactions_group(1)}, {{"127.0.0.1", server.port()}});
     fleet.start();
     const FinalSeqs finals{{{"/ws/transactions", "ch-1"}, 6}};
-    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 1 && fleet.caught_up(finals); }));
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return fleet.connected(0) == 1 && fleet.caught_up(finals); }, 10s));
     fleet.stop();
     const auto g = fleet.result(finals).groups.at(0);
     EXPECT_EQ(g.connects, 2u);
@@ -215,7 +210,7 @@ TEST(Fleet, ADeclaredResetIsNotAGap) {
     Fleet fleet(FleetOptions{}, {transactions_group(1)}, {{"127.0.0.1", server.port()}});
     fleet.start();
     const FinalSeqs finals{{{"/ws/transactions", "ch-1"}, 13}};
-    ASSERT_TRUE(eventually([&] { return fleet.caught_up(finals); }));
+    ASSERT_TRUE(testing::wait_until([&] { return fleet.caught_up(finals); }, 10s));
     fleet.stop();
     const auto g = fleet.result(finals).groups.at(0);
     EXPECT_EQ(g.resets, 1u);
@@ -238,7 +233,8 @@ TEST(Fleet, EventsBetweenASnapshotAndTheFirstLiveMessageAreNotOwed) {
     Fleet fleet(FleetOptions{}, {group}, {{"127.0.0.1", server.port()}});
     fleet.start();
     const FinalSeqs finals{{{"/ws/channels", "ch-1"}, 12}};
-    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 1 && fleet.caught_up(finals); }));
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return fleet.connected(0) == 1 && fleet.caught_up(finals); }, 10s));
     fleet.stop();
     const auto g = fleet.result(finals).groups.at(0);
     EXPECT_EQ(g.seqs.distinct, 4u);
@@ -287,7 +283,8 @@ TEST(Fleet, ClientsAreSpreadOverTheServersRoundRobinOrPinnedToOne) {
     pinned.node = 1;
     Fleet fleet(FleetOptions{}, {spread, pinned}, {both, both});
     fleet.start();
-    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 4 && fleet.connected(1) == 3; }));
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return fleet.connected(0) == 4 && fleet.connected(1) == 3; }, 10s));
     fleet.stop();
     EXPECT_EQ(on_a, 2) << "clients 0 and 2 of the spread group";
     EXPECT_EQ(on_b, 2 + 3) << "clients 1 and 3, and the pinned group";
@@ -319,7 +316,8 @@ TEST(Fleet, AClientThatLosesItsServerResumesOnTheNextOneWithSince) {
         std::vector<std::vector<Address>>{{{"127.0.0.1", a.port()}, {"127.0.0.1", b.port()}}});
     fleet.start();
     const FinalSeqs finals{{{"/ws/transactions", "ch-1"}, 6}};
-    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 1 && fleet.caught_up(finals); }));
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return fleet.connected(0) == 1 && fleet.caught_up(finals); }, 10s));
     fleet.stop();
     const auto g = fleet.result(finals).groups.at(0);
     EXPECT_EQ(g.reconnects, 1u);

@@ -47,28 +47,18 @@ FleetOptions fleet_options(TlsSettings tls) {
     return o;
 }
 
-// Waits (with a deadline) until `done()` holds.
-bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::yield();
-    }
-    return done();
-}
-
 TEST(FleetTls, AGroupOnWssReceivesEveryMessageWithoutAGap) {
     TestServer srv(tls_server());
     const auto metrics = srv.declare(Endpoint::metrics, "metrics");
     Fleet fleet(fleet_options({kTls + "cert.pem", true}), {metrics_group(6)},
                 {{"127.0.0.1", srv.port(), true}});
     fleet.start();
-    ASSERT_TRUE(eventually([&] { return fleet.connected(0) == 6; }))
+    ASSERT_TRUE(testing::wait_until([&] { return fleet.connected(0) == 6; }, 10s))
         << fleet.connected(0) << " of 6 connected";
     std::uint64_t last = 0;
     for (std::uint64_t n = 1; n <= 40; ++n)
         last = srv.publish_n(metrics, MessageType::metrics, n)->seq;
-    ASSERT_TRUE(eventually([&] { return fleet.totals().at(0).messages >= 6 * 40; }))
+    ASSERT_TRUE(testing::wait_until([&] { return fleet.totals().at(0).messages >= 6 * 40; }, 10s))
         << fleet.totals().at(0).messages << " of 240 received";
     fleet.stop();
     const auto r = fleet.result({{{"/ws/metrics", "metrics"}, last}}).groups.at(0);
@@ -88,7 +78,7 @@ std::map<std::string, std::uint64_t> failures_of(TestServer& srv, TlsSettings tl
     Fleet fleet(fleet_options(std::move(tls)), {metrics_group(clients)},
                 {{"127.0.0.1", srv.port(), true}});
     fleet.start();
-    EXPECT_TRUE(eventually([&] { return fleet.totals().at(0).failed == clients; }));
+    EXPECT_TRUE(testing::wait_until([&] { return fleet.totals().at(0).failed == clients; }, 10s));
     fleet.stop();
     const auto r = fleet.result({}).groups.at(0);
     EXPECT_EQ(r.connects, 0u);
@@ -113,7 +103,7 @@ TEST(FleetTls, WithoutVerificationASelfSignedCertificateIsAccepted) {
     TestServer srv(tls_server());
     Fleet fleet(fleet_options({"", false}), {metrics_group(3)}, {{"127.0.0.1", srv.port(), true}});
     fleet.start();
-    EXPECT_TRUE(eventually([&] { return fleet.connected(0) == 3; }))
+    EXPECT_TRUE(testing::wait_until([&] { return fleet.connected(0) == 3; }, 10s))
         << fleet.connected(0) << " of 3 connected";
     fleet.stop();
     EXPECT_TRUE(fleet.result({}).groups.at(0).reasons.empty());
@@ -145,7 +135,8 @@ TEST(FleetTls, ARefusedClientPollsOverHttps) {
     g.poll_interval = 20ms;
     Fleet fleet(fleet_options({kTls + "cert.pem", true}), {g}, {{"127.0.0.1", srv.port(), true}});
     fleet.start();
-    EXPECT_TRUE(eventually([&] { return fleet.totals().at(0).polled > 0; })) << "nothing polled";
+    EXPECT_TRUE(testing::wait_until([&] { return fleet.totals().at(0).polled > 0; }, 10s))
+        << "nothing polled";
     fleet.stop();
     const auto r = fleet.result({}).groups.at(0);
     EXPECT_GE(r.refused, 1u);

@@ -13,6 +13,7 @@
 #include <vector>
 
 namespace streambed::fleet {
+namespace zlib = boost::beast::zlib;
 namespace {
 
 // A server frame: FIN, RSV1 and opcode in the first byte, the shortest length form, no mask.
@@ -103,7 +104,6 @@ TEST(FrameReader, FragmentsAreJoinedAndAControlFrameMayComeBetween) {
 TEST(FrameReader, CompressedMessagesInflateWithTheContextKept) {
     // RFC 7692: each message deflated with a sync flush, its 00 00 ff ff tail removed, the
     // compression context carried to the next message (the second refers back to the first).
-    namespace zlib = boost::beast::zlib;
     zlib::deflate_stream d;
     d.reset(6, 15, 8, zlib::Strategy::normal);
     auto deflate = [&](const std::string& text) {

@@ -14,10 +14,10 @@
 #include "tests/support/ws_client.hpp"
 
 namespace streambed::testing {
-namespace {
-
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
+
+namespace {
 
 struct Reply {
     int status = 0;

@@ -6,9 +6,10 @@
 #include "proxy/pipe.hpp"
 
 namespace streambed::proxy {
+using json = nlohmann::json;
+
 namespace {
 
-using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 TEST(ImpairmentJson, ParsesEveryField) {

@@ -14,10 +14,11 @@
 #include "tests/support/ws_client.hpp"
 
 namespace streambed::testing {
+using Clock = std::chrono::steady_clock;
+
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 using proxy::Direction;
 using proxy::Impairment;
 using proxy::ImpairmentProxy;

@@ -24,8 +24,6 @@ namespace {
 
 using engine::MessageType;
 
-constexpr std::int64_t kTolerance = 500'000;  // µs, the command's default
-
 // One /ws/channels session: ch-1 holds a state (seq 1) when it subscribes; then block 2,
 // channel_update 3, blocks 4 and 5, channel_update 6 are published and read.
 struct SnapshotRecording {
@@ -80,34 +78,34 @@ struct SnapshotRecording {
         return o;
     }
     recorder::SessionVerdict compare(const recorder::Observed& o) const {
-        return run->compare(run->sessions().at(0), o, kTolerance);
+        return run->compare(run->sessions().at(0), o, recorder::RecordedRun::kDefaultToleranceUs);
     }
 };
 
-SnapshotRecording& recording() {
+SnapshotRecording& snapshot_recording() {
     static SnapshotRecording r;
     return r;
 }
 
 TEST(VerifySnapshot, AsRecordedIsTheSame) {
-    const auto v = recording().compare(recording().as_recorded);
+    const auto v = snapshot_recording().compare(snapshot_recording().as_recorded);
     EXPECT_FALSE(v.difference) << v.difference->expected << " / " << v.difference->got;
 }
 
 TEST(VerifySnapshot, ASubscriptionLandingAfterTheEventThatFollowsTheSnapshotIsTheSame) {
-    const auto v = recording().compare(recording().without({2}));
+    const auto v = snapshot_recording().compare(snapshot_recording().without({2}));
     EXPECT_FALSE(v.difference) << v.difference->expected << " / " << v.difference->got;
 }
 
 TEST(VerifySnapshot, AStateSkippedAfterTheSnapshotIsADifference) {
-    const auto v = recording().compare(recording().without({2, 3}));
+    const auto v = snapshot_recording().compare(snapshot_recording().without({2, 3}));
     ASSERT_TRUE(v.difference);
     EXPECT_NE(v.difference->expected.find(R"("seq":)"), std::string::npos)
         << v.difference->expected;
 }
 
 TEST(VerifySnapshot, AnEventSkippedLaterIsADifference) {
-    const auto v = recording().compare(recording().without({4}));
+    const auto v = snapshot_recording().compare(snapshot_recording().without({4}));
     ASSERT_TRUE(v.difference);
     EXPECT_EQ(nlohmann::json::parse(v.difference->expected)["seq"], 4);
 }

@@ -28,8 +28,6 @@ using namespace std::chrono_literals;
 
 // ---- the comparison, on a recording made in-process ------------------------------------------
 
-constexpr std::int64_t kTolerance = 500'000;  // µs, the command's default
-
 // One session on /ws/channels: subscribe (an unknown channel too), ping, ten blocks of ch-1
 // two simulated seconds apart, close. Observed as recorded, then changed by each test.
 struct Recorded {
@@ -69,7 +67,7 @@ struct Recorded {
     }
     const recorder::RecordedSession& session() const { return run->sessions().at(0); }
     recorder::SessionVerdict compare(const recorder::Observed& o) {
-        return run->compare(session(), o, kTolerance);
+        return run->compare(session(), o, recorder::RecordedRun::kDefaultToleranceUs);
     }
     // The index in as_recorded of the data message with this seq.
     std::size_t index_of_seq(std::uint64_t seq) const {

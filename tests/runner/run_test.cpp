@@ -18,12 +18,13 @@
 #include "tests/support/child_process.hpp"
 
 namespace streambed::testing {
-namespace {
-
-using namespace std::chrono_literals;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
+
+namespace {
+
+using namespace std::chrono_literals;
 
 int exit_code(int status) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

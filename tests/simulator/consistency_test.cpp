@@ -18,13 +18,14 @@
 #include "tests/simulator/publish_log.hpp"
 
 namespace streambed::simulator {
+using json = nlohmann::json;
+
 namespace {
 
 using engine::Endpoint;
 using engine::MessagePtr;
 using engine::MessageType;
 using engine::StreamId;
-using json = nlohmann::json;
 
 // ---- consistency, required fields, cadences -----------------------------------------------
 

@@ -10,10 +10,6 @@
 namespace streambed::testing {
 namespace {
 
-json stats(TestServer& srv) {
-    return http_get(srv.port(), "/api/v11/websocket/stats").body_json();
-}
-
 TEST(FloodSource, SaturationWaitsForTheServerInsteadOfFillingQueues) {
     auto o = test_options();
     o.outbound_limit_bytes = 64 << 20;  // far above the flood's own bound
@@ -28,12 +24,13 @@ TEST(FloodSource, SaturationWaitsForTheServerInsteadOfFillingQueues) {
     // The stalled client's queue fills up to the flood's bound, and no further.
     ASSERT_TRUE(wait_until(
         [&] {
-            most = std::max<std::uint64_t>(most, stats(srv)["queuedBytes"]);
+            most = std::max<std::uint64_t>(most, websocket_stats(srv.port())["queuedBytes"]);
             return most >= kBound / 2;
         },
         std::chrono::seconds(20)));
-    for (int i = 0; i < 50; ++i) most = std::max<std::uint64_t>(most, stats(srv)["queuedBytes"]);
-    const auto s = stats(srv);
+    for (int i = 0; i < 50; ++i)
+        most = std::max<std::uint64_t>(most, websocket_stats(srv.port())["queuedBytes"]);
+    const auto s = websocket_stats(srv.port());
     EXPECT_LE(most, kBound + (1 << 20)) << "one burst past the bound at most";
     EXPECT_EQ(s["conflated"], 0);
     EXPECT_EQ(s["slowConsumerCloses"], 0);
@@ -50,7 +47,7 @@ TEST(FloodSource, SaturationWaitsForTheServerInsteadOfFillingQueues) {
         }
         last = seq;
     }
-    EXPECT_GT(stats(srv)["messagesPublished"].get<std::uint64_t>(),
+    EXPECT_GT(websocket_stats(srv.port())["messagesPublished"].get<std::uint64_t>(),
               s["messagesPublished"].get<std::uint64_t>());
     flood.stop();
 }

@@ -21,9 +21,9 @@
 #include "simulator/world.hpp"
 
 namespace streambed::simulator {
-namespace {
+using ojson = nlohmann::ordered_json;
 
-using json = nlohmann::ordered_json;
+namespace {
 
 constexpr std::uint64_t kSeed = 42;
 constexpr std::size_t kMessagesPerStream = 200;
@@ -35,7 +35,7 @@ const std::filesystem::path kFixture =
     std::filesystem::path(STREAMBED_FIXTURES) / "simulator" / "seed42.json";
 
 // A Publisher that frames through a real Hub and keeps the bytes of each stream's first messages.
-class Capture final : public engine::Publisher {
+class FirstMessages final : public engine::Publisher {
   public:
     engine::StreamId declare_stream(engine::Endpoint endpoint, std::string_view channel) override {
         const engine::StreamId id = hub_.declare_stream(endpoint, channel);
@@ -90,15 +90,15 @@ std::string digest(const std::vector<std::string>& messages) {
 
 // Runs the World as fast as possible (no source thread, no clock) until every stream has its
 // messages or the simulated time limit is reached; returns the fixture's content.
-json generate() {
+ojson generate() {
     SimConfig config;
     config.seed = kSeed;
-    Capture capture;
+    FirstMessages capture;
     World world(config, capture);
     while (!capture.complete() && world.next_event_ms() <= config.epoch_ms + kMaxSimulatedMs)
         world.advance();
 
-    json out;
+    ojson out;
     out["note"] =
         "Golden digests of the simulator: seed 42, the default configuration (below). For each "
         "stream, "
@@ -110,7 +110,7 @@ json generate() {
         "after an intended change to what the simulator generates, regenerate with "
         "STREAMBED_UPDATE_FIXTURES=1 build/tests/simulator_tests --gtest_filter='GoldenFixture.*' "
         "and commit this file with the change.";
-    out["config"] = json::parse(to_json(config));
+    out["config"] = ojson::parse(to_json(config));
     for (const auto& [key, bytes] : capture.streams()) {
         out[key] = {{"messages", bytes.size()}, {"digest", digest(bytes)}};
         if (bytes.size() < kMessagesPerStream)
@@ -124,7 +124,7 @@ bool is_stream_key(const std::string& key) {
 }
 
 TEST(GoldenFixture, Seed42MatchesTheFixture) {
-    const json got = generate();
+    const ojson got = generate();
 
     const char* update = std::getenv("STREAMBED_UPDATE_FIXTURES");
     if (update && std::string(update) == "1") {
@@ -141,11 +141,11 @@ TEST(GoldenFixture, Seed42MatchesTheFixture) {
                     << "; generate it with STREAMBED_UPDATE_FIXTURES=1 (see this file's header)";
     std::stringstream text;
     text << in.rdbuf();
-    const json want = json::parse(text.str(), nullptr, false);
+    const ojson want = ojson::parse(text.str(), nullptr, false);
     ASSERT_FALSE(want.is_discarded()) << kFixture.string() << " is not valid JSON";
     ASSERT_TRUE(want.is_object()) << kFixture.string() << " is not a JSON object";
 
-    EXPECT_EQ(got["config"], want.value("config", json()))
+    EXPECT_EQ(got["config"], want.value("config", ojson()))
         << "the default configuration differs from the "
            "fixture's: the digests below cannot match";
     std::vector<std::string> differing;
@@ -178,7 +178,7 @@ TEST(GoldenFixture, Seed42MatchesTheFixture) {
 // The fixture covers every declared stream with its full count: no stream is short with the
 // default configuration, so a short one would mean the world stopped producing it.
 TEST(GoldenFixture, EveryStreamReachesItsCount) {
-    const json got = generate();
+    const ojson got = generate();
     std::size_t streams = 0;
     for (const auto& [key, value] : got.items()) {
         if (!is_stream_key(key)) continue;

@@ -19,12 +19,13 @@
 #include "tests/support/ws_client.hpp"
 
 namespace streambed::simulator {
+using Clock = std::chrono::steady_clock;
+
 namespace {
 
 using namespace std::chrono_literals;
 using testing::json;
 using testing::WsClient;
-using Clock = std::chrono::steady_clock;
 
 constexpr std::int64_t kEpoch = 1762732800000;
 // Every client reads until it has seen this much simulated time: 1.2 s of wall time at scale

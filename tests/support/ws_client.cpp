@@ -16,13 +16,13 @@
 #include <stdexcept>
 
 namespace streambed::testing {
-namespace {
-
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+
+namespace {
 
 // Runs `ioc` until `done` or the deadline; returns whether the operation completed.
 bool run_until(asio::io_context& ioc, const bool& done, std::chrono::milliseconds deadline) {
@@ -102,6 +102,10 @@ HttpResult request(std::uint16_t port, const std::string& target,
 HttpResult http_get(std::uint16_t port, const std::string& target,
                     const std::map<std::string, std::string>& headers) {
     return request(port, target, headers, false);
+}
+
+json websocket_stats(std::uint16_t port) {
+    return http_get(port, "/api/v11/websocket/stats").body_json();
 }
 
 HttpResult try_upgrade(std::uint16_t port, const std::string& target,

@@ -26,6 +26,8 @@ struct HttpResult {
 // GET (or an upgrade attempt) over a fresh connection.
 HttpResult http_get(std::uint16_t port, const std::string& target,
                     const std::map<std::string, std::string>& headers = {});
+// The server's counters: GET /api/v11/websocket/stats, parsed.
+json websocket_stats(std::uint16_t port);
 // Tries a WebSocket upgrade and returns the HTTP status of a refusal (101 when accepted).
 HttpResult try_upgrade(std::uint16_t port, const std::string& target,
                        const std::map<std::string, std::string>& headers = {});
