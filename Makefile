@@ -5,7 +5,8 @@
 #                node and browser tests included), in the release build: the quick check
 #   make check   what CI adds after `make test`: the suite under ASan+UBSan and ThreadSanitizer,
 #                and a short run of every fuzzer
-# Each target installs missing Debian packages first (scripts/setup.sh) and is safe to rerun.
+# Each target installs the missing Debian packages it needs first (scripts/setup.sh PURPOSE:
+# `make build` no browser, no clang) and is safe to rerun.
 
 JOBS ?= $(shell nproc)
 # ccache hits across checkouts in different folders (CI clones afresh each time).
@@ -22,11 +23,13 @@ setup:
 
 # `build` is the program and the dashboard it serves; the tests and micro-benchmarks are built
 # by the targets that run them (build-all).
-build: setup
+build:
+	@bash scripts/setup.sh build
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target streambed portal
 
 build-all: build
+	@bash scripts/setup.sh test
 	@cmake --build --preset release -j $(JOBS)
 
 # The previous recording is kept as recordings/previous.db.
@@ -45,7 +48,8 @@ test-release: build-all
 # The scenario library runs in the release build only: its expectations are timings. So do the
 # portal's tests (label portal): they drive the release program and a browser, and the
 # sanitizer builds do not build the portal.
-test-asan: setup
+test-asan:
+	@bash scripts/setup.sh test
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 	ctest --preset asan -j $(JOBS) --timeout 600 -LE 'scenario|portal'
@@ -53,7 +57,8 @@ test-asan: setup
 # Every libFuzzer target of fuzz/ for FUZZ_SMOKE_SECONDS (5) each, from its corpus in
 # fixtures/fuzz/: a crash fails the run (fuzz/README.md).
 FUZZ_SMOKE_SECONDS ?= 5
-test-fuzz: setup
+test-fuzz:
+	@bash scripts/setup.sh fuzz
 	@cmake --preset fuzz -DFUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
 	ctest --preset fuzz -j $(JOBS) --timeout 300
@@ -61,13 +66,15 @@ test-fuzz: setup
 # The long run: every fuzzer for FUZZ_SECONDS (600) in turn; the figures go to
 # build-fuzz/fuzz-summary.txt (docs/robustness.md records them). FUZZ_TARGETS picks some.
 FUZZ_SECONDS ?= 600
-fuzz: setup
+fuzz:
+	@bash scripts/setup.sh fuzz
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz -j $(JOBS)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" ./scripts/fuzz.sh
 
 # ThreadSanitizer over every in-process test (hub fan-out, subscription churn, shutdown, ...).
-test-tsan: setup
+test-tsan:
+	@bash scripts/setup.sh test
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan -j $(JOBS) --timeout 600 -LE 'process|scenario|portal'
@@ -85,6 +92,7 @@ bench-shapes: build
 
 # Issue 14's numbers: one node against three on one redis-server (CLIENTS, DURATION, SCALE).
 bench-cluster: build
+	@bash scripts/setup.sh test
 	./scripts/bench_cluster.sh
 
 # streambed and the Node.js `ws` peer side by side under the same load (CLIENTS, DURATION,
@@ -105,9 +113,11 @@ soak: build
 # One formatter for the tree (.clang-format; docs/style.md): `format` rewrites the C++ files in
 # place, `format-check` fails naming every file that differs (CI runs it first).
 CLANG_FORMAT ?= clang-format-14
-format: setup
+format:
+	@bash scripts/setup.sh format
 	@git ls-files '*.cpp' '*.hpp' | xargs $(CLANG_FORMAT) -i
-format-check: setup
+format-check:
+	@bash scripts/setup.sh format
 	@git ls-files '*.cpp' '*.hpp' | xargs $(CLANG_FORMAT) --dry-run --Werror
 
 clean:

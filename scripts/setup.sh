@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
-# setup.sh: installs the Debian packages streambed builds and tests with, only those missing.
-# Safe to run again; does nothing (and needs no network) when everything is present. Also
-# installs the portal's npm packages (portal/package-lock.json) when they are missing or stale.
+# setup.sh [build|test|fuzz|format|all]: installs the Debian packages a make target needs, only
+# those missing, so a bare machine's `make build` does not wait for a browser or a second
+# compiler it will not use. Safe to run again; does nothing (and needs no network) when
+# everything is present. `build` and `test` also install the portal's npm packages
+# (portal/package-lock.json) when they are missing or stale. Without an argument: all.
 set -euo pipefail
 
-packages=(
+purpose="${1:-all}"
+case "$purpose" in build | test | fuzz | format | all) ;; *)
+  echo "setup: unknown purpose '$purpose' (build, test, fuzz, format or all)" >&2
+  exit 2
+  ;;
+esac
+
+# The release build: CMake finds every library at configure time, GoogleTest and Google
+# Benchmark included, so `make build` needs them too.
+build=(
   g++ cmake ninja-build ccache make
   libboost1.81-dev      # Asio + Beast (header-only, compiled once in engine/asio_impl.cpp)
   libssl-dev            # TLS for wss:// and https://
@@ -15,17 +26,31 @@ packages=(
   libspdlog-dev libfmt-dev  # logging and formatting
   libxxhash-dev         # block and transaction hashes
   libhiredis-dev pkgconf  # the cluster's Redis client (serve --redis), found by pkg-config
-  redis-server          # the Redis of the cluster tests and of docs/scale-out.md
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
-  chromium              # the dashboard's browser tests (driven by playwright-core)
-  clang-14 libclang-rt-14-dev  # the fuzz preset: libFuzzer, ASan and UBSan runtimes for clang
-  clang-format-14              # make format / format-check: the one formatter (docs/style.md)
 )
+# What the suite runs besides the program (make test, and the sanitizer suites).
+test=(
+  redis-server          # the Redis of the cluster tests and of docs/scale-out.md
+  chromium              # the dashboard's browser tests (driven by playwright-core)
+)
+fuzz=(clang-14 libclang-rt-14-dev)  # the fuzz preset: libFuzzer, ASan and UBSan runtimes for clang
+format=(clang-format-14)            # make format / format-check: the one formatter (docs/style.md)
+
+packages=()
+case "$purpose" in
+  build) packages=("${build[@]}") ;;
+  test) packages=("${build[@]}" "${test[@]}") ;;
+  fuzz) packages=("${build[@]}" "${fuzz[@]}") ;;
+  format) packages=("${format[@]}") ;;
+  all) packages=("${build[@]}" "${test[@]}" "${fuzz[@]}" "${format[@]}") ;;
+esac
 # The portal (TypeScript, built by npm): Debian's node and npm, unless a node is installed
 # already (NodeSource's bundles npm, and conflicts with Debian's npm package).
-command -v node >/dev/null || packages+=(nodejs)
-command -v npm >/dev/null || packages+=(npm)
+if [ "$purpose" != format ]; then
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -44,6 +69,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The portal's npm packages, exactly as locked, whenever the lock is newer than the install.
+if [ "$purpose" = format ] || [ "$purpose" = fuzz ]; then exit 0; fi
 portal="$(dirname "$0")/../portal"
 if [ ! -f "$portal/node_modules/.package-lock.json" ] ||
    [ "$portal/package-lock.json" -nt "$portal/node_modules/.package-lock.json" ]; then
