@@ -11,6 +11,7 @@
 
 #include "fleet/fleet.hpp"
 #include "tests/support/test_server.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace streambed::fleet {
 namespace {

@@ -27,8 +27,10 @@ using engine::MessageType;
 // One /ws/channels session: ch-1 holds a state (seq 1) when it subscribes; then block 2,
 // channel_update 3, blocks 4 and 5, channel_update 6 are published and read.
 struct SnapshotRecording {
-    std::string path =
-        ::testing::TempDir() + "verify-snapshot-" + std::to_string(::getpid()) + ".db";
+    // Removed before and after: a file left by an earlier process of the same pid would add its
+    // run to this one's (the flake this fixed).
+    TempDb db{"verify-snapshot"};
+    const std::string& path = db.path;
     std::unique_ptr<recorder::RecordedRun> run;
     recorder::Observed as_recorded;
 
