@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
 #include <string>
-#include <thread>
 
 #include "fleet/fleet.hpp"
 #include "tests/support/test_server.hpp"

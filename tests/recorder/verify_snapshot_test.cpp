@@ -5,8 +5,7 @@
 // between. A state skipped there, or an event skipped later, is still a difference.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-#include <cstdio>
+#include <algorithm>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
