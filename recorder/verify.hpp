@@ -111,8 +111,4 @@ class RecordedRun {
     std::unique_ptr<Lookup> lookup_;
 };
 
-// The messages of one WebSocket frame: a ?batch=1 array frame split into the exact text of
-// each element; any other frame is one message.
-std::vector<std::string_view> split_frame(std::string_view frame);
-
 }  // namespace streambed::recorder

@@ -6,83 +6,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
-#include <nlohmann/json.hpp>
 
-#include "engine/catalog.hpp"
 #include "engine/clock.hpp"
 #include "recorder/run_lookup.hpp"
 #include "recorder/statement.hpp"
+#include "recorder/verify_message.hpp"
 
 namespace streambed::recorder {
-using json = nlohmann::json;
 
 namespace {
-
-// One message of a session, recorded (frame >= 0) or re-driven (frame -1).
-struct Item {
-    std::int64_t frame = -1;
-    std::int64_t wall_us = 0;  // the recording's timeline
-    bool data = false;
-    bool state = false;   // data only: a state type (snapshotted), else an event
-    std::string channel;  // data only
-    std::uint64_t seq = 0;
-    std::int64_t time = 0;
-    std::string text;
-};
-
-// A data message's envelope as the engine frames it:
-// {"type":T,"channel":C,"seq":N,"time":T,"data":…}. False for anything else.
-bool parse_data(std::string_view text, Item& item) {
-    constexpr std::string_view kType = R"({"type":")", kChannel = R"(","channel":")",
-                               kSeq = R"(","seq":)", kTime = R"(,"time":)", kData = R"(,"data":)";
-    if (!text.starts_with(kType)) return false;
-    std::size_t pos = kType.size();
-    const auto type_end = text.find('"', pos);
-    if (type_end == std::string_view::npos) return false;
-    const auto type = engine::message_type_from_name(text.substr(pos, type_end - pos));
-    if (!type) return false;
-    item.state = engine::is_state(*type);
-    pos = type_end;
-    if (text.substr(pos, kChannel.size()) != kChannel) return false;
-    pos += kChannel.size();
-    const auto channel_end = text.find('"', pos);
-    if (channel_end == std::string_view::npos) return false;
-    item.channel = std::string(text.substr(pos, channel_end - pos));
-    pos = channel_end;
-    if (text.substr(pos, kSeq.size()) != kSeq) return false;
-    pos += kSeq.size();
-    const char* end = text.data() + text.size();
-    auto seq = std::from_chars(text.data() + pos, end, item.seq);
-    if (seq.ec != std::errc()) return false;
-    pos = static_cast<std::size_t>(seq.ptr - text.data());
-    if (text.substr(pos, kTime.size()) != kTime) return false;
-    pos += kTime.size();
-    auto time = std::from_chars(text.data() + pos, end, item.time);
-    if (time.ec != std::errc()) return false;
-    pos = static_cast<std::size_t>(time.ptr - text.data());
-    if (text.substr(pos, kData.size()) != kData) return false;
-    item.data = true;
-    return true;
-}
-
-// What of a control message must match: all of it, except what depends on the instant or the
-// server instance — welcome.session and welcome.clock, reset.seq (the newest seq then).
-std::string normalized(std::string_view text) {
-    auto j = json::parse(text, nullptr, false);
-    if (!j.is_object()) return std::string(text);
-    const auto type = j.value("type", "");
-    if (type == "welcome") {
-        j.erase("session");
-        j.erase("clock");
-        return j.dump();
-    }
-    if (type == "reset") {
-        j.erase("seq");
-        return j.dump();
-    }
-    return std::string(text);
-}
 
 struct Stretch {  // consecutive seqs of one channel: [begin, end) of its items
     std::size_t begin, end;
@@ -93,11 +25,11 @@ struct Stretch {  // consecutive seqs of one channel: [begin, end) of its items
 // only events lie between: events published before a subscription lands are not owed, so where
 // the subscription landed among them is timing, like a stretch's edges.
 template <typename EventsBetween>
-std::vector<Stretch> stretches(const std::vector<const Item*>& items,
+std::vector<Stretch> stretches(const std::vector<const SessionMessage*>& items,
                                EventsBetween events_between) {
     std::vector<Stretch> out;
     for (std::size_t i = 0; i < items.size(); ++i) {
-        const Item* prev = i ? items[i - 1] : nullptr;
+        const SessionMessage* prev = i ? items[i - 1] : nullptr;
         const bool next = prev && items[i]->seq == prev->seq + 1;
         const bool after_snapshot = prev && out.back().begin == i - 1 && prev->state &&
                                     items[i]->seq > prev->seq &&
@@ -116,37 +48,6 @@ std::string no_further(const std::string& channel) {
 
 }  // namespace
 
-std::vector<std::string_view> split_frame(std::string_view frame) {
-    if (frame.empty() || frame.front() != '[' || frame.back() != ']') return {frame};
-    std::vector<std::string_view> parts;
-    int depth = 0;
-    bool in_string = false, escaped = false;
-    std::size_t start = 1;
-    for (std::size_t i = 1; i + 1 < frame.size(); ++i) {
-        const char c = frame[i];
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            ++depth;
-        } else if (c == '}' || c == ']') {
-            --depth;
-        } else if (c == ',' && depth == 0) {
-            parts.push_back(frame.substr(start, i - start));
-            start = i + 1;
-        }
-    }
-    if (depth != 0 || in_string || start >= frame.size() - 1) return {frame};  // not a batch
-    parts.push_back(frame.substr(start, frame.size() - 1 - start));
-    return parts;
-}
-
 SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observed& observed,
                                     std::int64_t tolerance_us) {
     SessionVerdict verdict;
@@ -160,7 +61,7 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
     }
 
     // The recorded side: every outbound message in order; data by (channel, seq) and bytes.
-    std::vector<Item> expected;
+    std::vector<SessionMessage> expected;
     {
         Query rows(db_.get(),
                    "SELECT f.n, f.wall_us, f.stream IS NOT NULL, st.channel, f.seq, m.sim_ms, "
@@ -170,7 +71,7 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
                    "WHERE f.run = ? AND f.session = ? AND f.dir = 'out' ORDER BY f.n, f.part");
         rows.i(1, id_).i(2, session.id);
         while (rows.next()) {
-            Item item;
+            SessionMessage item;
             item.frame = rows.i(0);
             item.wall_us = rows.i(1);
             item.data = rows.i(2) != 0;
@@ -180,18 +81,19 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
                 item.time = rows.i(5);
             }
             item.text = rows.str(6);
-            if (Item parsed; item.data && parse_data(item.text, parsed)) item.state = parsed.state;
+            if (SessionMessage parsed; item.data && parse_data_message(item.text, parsed))
+                item.state = parsed.state;
             expected.push_back(std::move(item));
         }
     }
     // The re-driven side: batch frames split into their messages.
-    std::vector<Item> got;
+    std::vector<SessionMessage> got;
     for (const auto& frame : observed.frames) {
         for (auto part : split_frame(frame.text)) {
-            Item item;
+            SessionMessage item;
             item.wall_us = frame.wall_us;
             item.text = std::string(part);
-            if (!parse_data(part, item)) item.data = false;
+            if (!parse_data_message(part, item)) item.data = false;
             got.push_back(std::move(item));
         }
     }
@@ -209,10 +111,10 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
     };
     // Only what the recording could have seen counts against the re-drive: a message arriving
     // after the recorded session's end is late, and may only stand for a recorded one.
-    auto late = [&](const Item& g) { return g.wall_us > session.end_us; };
+    auto late = [&](const SessionMessage& g) { return g.wall_us > session.end_us; };
 
     // 1. Control messages: the same ones, in the same order.
-    std::vector<const Item*> want, have;
+    std::vector<const SessionMessage*> want, have;
     for (const auto& e : expected)
         if (!e.data) want.push_back(&e);
     for (const auto& g : got)
@@ -227,7 +129,7 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
                 note({position_of(have[i]->wall_us), "no further control message", have[i]->text});
             break;
         }
-        if (normalized(want[i]->text) != normalized(have[i]->text)) {
+        if (normalized_control(want[i]->text) != normalized_control(have[i]->text)) {
             note({want[i]->frame, want[i]->text, have[i]->text});
             break;
         }
@@ -235,7 +137,9 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
     }
 
     // 2. Data messages, per channel.
-    std::map<std::string, std::pair<std::vector<const Item*>, std::vector<const Item*>>> channels;
+    std::map<std::string,
+             std::pair<std::vector<const SessionMessage*>, std::vector<const SessionMessage*>>>
+        channels;
     for (const auto& e : expected)
         if (e.data) channels[e.channel].first.push_back(&e);
     for (const auto& g : got)
@@ -316,14 +220,25 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
         auto events_between = [&](std::uint64_t a, std::uint64_t b) {
             if (b - a > kSnapshotGapLimit) return false;
             for (std::uint64_t seq = a + 1; seq < b; ++seq) {
-                Item m;
+                SessionMessage m;
                 const auto r = recorded(seq);
-                if (!r || !parse_data(r->second, m) || m.state) return false;
+                if (!r || !parse_data_message(r->second, m) || m.state) return false;
             }
             return true;
         };
         const auto want_s = stretches(want_c, events_between),
                    have_s = stretches(have_c, events_between);
+        // A channel only one side holds, in one stretch whose messages span at most the
+        // tolerance, on a channel the session asked for: a sparse channel whose messages the
+        // subscription's edges passed over (in the recording, the window fell between two).
+        auto passed_over = [&](const std::vector<const SessionMessage*>& items,
+                               const std::vector<Stretch>& s) {
+            return s.size() == 1 && static_cast<double>(items[s[0].end - 1]->time -
+                                                        items[s[0].begin]->time) <= tolerance_ms;
+        };
+        if (want_s.empty() != have_s.empty() && subscribed_to(session, channel) &&
+            passed_over(want_s.empty() ? have_c : want_c, want_s.empty() ? have_s : want_s))
+            continue;
         for (std::size_t i = 0; i < std::max(want_s.size(), have_s.size()); ++i) {
             if (i >= want_s.size()) {
                 const auto* g = have_c[have_s[i].begin];
@@ -341,10 +256,10 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
                 break;
             }
             const auto& h = have_s[i];
-            const Item* w_first = want_c[w.begin];
-            const Item* w_last = want_c[w.end - 1];
-            const Item* h_first = have_c[h.begin];
-            const Item* h_last = have_c[h.end - 1];
+            const SessionMessage* w_first = want_c[w.begin];
+            const SessionMessage* w_last = want_c[w.end - 1];
+            const SessionMessage* h_first = have_c[h.begin];
+            const SessionMessage* h_last = have_c[h.end - 1];
             if (!edge_ok(w_first->seq, h_first->seq, true)) {
                 note({w_first->frame, w_first->text, h_first->text});
                 break;
@@ -354,15 +269,15 @@ SessionVerdict RecordedRun::compare(const RecordedSession& session, const Observ
                     // The re-drive stopped early: the recording went on with h_last + 1.
                     const auto k =
                         h_last->seq + 1 > w_first->seq ? h_last->seq + 1 - w_first->seq : 0;
-                    const Item* missing = want_c[w.begin + static_cast<std::size_t>(k)];
+                    const SessionMessage* missing = want_c[w.begin + static_cast<std::size_t>(k)];
                     note({missing->frame, missing->text,
                           h.end < have_c.size() ? have_c[h.end]->text : no_further(channel)});
                 } else {
                     // The re-drive went on where the recording stopped.
                     const auto k =
                         w_last->seq + 1 > h_first->seq ? w_last->seq + 1 - h_first->seq : 0;
-                    const Item* extra = have_c[h.begin + static_cast<std::size_t>(k)];
-                    const Item* next = w.end < want_c.size() ? want_c[w.end] : nullptr;
+                    const SessionMessage* extra = have_c[h.begin + static_cast<std::size_t>(k)];
+                    const SessionMessage* next = w.end < want_c.size() ? want_c[w.end] : nullptr;
                     note({next ? next->frame : position_of(extra->wall_us),
                           next ? next->text : no_further(channel), extra->text});
                 }
