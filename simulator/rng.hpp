@@ -2,6 +2,7 @@
 // distributions differ between implementations; these give the same numbers everywhere.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 
@@ -18,9 +19,13 @@ inline std::uint64_t splitmix64(std::uint64_t& x) {
 // xoshiro256** (Blackman and Vigna): fast, small, and a fixed algorithm.
 class Rng {
   public:
+    using State = std::array<std::uint64_t, 4>;
     explicit Rng(std::uint64_t seed) {
         for (auto& w : s_) w = splitmix64(seed);
     }
+    // The whole state: a generator given it back continues with the same numbers.
+    State state() const { return s_; }
+    void set_state(const State& s) { s_ = s; }
 
     std::uint64_t next() {
         const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
@@ -48,7 +53,7 @@ class Rng {
 
   private:
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    std::uint64_t s_[4];
+    State s_;
 };
 
 }  // namespace streambed::simulator

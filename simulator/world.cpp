@@ -20,11 +20,10 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <limits>
 #include <string>
 #include <vector>
 
-#include "simulator/rng.hpp"
+#include "simulator/world_state.hpp"
 
 namespace streambed::simulator {
 namespace {
@@ -32,37 +31,9 @@ namespace {
 using engine::Endpoint;
 using engine::MessageType;
 using engine::StreamId;
+using namespace model;
 
-constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 constexpr const char* kPhases[] = {"propose", "prevote", "precommit", "commit"};
-
-enum class Health { healthy, degraded, partitioned };
-
-struct Channel {
-    std::string id;
-    std::size_t index = 0;
-    StreamId updates = 0, txs = 0;  // /ws/channels and /ws/transactions
-    std::uint64_t height = 0;
-    std::uint64_t confirmed = 0;  // transactions in blocks so far
-    std::uint64_t pending = 0;    // arrived, waiting for the next block
-    std::uint64_t last_block_tx = 0;
-    std::uint64_t tx_counter = 0;
-    std::string last_hash = std::string(64, '0');
-    std::int64_t next_tx_ms = kNever;
-    double latency_ms = 40;
-};
-
-enum class Status { active, jailed, offline };
-
-struct Validator {
-    std::string id;
-    StreamId stream = 0;
-    std::uint64_t stake = 0;
-    Status status = Status::active;
-    int away_ticks = 0;
-    std::uint64_t missed = 0;
-    std::uint64_t signed_blocks = 0;
-};
 
 const char* name(Status s) {
     return s == Status::active ? "active" : s == Status::jailed ? "jailed" : "offline";
@@ -74,22 +45,11 @@ const char* name(Health h) {
 
 }  // namespace
 
-struct World::State {
-    State(const SimConfig& c, engine::Publisher& p) : cfg(c), pub(p), rng(c.seed) {}
+struct World::State : WorldData {
+    State(const SimConfig& c, engine::Publisher& p) : WorldData(c.seed), cfg(c), pub(p) {}
 
     const SimConfig cfg;
     engine::Publisher& pub;
-    Rng rng;
-    std::vector<Channel> channels;
-    std::vector<Validator> validators;
-    StreamId consensus = 0, network = 0, metrics = 0;
-    std::int64_t next_block_ms = 0, next_state_ms = 0;
-    std::uint64_t consensus_height = 1, round = 0;
-    std::size_t phase = 0;
-    Health health = Health::healthy;
-    int episode_ticks = 0;
-    std::int64_t peers = 24;
-    std::uint64_t published = 0;
     fmt::memory_buffer data;  // reused for every message's data
 
     // Formats with a compiled format string (FMT_COMPILE): parsed once, at build time.
@@ -199,7 +159,7 @@ struct World::State {
             network, MessageType::network_status, t,
             FMT_COMPILE(
                 R"({{"peers":{},"avgLatencyMs":{:.1f},"inboundKbps":{:.1f},"outboundKbps":{:.1f},"health":"{}"}})"),
-            peers, network_latency_, inbound_, outbound_, name(health));
+            peers, network_latency, inbound, outbound, name(health));
         const double cpu = std::min(99.0, 8 + tps_sum * 0.4 + rng.uniform(0, 6));
         const double memory = 480 + static_cast<double>(pending_sum) * 0.05 + rng.uniform(0, 16);
         publish(
@@ -208,8 +168,6 @@ struct World::State {
                 R"({{"tps":{:.2f},"txTotal":{},"blockHeight":{},"cpuPercent":{:.1f},"memoryMb":{:.1f}}})"),
             tps_sum, tx_total, height_sum, cpu, memory);
     }
-
-    double network_latency_ = 35, inbound_ = 1000, outbound_ = 900;
 
     void network_tick() {
         const auto& e = cfg.episodes;
@@ -230,10 +188,10 @@ struct World::State {
             peers + (target_peers - peers) / 2 + static_cast<std::int64_t>(rng.below(3)) - 1, 1,
             64);
         const double base = health == Health::healthy ? 35 : health == Health::degraded ? 180 : 600;
-        network_latency_ = base + rng.uniform(0, 10);
+        network_latency = base + rng.uniform(0, 10);
         const double bw = health == Health::healthy ? 1.0 : health == Health::degraded ? 0.4 : 0.05;
-        inbound_ = (800 + rng.uniform(0, 400)) * bw;
-        outbound_ = (700 + rng.uniform(0, 400)) * bw;
+        inbound = (800 + rng.uniform(0, 400)) * bw;
+        outbound = (700 + rng.uniform(0, 400)) * bw;
     }
 
     void validators_tick(std::int64_t t) {
@@ -274,11 +232,11 @@ struct World::State {
         const std::size_t active = active_count();
         if (phase != 0 && active < quorum) {
             phase = 0;  // validators left mid-round: the votes would fall short, the round fails
-            round_failed_ = true;
+            round_failed = true;
         }
-        if (phase == 0 && round_failed_) {
+        if (phase == 0 && round_failed) {
             ++round;  // the next round, with the next leader
-            round_failed_ = false;
+            round_failed = false;
         }
         const auto& leader = proposer(consensus_height + round);
         const std::size_t votes = phase == 0 ? 0 : active;
@@ -288,7 +246,7 @@ struct World::State {
                 R"({{"height":{},"round":{},"phase":"{}","leader":"{}","votes":{},"quorum":{}}})"),
             consensus_height, round, kPhases[phase], leader.id, votes, quorum);
         if (phase == 0 && (active < quorum || rng.chance(cfg.episodes.failed_round))) {
-            round_failed_ = true;  // no proposal accepted: stay at propose, next round
+            round_failed = true;  // no proposal accepted: stay at propose, next round
             return;
         }
         if (++phase == 4) {
@@ -297,7 +255,6 @@ struct World::State {
             ++consensus_height;
         }
     }
-    bool round_failed_ = false;
 };
 
 World::World(const SimConfig& config, engine::Publisher& publisher)
@@ -352,6 +309,14 @@ void World::advance() {
 
 std::uint64_t World::messages_published() const {
     return s_->published;
+}
+
+std::string World::checkpoint() const {
+    return write_checkpoint(*s_, world_epoch(s_->cfg));
+}
+
+void World::restore(std::string_view checkpoint) {
+    read_checkpoint(checkpoint, world_epoch(s_->cfg), *s_);
 }
 
 }  // namespace streambed::simulator

@@ -6,11 +6,19 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
 
 #include "engine/source.hpp"
 #include "simulator/config.hpp"
 
 namespace streambed::simulator {
+
+// A checkpoint that cannot be restored into this world; the message says why.
+struct CheckpointError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 class World {
   public:
@@ -26,6 +34,15 @@ class World {
     // channel), blocks (by channel), then the states of the tick.
     void advance();
     std::uint64_t messages_published() const;
+
+    // Everything the world remembers between two events, as JSON (world_checkpoint.cpp): a
+    // World of the same configuration given it by restore() continues with the very bytes this
+    // one publishes next. Taken between two advance() calls.
+    std::string checkpoint() const;
+    // Throws CheckpointError naming what does not fit: not a checkpoint, another world's epoch,
+    // another shape (channels, validators), a field missing or of the wrong type. The world is
+    // unchanged then.
+    void restore(std::string_view checkpoint);
 
   private:
     struct State;

@@ -1,0 +1,136 @@
+// checkpoint_test.cpp: a World's checkpoint (WorldCheckpoint) — a world restored from it
+// publishes exactly what the original publishes next, from any point, episodes and failed rounds
+// included; another world's checkpoint, another shape and garbage are refused by name and leave
+// the world as it was.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "simulator/world.hpp"
+
+namespace streambed::simulator {
+namespace {
+
+// Keeps what the world hands over, before any framing: the stream, type, time and data.
+class UnframedLog final : public engine::Publisher {
+  public:
+    engine::StreamId declare_stream(engine::Endpoint, std::string_view) override {
+        return next_id_++;
+    }
+    engine::MessagePtr publish(engine::StreamId stream, engine::MessageType type,
+                               std::int64_t time_ms, std::string_view data) override {
+        log.push_back(fmt::format("{} {} {} {}", stream, static_cast<int>(type), time_ms, data));
+        return nullptr;
+    }
+    void set_clock(const engine::ClockAnchor&) override {}
+    std::vector<std::string> log;
+
+  private:
+    engine::StreamId next_id_ = 0;
+};
+
+// Episodes, jailings and failed rounds every few ticks, so every field of the state moves.
+SimConfig eventful_world(std::uint64_t seed = 42) {
+    SimConfig c;
+    c.seed = seed;
+    c.episodes.validator_offline = 0.05;
+    c.episodes.validator_jailed = 0.03;
+    c.episodes.failed_round = 0.3;
+    c.episodes.network_degradation = 0.08;
+    c.episodes.network_partition = 0.05;
+    return c;
+}
+
+TEST(WorldCheckpoint, ARestoredWorldPublishesWhatTheOriginalPublishesNext) {
+    constexpr int kEvents = 20000, kEvery = 2500;
+    UnframedLog original;
+    World world(eventful_world(), original);
+    std::vector<std::pair<std::size_t, std::string>> checkpoints;  // (messages so far, state)
+    for (int e = 0; e < kEvents; ++e) {
+        if (e % kEvery == 0) checkpoints.emplace_back(original.log.size(), world.checkpoint());
+        world.advance();
+    }
+    ASSERT_GT(original.log.size(), 25000u);
+    for (const auto& [at, state] : checkpoints) {
+        UnframedLog restored;
+        World again(eventful_world(), restored);
+        again.restore(state);
+        EXPECT_EQ(again.messages_published(), at);
+        while (at + restored.log.size() < original.log.size()) again.advance();
+        ASSERT_EQ(at + restored.log.size(), original.log.size());
+        for (std::size_t i = 0; i < restored.log.size(); ++i)
+            ASSERT_EQ(restored.log[i], original.log[at + i])
+                << "message " << at + i << " of a world restored at message " << at;
+    }
+}
+
+TEST(WorldCheckpoint, RestoringACheckpointGivesTheSameCheckpoint) {
+    UnframedLog p;
+    World world(eventful_world(), p);
+    for (int e = 0; e < 3000; ++e) world.advance();
+    const auto state = world.checkpoint();
+    UnframedLog q;
+    World again(eventful_world(), q);
+    again.restore(state);
+    EXPECT_EQ(again.checkpoint(), state);
+    EXPECT_EQ(again.next_event_ms(), world.next_event_ms());
+}
+
+TEST(WorldCheckpoint, AnotherWorldsCheckpointIsRefusedAndChangesNothing) {
+    UnframedLog p, q;
+    World other(eventful_world(43), p);
+    for (int e = 0; e < 100; ++e) other.advance();
+    World world(eventful_world(42), q);
+    const auto before = world.checkpoint();
+    try {
+        world.restore(other.checkpoint());
+        FAIL() << "restored another world's checkpoint";
+    } catch (const CheckpointError& e) {
+        EXPECT_NE(std::string(e.what()).find("is of world sim-"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(world.checkpoint(), before);
+}
+
+TEST(WorldCheckpoint, GarbageAndOtherShapesAreRefusedByName) {
+    UnframedLog p;
+    World world(eventful_world(), p);
+    for (int e = 0; e < 100; ++e) world.advance();
+    const auto good = nlohmann::json::parse(world.checkpoint());
+    const auto before = world.checkpoint();
+    auto refused = [&](const std::string& text) -> std::string {
+        try {
+            world.restore(text);
+        } catch (const CheckpointError& e) {
+            EXPECT_EQ(world.checkpoint(), before) << "a refused checkpoint changed the world";
+            return e.what();
+        }
+        return "<restored>";
+    };
+    EXPECT_NE(refused("").find("not a world checkpoint"), std::string::npos);
+    EXPECT_NE(refused("[1,2]").find("not a world checkpoint"), std::string::npos);
+    auto v2 = good;
+    v2["checkpoint"] = 2;
+    EXPECT_NE(refused(v2.dump()).find("version 1"), std::string::npos);
+    auto fewer = good;
+    fewer["channels"].erase(0);
+    EXPECT_NE(refused(fewer.dump()).find("has 7 channels and 7 validators"), std::string::npos)
+        << refused(fewer.dump());
+    auto missing = good;
+    missing.erase("peers");
+    EXPECT_NE(refused(missing.dump()).find("peers"), std::string::npos) << refused(missing.dump());
+    auto wrong = good;
+    wrong["rng"][2] = "not hex";
+    EXPECT_NE(refused(wrong.dump()).find("'not hex' is not a hex word"), std::string::npos);
+    auto typed = good;
+    typed["channels"][1]["lastHash"] = 7;
+    EXPECT_NE(refused(typed.dump()).find("checkpoint: "), std::string::npos);
+    auto status = good;
+    status["validators"][0]["status"] = 9;
+    EXPECT_NE(refused(status.dump()).find("9 is out of range"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace streambed::simulator
