@@ -65,6 +65,11 @@ MessagePtr Hub::publish(StreamId id, MessageType type, std::int64_t time_ms,
     return m;
 }
 
+bool Hub::continue_after(StreamId id, std::uint64_t seq) {
+    if (id >= streams_.size()) throw std::out_of_range("continue_after on an undeclared stream");
+    return streams_[id]->continue_after(seq);
+}
+
 MessagePtr Hub::ingest(StreamId id, std::uint64_t seq, MessageType type, std::int64_t time_ms,
                        std::string bytes) {
     if (id >= streams_.size()) throw std::out_of_range("ingest to an undeclared stream");

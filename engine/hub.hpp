@@ -49,6 +49,9 @@ class Hub final : public Publisher {
     // history always holds consecutive seqs. Called from one thread, as publish is.
     MessagePtr ingest(StreamId stream, std::uint64_t seq, MessageType type, std::int64_t time_ms,
                       std::string bytes);
+    // Before the stream's first message, from the publishing thread: its numbering continues
+    // after `seq` (a cluster's source continuing the world from a checkpoint). False after.
+    bool continue_after(StreamId stream, std::uint64_t seq);
     // The shared backend's health (a cluster's Redis): see engine/backend.hpp.
     BackendHealth& backend() { return backend_; }
     const BackendHealth& backend() const { return backend_; }

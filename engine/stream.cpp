@@ -34,6 +34,13 @@ MessagePtr Stream::append(MessageType type, std::int64_t time_ms, std::string_vi
     return shared;
 }
 
+bool Stream::continue_after(std::uint64_t seq) {
+    std::lock_guard lock(mu_);
+    if (last_seq_ != 0 || !history_.empty()) return false;
+    last_seq_ = seq;
+    return true;
+}
+
 MessagePtr Stream::ingest(std::uint64_t seq, MessageType type, std::int64_t time_ms,
                           std::string bytes, std::int64_t published_us) {
     // Only the ingesting thread writes last_seq_, so reading it unlocked here is safe.

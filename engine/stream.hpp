@@ -26,6 +26,10 @@ class Stream {
     MessagePtr append(MessageType type, std::int64_t time_ms, std::string_view data_json,
                       std::int64_t published_us);
 
+    // Source thread, before the stream's first message: numbering continues after `seq` (a
+    // world continued from a checkpoint; history starts empty). False once it has a message.
+    bool continue_after(std::uint64_t seq);
+
     // The ingesting thread (a cluster follower): stores a message framed elsewhere with its
     // seq. nullptr when seq is not newer than the newest; a jump restarts history (Hub::ingest).
     MessagePtr ingest(std::uint64_t seq, MessageType type, std::int64_t time_ms, std::string bytes,

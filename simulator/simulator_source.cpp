@@ -56,6 +56,12 @@ void SimulatorSource::start(engine::Publisher& publisher) {
     // The streams exist before start() returns, so a client connecting right after sees them.
     world_ = std::make_shared<World>(config_, publisher);
     sim_time_ = config_.epoch_ms;
+    if (!checkpoints_.from.empty()) world_->restore(checkpoints_.from);
+    if (checkpoints_.every_ms > 0) {
+        const std::int64_t since = world_->next_event_ms() - config_.epoch_ms;
+        next_checkpoint_ms_ =
+            config_.epoch_ms + (since / checkpoints_.every_ms + 1) * checkpoints_.every_ms;
+    }
     if (config_.clock_start_ms && paced && wall_now > wall_start_us)
         catch_up_to(publisher, engine::sim_at(clock, wall_now));
     thread_.start([this, &publisher] { run(publisher); });
@@ -70,20 +76,24 @@ void SimulatorSource::catch_up_to(engine::Publisher& publisher, std::int64_t sim
     if (config_.stop_after_ms >= 0)
         until = std::min(until, config_.epoch_ms + config_.stop_after_ms);
     const std::uint64_t before = world.messages_published();
+    const bool restored = !checkpoints_.from.empty();
+    const std::int64_t from_ms = restored ? world.next_event_ms() : config_.epoch_ms;
     std::uint64_t events = 0;
     while (world.next_event_ms() <= until) {
         sim_time_ = world.next_event_ms();
         world.advance();
+        maybe_checkpoint(world);
         if (++events % kCatchUpCheckEvery != 0) continue;
         for (auto b = publisher.backlog(); b.messages > kCatchUpMaxBacklog || b.tap_fill > 0.5;
              b = publisher.backlog())
             std::this_thread::sleep_for(microseconds(200));  // a throttle, not a synchronization
     }
-    catch_up_ = {world.messages_published() - before, sim_now_ms - config_.epoch_ms,
-                 duration_cast<microseconds>(steady_clock::now() - began),
-                 thread_cpu() - cpu_began};
-    spdlog::info("caught up {} messages ({} simulated s) in {:.1f} ms ({:.1f} ms CPU)",
+    catch_up_ = {
+        world.messages_published() - before, std::max<std::int64_t>(0, sim_now_ms - from_ms),
+        duration_cast<microseconds>(steady_clock::now() - began), thread_cpu() - cpu_began};
+    spdlog::info("caught up {} messages ({} simulated s{}) in {:.1f} ms ({:.1f} ms CPU)",
                  catch_up_.messages, catch_up_.simulated_ms / 1000,
+                 restored ? " from a checkpoint" : "",
                  static_cast<double>(catch_up_.wall.count()) / 1000.0,
                  static_cast<double>(catch_up_.cpu.count()) / 1000.0);
 }
@@ -110,8 +120,17 @@ void SimulatorSource::run(engine::Publisher&) {
         }
         world.advance();
         sim_time_ = t;
+        maybe_checkpoint(world);
     }
     finished_ = true;
+}
+
+void SimulatorSource::maybe_checkpoint(const World& world) {
+    if (checkpoints_.every_ms <= 0 || world.next_event_ms() < next_checkpoint_ms_) return;
+    checkpoints_.save(world.checkpoint());
+    const std::int64_t since = world.next_event_ms() - config_.epoch_ms;
+    next_checkpoint_ms_ =
+        config_.epoch_ms + (since / checkpoints_.every_ms + 1) * checkpoints_.every_ms;
 }
 
 }  // namespace streambed::simulator

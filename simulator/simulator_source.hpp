@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "engine/source.hpp"
 #include "engine/source_thread.hpp"
@@ -15,18 +17,34 @@
 
 namespace streambed::simulator {
 
+class World;
+
 // What start() did to catch up with a clock start in the past.
 struct CatchUp {
     std::uint64_t messages = 0;        // published before start() returned
-    std::int64_t simulated_ms = 0;     // simulated time they span, from the epoch
+    std::int64_t simulated_ms = 0;     // simulated time they span: from the epoch, or from
+                                       // the restored checkpoint's next event
     std::chrono::microseconds wall{};  // how long it took
     std::chrono::microseconds cpu{};   // of which the catching-up thread ran
+};
+
+// A source continuing its world from a checkpoint, and taking them as it goes (a cluster's
+// source: cluster/source_runner.cpp).
+struct Checkpoints {
+    std::string from;           // a World::checkpoint() to continue from; empty: the epoch
+    std::int64_t every_ms = 0;  // simulated time between two checkpoints; 0: none are taken
+    // The source's thread, between two events, each time the simulated time passes a multiple
+    // of every_ms since the epoch.
+    std::function<void(std::string checkpoint)> save;
 };
 
 class SimulatorSource final : public engine::Source {
   public:
     explicit SimulatorSource(SimConfig config);  // throws ConfigError on a bad configuration
     ~SimulatorSource() override;
+
+    // Before start(). A checkpoint that cannot be restored makes start() throw CheckpointError.
+    void set_checkpoints(Checkpoints checkpoints) { checkpoints_ = std::move(checkpoints); }
 
     // Names the epoch (world_epoch), anchors the clock, declares the streams, catches up to
     // the simulated now when a clock start is set — all before it returns, so that no client
@@ -42,14 +60,18 @@ class SimulatorSource final : public engine::Source {
   private:
     void run(engine::Publisher& publisher);
     void catch_up_to(engine::Publisher& publisher, std::int64_t sim_now_ms);
+    // After each event: saves a checkpoint when the simulated time passed the next mark.
+    void maybe_checkpoint(const World& world);
 
     SimConfig config_;
-    std::shared_ptr<class World> world_;
+    std::shared_ptr<World> world_;
     std::chrono::steady_clock::time_point steady_start_;  // the instant the epoch is (was) due
     engine::SourceThread thread_;
     std::atomic<std::int64_t> sim_time_{0};
     std::atomic<bool> finished_{false};
     CatchUp catch_up_;
+    Checkpoints checkpoints_;
+    std::int64_t next_checkpoint_ms_ = 0;
 };
 
 }  // namespace streambed::simulator

@@ -1,6 +1,7 @@
-// hub_ingest_test.cpp: the engine's two hooks for a cluster, in process — Hub::ingest stores a
+// hub_ingest_test.cpp: the engine's hooks for a cluster, in process — Hub::ingest stores a
 // message framed elsewhere with its own seq and bytes (a repeat is ignored, a jump restarts
-// history so resume never crosses it), and the backend's health — and the redis:// address.
+// history so resume never crosses it), Hub::continue_after numbers a stream on from a
+// checkpoint's seq, and the backend's health — and the redis:// address.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -55,6 +56,20 @@ TEST(HubIngest, AJumpRestartsHistorySoAResumeNeverCrossesIt) {
     EXPECT_FALSE(from_10.reset);
     ASSERT_EQ(from_10.messages.size(), 1u);
     EXPECT_EQ(from_10.messages[0]->seq, 11u);
+}
+
+TEST(HubContinue, NumberingContinuesAfterTheGivenSeqOnlyBeforeTheFirstMessage) {
+    Hub hub(1000);
+    const auto id = hub.declare_stream(Endpoint::metrics, "metrics");
+    const auto other = hub.declare_stream(Endpoint::network, "network");
+    ASSERT_TRUE(hub.continue_after(id, 41));
+    auto m = hub.publish(id, MessageType::metrics, kT0, "{}");
+    EXPECT_EQ(m->seq, 42u);
+    EXPECT_NE(m->bytes.find(R"("seq":42,)"), std::string::npos) << m->bytes;
+    EXPECT_FALSE(hub.continue_after(id, 7)) << "the stream has a message";
+    EXPECT_EQ(hub.publish(id, MessageType::metrics, kT0, "{}")->seq, 43u);
+    EXPECT_EQ(hub.publish(other, MessageType::network_status, kT0, "{}")->seq, 1u);
+    EXPECT_THROW(hub.continue_after(99, 1), std::out_of_range);
 }
 
 TEST(BackendHealth, AbsentUntilAttachedThenReportsDownWithTheReason) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "simulator/world.hpp"
+#include "tests/simulator/publish_log.hpp"
 
 namespace streambed::simulator {
 namespace {
@@ -130,6 +131,47 @@ TEST(WorldCheckpoint, GarbageAndOtherShapesAreRefusedByName) {
     auto status = good;
     status["validators"][0]["status"] = 9;
     EXPECT_NE(refused(status.dump()).find("9 is out of range"), std::string::npos);
+}
+
+// A message as the world made it, without the seq a hub gave it: (stream, time, data onwards).
+std::vector<std::string> unnumbered(const PublishLog& log, std::size_t from) {
+    std::vector<std::string> out;
+    for (std::size_t i = from; i < log.all().size(); ++i) {
+        const auto& m = *log.all()[i];
+        out.push_back(fmt::format("{} {} {}", m.stream, m.time_ms,
+                                  m.bytes.substr(m.bytes.find(R"(,"data":)"))));
+    }
+    return out;
+}
+
+TEST(SourceCheckpoints, TakenOnTheMarkAndASourceContinuedFromOneEndsTheSame) {
+    auto config = fast(7, 10 * 60'000);  // ten simulated minutes, as fast as possible
+    std::vector<std::string> saved;
+    PublishLog whole;
+    {
+        SimulatorSource source(config);
+        source.set_checkpoints({"", 60'000, [&](std::string c) { saved.push_back(std::move(c)); }});
+        run_to_end_with(source, whole);
+    }
+    ASSERT_EQ(saved.size(), 10u) << "one a simulated minute, the last at the end";
+    const auto third = nlohmann::json::parse(saved[2]);
+    const auto at = third["published"].get<std::size_t>();
+    ASSERT_GT(at, 0u);
+    EXPECT_LE(whole.all()[at - 1]->time_ms, config.epoch_ms + 3 * 60'000);
+    EXPECT_GE(whole.all()[at]->time_ms, config.epoch_ms + 3 * 60'000);
+
+    PublishLog rest;
+    SimulatorSource continued(config);
+    continued.set_checkpoints({saved[2], 0, {}});
+    run_to_end_with(continued, rest);
+    EXPECT_EQ(unnumbered(rest, 0), unnumbered(whole, at));
+}
+
+TEST(SourceCheckpoints, ACheckpointThatDoesNotFitStopsTheStart) {
+    SimulatorSource source(fast(7, 60'000));
+    source.set_checkpoints({"{}", 0, {}});
+    PublishLog log;
+    EXPECT_THROW(source.start(log), CheckpointError);
 }
 
 }  // namespace

@@ -90,8 +90,8 @@ inline SimConfig fast(std::uint64_t seed, std::int64_t duration_ms) {
 }
 
 // Runs the source to the end of its configured duration; the recorder is complete afterwards.
-inline void run_to_end(const SimConfig& config, PublishLog& rec) {
-    SimulatorSource source(config);
+inline void run_to_end_with(SimulatorSource& source, PublishLog& rec) {
+    const auto& config = source.config();
     source.start(rec);
     const bool finished = wait_for([&] { return source.finished(); }, std::chrono::seconds(60));
     source.stop();  // joins the source thread
@@ -99,6 +99,11 @@ inline void run_to_end(const SimConfig& config, PublishLog& rec) {
                           << " simulated ms within 60 s";
     ASSERT_FALSE(rec.all().empty());
     EXPECT_EQ(source.sim_time_ms(), rec.all().back()->time_ms);
+}
+
+inline void run_to_end(const SimConfig& config, PublishLog& rec) {
+    SimulatorSource source(config);
+    run_to_end_with(source, rec);
 }
 
 }  // namespace streambed::simulator
