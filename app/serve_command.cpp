@@ -56,6 +56,7 @@ std::unique_ptr<engine::Source> cluster_source(const ServeArgs& args,
     options.redis = *address;
     options.name = args.cluster;
     options.lease_ttl = *parse_duration(args.lease_ttl);
+    options.checkpoint_every = *parse_duration(args.checkpoint_every);
     options.history = args.server.options.history;
     return std::make_unique<cluster::ClusterNode>(options, sim);
 }
@@ -116,6 +117,19 @@ void add_serve_options(CLI::App* cmd, ServeArgs& a) {
                 return *d >= std::chrono::milliseconds(30) && *d <= std::chrono::minutes(10)
                            ? ""
                            : "--lease-ttl must be from 30ms to 10m, not " + v;
+            },
+            "DURATION"))
+        ->capture_default_str();
+    cmd->add_option("--checkpoint-every", args->checkpoint_every,
+                    "with --redis: simulated time between two checkpoints of the world in Redis, "
+                    "the most a new source regenerates")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                auto d = parse_duration(v);
+                if (!d) return "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
+                return *d >= std::chrono::seconds(1) && *d <= std::chrono::hours(24)
+                           ? ""
+                           : "--checkpoint-every must be from 1s to 24h, not " + v;
             },
             "DURATION"))
         ->capture_default_str();

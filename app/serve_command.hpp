@@ -26,8 +26,9 @@ struct ServeArgs {
     std::string clock_start;  // Unix ms; checked against the wall clock when the command runs
     std::string stop_after;
     std::string redis;  // redis://HOST:PORT[/DB]: join a cluster (docs/scale-out.md)
-    std::string cluster = "streambed";  // the cluster's name: the prefix of its Redis keys
-    std::string lease_ttl = "1s";       // cluster/cluster_options.hpp gives the reason
+    std::string cluster = "streambed";    // the cluster's name: the prefix of its Redis keys
+    std::string lease_ttl = "1s";         // cluster/cluster_options.hpp gives the reason
+    std::string checkpoint_every = "1m";  // simulated; cluster/cluster_options.hpp: the reason
 };
 
 void add_serve_options(CLI::App* cmd, ServeArgs& args);

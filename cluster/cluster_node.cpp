@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cluster/checkpoint.hpp"
 #include "cluster/cluster_scripts.hpp"
 #include "cluster/follower.hpp"
 #include "cluster/source_runner.hpp"
@@ -63,8 +64,15 @@ void ClusterNode::join_world(RedisConnection& redis) {
                         "scale {}: give the same, or another --cluster",
                         options_.name, world_json_, epoch, world_.time_scale));
     world_.clock_start_ms = theirs["clockStartMs"].get<std::int64_t>();
+    // A successor catches up from the newest checkpoint: only what follows it counts.
+    std::int64_t held_ms = 0;
+    if (Reply c = redis.command({"GET", keys.checkpoint()}); c && !is_error(*c) && !is_nil(*c)) {
+        std::string ignored;
+        if (const auto checkpoint = Checkpoint::parse(text_of(*c), ignored))
+            held_ms = std::max<std::int64_t>(0, checkpoint->mark_ms - world_.epoch_ms);
+    }
     try {
-        simulator::validate_clock_start(world_, engine::wall_now_us() / 1000);
+        simulator::validate_clock_start(world_, engine::wall_now_us() / 1000, held_ms);
     } catch (const simulator::ConfigError& e) {
         throw ClusterError(
             fmt::format("cluster {}: {} (its world began too long ago: delete its keys or use "

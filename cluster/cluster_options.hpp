@@ -31,6 +31,10 @@ struct ClusterOptions {
     std::chrono::milliseconds command_timeout{1000};
     // How long the follower's XREAD waits for new messages: the bound on how long stop() waits.
     std::chrono::milliseconds read_block{200};
+    // Simulated time between two checkpoints of the world in Redis: a successor regenerates at
+    // most this much (a simulated minute is ~2,400 messages at the defaults, some 20 ms here),
+    // however old the world; each costs one SET of a few KB.
+    std::chrono::milliseconds checkpoint_every{60'000};
     // Reconnection backoff: doubles from the first to the last.
     std::chrono::milliseconds backoff_first{100};
     std::chrono::milliseconds backoff_last{2000};
@@ -44,6 +48,8 @@ struct ClusterKeys {
     std::string world() const { return prefix + "world"; }  // the world all nodes serve (JSON)
     std::string lease() const { return prefix + "lease"; }  // the source node's name, with a TTL
     std::string head() const { return prefix + "head"; }    // n of the newest published message
+    // The newest checkpoint of the world (JSON; cluster/source_publisher.hpp), at most the head.
+    std::string checkpoint() const { return prefix + "checkpoint"; }
     std::string stream(engine::Endpoint e, std::string_view channel) const {
         return prefix + "stream:" + std::string(engine::info(e).name) + ":" + std::string(channel);
     }

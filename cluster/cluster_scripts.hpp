@@ -33,4 +33,15 @@ redis.call('SET', KEYS[3], ARGV[2])
 return 1
 )lua";
 
+// KEYS: lease, head, checkpoint. ARGV: node, n, checkpoint. Keeps the world's checkpoint after
+// its n-th message: -1 fenced (as above); 0 the head is below n (the cluster does not hold
+// every message it covers: never kept); 1 kept.
+inline constexpr const char* kCheckpointScript = R"lua(
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local head = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[2]) > head then return 0 end
+redis.call('SET', KEYS[3], ARGV[3])
+return 1
+)lua";
+
 }  // namespace streambed::cluster

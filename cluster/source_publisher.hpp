@@ -9,12 +9,15 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "cluster/checkpoint.hpp"
 #include "cluster/cluster_options.hpp"
 #include "cluster/redis_connection.hpp"
 #include "engine/hub.hpp"
@@ -23,8 +26,9 @@ namespace streambed::cluster {
 
 class SourcePublisher final : public engine::Publisher {
   public:
+    // `from`: the checkpoint the world continues from (its n and seqs), or null: the epoch.
     SourcePublisher(const ClusterOptions& options, std::uint64_t skip,
-                    std::unique_ptr<RedisConnection> redis);
+                    std::unique_ptr<RedisConnection> redis, const Checkpoint* from = nullptr);
     // Appends what is queued (unless failed), then ends the writer.
     ~SourcePublisher() override;
 
@@ -36,17 +40,22 @@ class SourcePublisher final : public engine::Publisher {
     void set_clock(const engine::ClockAnchor& clock) override { staging_.set_clock(clock); }
     // Messages waiting for Redis: a catching-up source waits while there are many.
     engine::Backlog backlog() const override;
+    // The source's thread, between two messages: queues the world's checkpoint at the mark,
+    // kept in Redis once every message before it is (fenced like an append).
+    void save_checkpoint(std::int64_t mark_ms, std::string world);
 
     // The lease was lost or Redis failed: the node must stop this source (any thread).
     bool failed() const { return failed_.load(std::memory_order_acquire); }
     std::string failure() const;
     std::uint64_t appended() const { return appended_.load(std::memory_order_relaxed); }
+    std::uint64_t checkpoints_kept() const { return kept_.load(std::memory_order_relaxed); }
 
   private:
     struct Pending {
         std::uint64_t n;
         engine::StreamId stream;
-        engine::MessagePtr message;
+        engine::MessagePtr message;  // null: a checkpoint
+        std::string checkpoint;
     };
     void write_loop();
     void fail(std::string why);
@@ -58,8 +67,10 @@ class SourcePublisher final : public engine::Publisher {
     std::unique_ptr<RedisConnection> redis_;  // the writer's thread
     engine::Hub staging_{1};                  // frames and numbers; keeps one message per stream
     std::vector<std::string> stream_keys_;    // by StreamId; complete before the first publish
-    std::uint64_t n_ = 0;                     // messages the world has published since its epoch
-    std::atomic<std::uint64_t> appended_{0};
+    std::vector<std::uint64_t> last_seqs_;    // by StreamId: the newest seq framed
+    std::optional<std::map<std::string, std::uint64_t>> from_seqs_;  // continued from a checkpoint
+    std::uint64_t n_ = 0;  // messages the world has published since its epoch
+    std::atomic<std::uint64_t> appended_{0}, kept_{0};
     std::atomic<bool> failed_{false};
 
     mutable std::mutex mu_;  // the queue, stopping_, failure_

@@ -1,13 +1,32 @@
 // source_runner.cpp: the thread that starts (catching up) and stops the cluster's source.
 #include "cluster/source_runner.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cluster/source_publisher.hpp"
 #include "engine/thread_name.hpp"
 #include "simulator/simulator_source.hpp"
+#include "simulator/world.hpp"
 
 namespace streambed::cluster {
+namespace {
+
+// A World built only to try a checkpoint on: it declares streams and publishes nothing.
+class CheckpointProbe final : public engine::Publisher {
+  public:
+    engine::StreamId declare_stream(engine::Endpoint, std::string_view) override { return next_++; }
+    engine::MessagePtr publish(engine::StreamId, engine::MessageType, std::int64_t,
+                               std::string_view) override {
+        return nullptr;
+    }
+    void set_clock(const engine::ClockAnchor&) override {}
+
+  private:
+    engine::StreamId next_ = 0;
+};
+
+}  // namespace
 
 SourceRunner::SourceRunner(const ClusterOptions& options, simulator::SimConfig world)
     : options_(options), world_(std::move(world)) {
@@ -86,8 +105,14 @@ void SourceRunner::do_start(std::uint64_t skip) {
         start_failure_ = "starting the source: " + error;
         return;
     }
-    auto publisher = std::make_unique<SourcePublisher>(options_, skip, std::move(redis));
+    const auto from = usable_checkpoint(*redis, skip);
+    auto publisher = std::make_unique<SourcePublisher>(options_, skip, std::move(redis),
+                                                       from ? &*from : nullptr);
     auto source = std::make_unique<simulator::SimulatorSource>(world_);
+    source->set_checkpoints({from ? from->world : std::string(), options_.checkpoint_every.count(),
+                             [p = publisher.get()](std::int64_t mark_ms, std::string world) {
+                                 p->save_checkpoint(mark_ms, std::move(world));
+                             }});
     {
         std::lock_guard lock(mu_);
         start_failure_.clear();
@@ -102,8 +127,40 @@ void SourceRunner::do_start(std::uint64_t skip) {
     }
     source_ = std::move(source);
     spdlog::info(
-        "cluster {}: node {} is the source, continuing the world after message {} ({} appended)",
-        options_.name, options_.node, skip, publisher_->appended());
+        "cluster {}: node {} is the source, continuing the world after message {} ({} appended); "
+        "{}",
+        options_.name, options_.node, skip, publisher_->appended(),
+        from ? fmt::format("from the checkpoint at message {} (simulated {} s after the epoch)",
+                           from->n, (from->mark_ms - world_.epoch_ms) / 1000)
+             : std::string("from the epoch"));
+}
+
+std::optional<Checkpoint> SourceRunner::usable_checkpoint(RedisConnection& redis,
+                                                          std::uint64_t skip) const {
+    Reply r = redis.command({"GET", ClusterKeys(options_.name).checkpoint()});
+    if (!r || is_error(*r) || is_nil(*r)) return std::nullopt;  // none yet, or Redis lost it
+    std::string why;
+    auto c = Checkpoint::parse(text_of(*r), why);
+    if (c && c->n > skip)
+        why = fmt::format("it is at message {}, the cluster holds {}", c->n, skip);
+    if (c && why.empty()) {
+        try {
+            CheckpointProbe probe;
+            simulator::World world(world_, probe);
+            world.restore(c->world);
+            if (world.messages_published() != c->n)
+                why = fmt::format("its world is at message {}, not {}", world.messages_published(),
+                                  c->n);
+        } catch (const simulator::CheckpointError& e) {
+            why = e.what();
+        }
+    }
+    if (why.empty()) return c;
+    spdlog::warn(
+        "cluster {}: the checkpoint is not usable ({}): the world is regenerated from its "
+        "epoch",
+        options_.name, why);
+    return std::nullopt;
 }
 
 void SourceRunner::do_stop() {

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "cluster/checkpoint.hpp"
 #include "cluster/cluster_options.hpp"
 #include "simulator/config.hpp"
 
@@ -44,6 +45,9 @@ class SourceRunner {
     void run();
     void do_start(std::uint64_t skip);
     void do_stop();
+    // The cluster's checkpoint when this world can continue from it (at most `skip`, of this
+    // world); else nullopt, saying why in the log unless there is none.
+    std::optional<Checkpoint> usable_checkpoint(RedisConnection& redis, std::uint64_t skip) const;
     void enqueue(std::optional<std::uint64_t> start, bool wait);
 
     const ClusterOptions& options_;

@@ -67,7 +67,9 @@ std::string to_json(const SimConfig& config);
 std::string world_epoch(const SimConfig& config);
 // Checks clock_start_ms against the wall clock now (Unix ms): not more than
 // kMaxClockStartAheadMs ahead, not so far back that catching up exceeds kMaxCatchUpMs of
-// simulated time. Throws ConfigError naming --clock-start.
-void validate_clock_start(const SimConfig& config, std::int64_t wall_now_ms);
+// simulated time — counted from `held_ms` after the epoch when a checkpoint holds the world
+// up to there. Throws ConfigError naming --clock-start.
+void validate_clock_start(const SimConfig& config, std::int64_t wall_now_ms,
+                          std::int64_t held_ms = 0);
 
 }  // namespace streambed::simulator

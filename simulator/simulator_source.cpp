@@ -127,7 +127,7 @@ void SimulatorSource::run(engine::Publisher&) {
 
 void SimulatorSource::maybe_checkpoint(const World& world) {
     if (checkpoints_.every_ms <= 0 || world.next_event_ms() < next_checkpoint_ms_) return;
-    checkpoints_.save(world.checkpoint());
+    checkpoints_.save(next_checkpoint_ms_, world.checkpoint());
     const std::int64_t since = world.next_event_ms() - config_.epoch_ms;
     next_checkpoint_ms_ =
         config_.epoch_ms + (since / checkpoints_.every_ms + 1) * checkpoints_.every_ms;

@@ -34,8 +34,8 @@ struct Checkpoints {
     std::string from;           // a World::checkpoint() to continue from; empty: the epoch
     std::int64_t every_ms = 0;  // simulated time between two checkpoints; 0: none are taken
     // The source's thread, between two events, each time the simulated time passes a multiple
-    // of every_ms since the epoch.
-    std::function<void(std::string checkpoint)> save;
+    // of every_ms since the epoch: that mark (simulated Unix ms) and the checkpoint.
+    std::function<void(std::int64_t mark_ms, std::string checkpoint)> save;
 };
 
 class SimulatorSource final : public engine::Source {

@@ -150,7 +150,8 @@ TEST(SourceCheckpoints, TakenOnTheMarkAndASourceContinuedFromOneEndsTheSame) {
     PublishLog whole;
     {
         SimulatorSource source(config);
-        source.set_checkpoints({"", 60'000, [&](std::string c) { saved.push_back(std::move(c)); }});
+        source.set_checkpoints(
+            {"", 60'000, [&](std::int64_t, std::string c) { saved.push_back(std::move(c)); }});
         run_to_end_with(source, whole);
     }
     ASSERT_EQ(saved.size(), 10u) << "one a simulated minute, the last at the end";
