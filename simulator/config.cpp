@@ -69,10 +69,10 @@ void validate_clock_start(const SimConfig& c, std::int64_t wall_now_ms, std::int
             "--clock-start {} is {} s in the future (at most {} s ahead; Unix ms expected)", start,
             (start - wall_now_ms) / 1000, kMaxClockStartAheadMs / 1000));
     const double behind_sim_ms = engine::sim_span_ms(c.time_scale, (wall_now_ms - start) * 1000);
-    const double span = (c.stop_after_ms >= 0
-                             ? std::min(behind_sim_ms, static_cast<double>(c.stop_after_ms))
-                             : behind_sim_ms) -
-                        static_cast<double>(held_ms);
+    const double span =
+        (c.stop_after_ms >= 0 ? std::min(behind_sim_ms, static_cast<double>(c.stop_after_ms))
+                              : behind_sim_ms) -
+        static_cast<double>(held_ms);
     if (span > static_cast<double>(kMaxCatchUpMs))
         throw ConfigError(fmt::format(
             "--clock-start {} is too far back: catching up {:.0f} simulated hours, at most {}",
