@@ -129,7 +129,7 @@ void add_serve_options(CLI::App* cmd, ServeArgs& a) {
                 if (!d) return "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
                 return *d >= std::chrono::seconds(1) && *d <= std::chrono::hours(24)
                            ? ""
-                           : "--checkpoint-every must be from 1s to 24h, not " + v;
+                           : "--checkpoint-every must be from 1s to 1440m (a day), not " + v;
             },
             "DURATION"))
         ->capture_default_str();

@@ -102,8 +102,14 @@ void ClusterNode::start(engine::Publisher& publisher) {
         throw ClusterError("cannot read the cluster's streams: " + error);
     follower_->start();
     runner_ = std::make_unique<SourceRunner>(options_, world_);
-    if (!lease_round(*redis, /*wait=*/true, error))
+    // Taking the source means catching the world up before listening, which may outlast the
+    // lease: it is renewed meanwhile, as the lease thread does later.
+    if (!lease_round(*redis, error))
         throw ClusterError("cannot take part in the source lease: " + error);
+    while (!runner_->wait_done(
+        std::min<std::chrono::milliseconds>(options_.lease_ttl / 3, options_.lease_round_max)))
+        if (!lease_round(*redis, error))
+            throw ClusterError("cannot take part in the source lease: " + error);
     report(false, true, "");
     spdlog::info("cluster {}: node {} joined as {} ({} messages loaded)", options_.name,
                  options_.node, is_source() ? "the source" : "a follower", follower_->ingested());
@@ -113,7 +119,7 @@ void ClusterNode::start(engine::Publisher& publisher) {
     });
 }
 
-bool ClusterNode::lease_round(RedisConnection& redis, bool wait, std::string& error) {
+bool ClusterNode::lease_round(RedisConnection& redis, std::string& error) {
     const ClusterKeys keys(options_.name);
     if (source_ && runner_->failed()) demote(runner_->failure());
     Reply r = redis.command({"EVAL", kAcquireScript, "1", keys.lease(), options_.node,
@@ -133,7 +139,7 @@ bool ClusterNode::lease_round(RedisConnection& redis, bool wait, std::string& er
         const auto skip = std::max<std::uint64_t>(
             static_cast<std::uint64_t>(integer_of(*head).value_or(0)), follower_->newest_n());
         source_ = true;
-        runner_->start_source(skip, wait);
+        runner_->start_source(skip);
     } else if (!held && source_) {
         demote("the source lease passed to another node");
     }
@@ -164,7 +170,7 @@ void ClusterNode::lease_loop(std::unique_ptr<RedisConnection> redis) {
                 }
             }
         }
-        if (redis && lease_round(*redis, false, error)) {
+        if (redis && lease_round(*redis, error)) {
             report(false, true, "");
             backoff = options_.backoff_first;
             if (!wait(std::min<std::chrono::milliseconds>(options_.lease_ttl / 3,

@@ -50,7 +50,7 @@ class ClusterNode final : public engine::Source {
     void lease_loop(std::unique_ptr<RedisConnection> redis);
     // One lease round: take or renew the lease, start or stop the source. False, and `error`,
     // when Redis failed.
-    bool lease_round(RedisConnection& redis, bool wait, std::string& error);
+    bool lease_round(RedisConnection& redis, std::string& error);
     void demote(const std::string& why);
     void report(bool follower, bool up, const std::string& reason);
     bool wait(std::chrono::milliseconds d);

@@ -40,20 +40,24 @@ SourceRunner::~SourceRunner() {
     shutdown();
 }
 
-void SourceRunner::start_source(std::uint64_t skip, bool wait) {
-    enqueue(skip, wait);
+void SourceRunner::start_source(std::uint64_t skip) {
+    enqueue(skip);
 }
-void SourceRunner::stop_source(bool wait) {
-    enqueue(std::nullopt, wait);
+void SourceRunner::stop_source() {
+    enqueue(std::nullopt);
 }
 
-void SourceRunner::enqueue(std::optional<std::uint64_t> start, bool wait) {
-    std::unique_lock lock(mu_);
+void SourceRunner::enqueue(std::optional<std::uint64_t> start) {
+    std::lock_guard lock(mu_);
     if (quit_) return;
     commands_.push_back(start);
-    const std::uint64_t mine = ++queued_;
+    ++queued_;
     cv_.notify_all();
-    if (wait) cv_.wait(lock, [&] { return done_ >= mine || quit_; });
+}
+
+bool SourceRunner::wait_done(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, d, [&] { return done_ >= queued_ || quit_; });
 }
 
 bool SourceRunner::failed() const {

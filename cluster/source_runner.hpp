@@ -4,6 +4,7 @@
 // cluster's world from its clock start, skipping what the cluster already holds.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -31,10 +32,12 @@ class SourceRunner {
     SourceRunner(const ClusterOptions& options, simulator::SimConfig world);
     ~SourceRunner();
 
-    // Queued in order; `wait`: returns once done. A start publishes the world's messages after
-    // the first `skip` (the cluster's head).
-    void start_source(std::uint64_t skip, bool wait = false);
-    void stop_source(bool wait = false);
+    // Queued in order, done on the runner's thread. A start publishes the world's messages
+    // after the first `skip` (the cluster's head).
+    void start_source(std::uint64_t skip);
+    void stop_source();
+    // Waits up to `d` for every queued start and stop to be done: true when they are.
+    bool wait_done(std::chrono::milliseconds d);
     // The running source failed (lease lost, Redis error) or could not start: stop it (any thread).
     bool failed() const;
     std::string failure() const;
@@ -48,7 +51,7 @@ class SourceRunner {
     // The cluster's checkpoint when this world can continue from it (at most `skip`, of this
     // world); else nullopt, saying why in the log unless there is none.
     std::optional<Checkpoint> usable_checkpoint(RedisConnection& redis, std::uint64_t skip) const;
-    void enqueue(std::optional<std::uint64_t> start, bool wait);
+    void enqueue(std::optional<std::uint64_t> start);
 
     const ClusterOptions& options_;
     const simulator::SimConfig world_;

@@ -5,9 +5,11 @@
 // passed over, saying so, and the world regenerated from its epoch.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <regex>
 
+#include "engine/clock.hpp"
 #include "engine/hub.hpp"
 #include "simulator/world.hpp"
 #include "tests/cluster/cluster_harness.hpp"
@@ -134,6 +136,58 @@ TEST(ClusterCheckpoint, OneThatDoesNotFitIsPassedOverAndTheWorldRegenerated) {
     const auto world = reference_ch1(reader.seqs.back());
     for (std::size_t i = 0; i < reader.seqs.size(); ++i)
         ASSERT_EQ(reader.bytes[i], world.at(reader.seqs[i])) << "seq " << reader.seqs[i];
+}
+
+// A measurement, not a check (run with --gtest_also_run_disabled_tests): the failover of a
+// world five simulated hours old (time scale 10, clock start 30 minutes ago), with checkpoints
+// every simulated minute or none (every 24 h), printing when ch-1 resumed on the follower.
+void failover_of_an_aged_world(const std::string& checkpoint_every) {
+    SKIP_WITHOUT_REDIS();
+    RedisServer redis;
+    const auto name = cluster_name();
+    const auto start_ms = engine::wall_now_us() / 1000 - 30 * 60'000;
+    const std::vector<std::string> extra{"--checkpoint-every", checkpoint_every, "--clock-start",
+                                         std::to_string(start_ms)};
+    auto source = std::make_unique<ClusterNodeProcess>(redis.url(), name, extra);
+    ASSERT_TRUE(wait_until([&] { return source->is_source(); }, 60s));
+    ClusterNodeProcess follower(redis.url(), name, extra);
+    ChannelReader reader(follower.port, "ch-1");
+    // How late message i arrived: its wall arrival minus the instant the world made it due
+    // (the clock start plus its simulated time over the time scale, 10).
+    auto late_s = [&](std::size_t i) {
+        const auto ago = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - reader.arrived[i]);
+        const auto time_ms = json::parse(reader.bytes[i])["time"].get<std::int64_t>();
+        const auto due_us = start_ms * 1000 + (time_ms - simulator::SimConfig{}.epoch_ms) * 100;
+        return static_cast<double>(engine::wall_now_us() - ago.count() - due_us) / 1e6;
+    };
+    ASSERT_TRUE(reader.read_while(
+        [&] { return reader.seqs.size() < 2 || late_s(reader.seqs.size() - 1) > 0.5; }, 60s))
+        << "the world is not live";
+    const auto killed = std::chrono::steady_clock::now();
+    source->child->send_signal(SIGKILL);
+    ASSERT_TRUE(source->child->wait_exit(10s).has_value());
+    const auto before = reader.seqs.size();
+    ASSERT_TRUE(reader.read(10, 120s));
+    EXPECT_TRUE(reader.breaks().empty()) << reader.breaks().front();
+    double worst_s = 0;
+    for (std::size_t i = before; i < reader.seqs.size(); ++i)
+        if (reader.arrived[i] > killed) worst_s = std::max(worst_s, late_s(i));
+    std::printf(
+        "[ measure  ] checkpoints every %s: messages due after the source's death arrived "
+        "up to %.2f s late (%s)\n",
+        checkpoint_every.c_str(), worst_s,
+        std::regex_search(follower.child->err(), std::regex("from the checkpoint"))
+            ? "continued from a checkpoint"
+            : "regenerated from the epoch");
+}
+
+TEST(ClusterCheckpoint, DISABLED_FailoverOfAWorldFiveHoursOldWithCheckpoints) {
+    failover_of_an_aged_world("1m");
+}
+
+TEST(ClusterCheckpoint, DISABLED_FailoverOfAWorldFiveHoursOldWithoutCheckpoints) {
+    failover_of_an_aged_world("1440m");
 }
 
 }  // namespace
