@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "engine/clock.hpp"
 #include "tests/cluster/cluster_harness.hpp"
 
 namespace streambed::testing {
@@ -74,6 +75,20 @@ TEST(ClusterJoin, ACleanShutdownOfTheSourceHandsTheLeaseOnAtOnce) {
     EXPECT_TRUE(wait_until([&] { return b.is_source(); }, 10s)) << b.redis_check();
     ASSERT_TRUE(reader.read(5));
     EXPECT_TRUE(reader.breaks().empty()) << reader.breaks().front();
+}
+
+TEST(ClusterJoin, ASourceCatchingUpAnOldWorldKeepsItsLease) {
+    SKIP_WITHOUT_REDIS();
+    RedisServer redis;
+    // Half a simulated hour to catch up (~77,000 messages appended) outlasts a 200 ms lease.
+    const auto start_ms = engine::wall_now_us() / 1000 - 180'000;
+    ClusterNodeProcess node(redis.url(), cluster_name(),
+                            {"--lease-ttl", "200ms", "--clock-start", std::to_string(start_ms)});
+    const auto err = node.child->err();
+    EXPECT_NE(err.find("caught up"), std::string::npos) << err;
+    EXPECT_EQ(err.find("the source stops"), std::string::npos) << err;
+    EXPECT_EQ(err.find("no longer the source"), std::string::npos) << err;
+    EXPECT_TRUE(node.is_source()) << node.redis_check();
 }
 
 }  // namespace
