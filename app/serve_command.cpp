@@ -34,6 +34,18 @@ bool valid_cluster_name(const std::string& name) {
                std::string::npos;
 }
 
+// A duration option from `lo` to `hi` (`range` says so in the error).
+CLI::Validator duration_between(std::string option, std::chrono::milliseconds lo,
+                                std::chrono::milliseconds hi, std::string range) {
+    return CLI::Validator(
+        [=](std::string& v) -> std::string {
+            auto d = parse_duration(v);
+            if (!d) return "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
+            return *d >= lo && *d <= hi ? "" : option + " must be " + range + ", not " + v;
+        },
+        "DURATION");
+}
+
 // serve --redis: the simulator runs inside a cluster node (cluster/), not on its own.
 std::unique_ptr<engine::Source> cluster_source(const ServeArgs& args,
                                                const simulator::SimConfig& sim,
@@ -110,28 +122,14 @@ void add_serve_options(CLI::App* cmd, ServeArgs& a) {
     cmd->add_option(
            "--lease-ttl", args->lease_ttl,
            "with --redis: the source lease's expiry, the longest a dead source goes unnoticed")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                auto d = parse_duration(v);
-                if (!d) return "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
-                return *d >= std::chrono::milliseconds(30) && *d <= std::chrono::minutes(10)
-                           ? ""
-                           : "--lease-ttl must be from 30ms to 10m, not " + v;
-            },
-            "DURATION"))
+        ->check(duration_between("--lease-ttl", std::chrono::milliseconds(30),
+                                 std::chrono::minutes(10), "from 30ms to 10m"))
         ->capture_default_str();
     cmd->add_option("--checkpoint-every", args->checkpoint_every,
                     "with --redis: simulated time between two checkpoints of the world in Redis, "
                     "the most a new source regenerates")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                auto d = parse_duration(v);
-                if (!d) return "'" + v + "' is not a duration (use e.g. 500ms, 2s, 1m)";
-                return *d >= std::chrono::seconds(1) && *d <= std::chrono::hours(24)
-                           ? ""
-                           : "--checkpoint-every must be from 1s to 1440m (a day), not " + v;
-            },
-            "DURATION"))
+        ->check(duration_between("--checkpoint-every", std::chrono::seconds(1),
+                                 std::chrono::hours(24), "from 1s to 1440m (a day)"))
         ->capture_default_str();
 }
 

@@ -1,8 +1,9 @@
-// world_checkpoint.cpp: a World's state as JSON and back. Every field of WorldData is written;
-// ids and stream ids are not (the configuration makes them), and the shape is checked against
-// the configuration's on restore. Doubles are written as JSON numbers, which nlohmann/json
-// prints with enough digits to read back the same double; the generator's words as hex strings
-// (JSON numbers above 2^53 are not safe in every reader).
+// world_checkpoint.cpp: a World's state as JSON and back. Every field of WorldData is written
+// (nlohmann/json's type macros name them once, for both directions); ids and stream ids are not
+// (the configuration makes them), and the shape is checked against the configuration's on
+// restore. Doubles are JSON numbers, which nlohmann/json prints with enough digits to read back
+// the same double; the generator's words are hex strings (JSON numbers above 2^53 are not safe
+// in every reader).
 #include <fmt/format.h>
 
 #include <charconv>
@@ -14,14 +15,18 @@
 namespace streambed::simulator::model {
 using json = nlohmann::json;
 
+// What a checkpoint holds of each part: everything but the identities.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Channel, height, confirmed, pending, last_block_tx, tx_counter,
+                                   last_hash, next_tx_ms, latency_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Validator, stake, status, away_ticks, missed, signed_blocks)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WorldData, next_block_ms, next_state_ms, consensus_height, round,
+                                   phase, round_failed, health, episode_ticks, peers,
+                                   network_latency, inbound, outbound, published)
+
 namespace {
 
 // The format's version: a reader refuses another.
 constexpr int kCheckpointVersion = 1;
-
-std::string hex(std::uint64_t v) {
-    return fmt::format("{:016x}", v);
-}
 
 std::uint64_t from_hex(const json& j) {
     const auto& s = j.get_ref<const std::string&>();
@@ -32,54 +37,27 @@ std::uint64_t from_hex(const json& j) {
     return v;
 }
 
-template <class Enum>
-Enum enum_of(const json& j, Enum last) {
-    const int v = j.get<int>();
-    if (v < 0 || v > static_cast<int>(last))
-        throw CheckpointError(fmt::format("checkpoint: {} is out of range", v));
-    return static_cast<Enum>(v);
+// Restores the parts of `have` from `j`, keeping their identities (id, index, stream).
+template <class Part>
+void restore_parts(const json& j, std::vector<Part>& have) {
+    for (std::size_t i = 0; i < have.size(); ++i) {
+        Part restored = have[i];
+        j.at(i).get_to(restored);
+        have[i] = std::move(restored);
+    }
 }
 
 }  // namespace
 
 std::string write_checkpoint(const WorldData& d, std::string_view epoch) {
+    json j = d;
     json rng = json::array();
-    for (auto w : d.rng.state()) rng.push_back(hex(w));
-    json channels = json::array();
-    for (const auto& c : d.channels)
-        channels.push_back({{"height", c.height},
-                            {"confirmed", c.confirmed},
-                            {"pending", c.pending},
-                            {"lastBlockTx", c.last_block_tx},
-                            {"txCounter", c.tx_counter},
-                            {"lastHash", c.last_hash},
-                            {"nextTxMs", c.next_tx_ms},
-                            {"latencyMs", c.latency_ms}});
-    json validators = json::array();
-    for (const auto& v : d.validators)
-        validators.push_back({{"stake", v.stake},
-                              {"status", static_cast<int>(v.status)},
-                              {"awayTicks", v.away_ticks},
-                              {"missed", v.missed},
-                              {"signedBlocks", v.signed_blocks}});
-    const json j{{"checkpoint", kCheckpointVersion},
-                 {"epoch", epoch},
-                 {"published", d.published},
-                 {"rng", rng},
-                 {"nextBlockMs", d.next_block_ms},
-                 {"nextStateMs", d.next_state_ms},
-                 {"consensusHeight", d.consensus_height},
-                 {"round", d.round},
-                 {"phase", d.phase},
-                 {"roundFailed", d.round_failed},
-                 {"health", static_cast<int>(d.health)},
-                 {"episodeTicks", d.episode_ticks},
-                 {"peers", d.peers},
-                 {"networkLatency", d.network_latency},
-                 {"inbound", d.inbound},
-                 {"outbound", d.outbound},
-                 {"channels", channels},
-                 {"validators", validators}};
+    for (auto w : d.rng.state()) rng.push_back(fmt::format("{:016x}", w));
+    j["checkpoint"] = kCheckpointVersion;
+    j["epoch"] = epoch;
+    j["rng"] = rng;
+    j["channels"] = d.channels;
+    j["validators"] = d.validators;
     return j.dump();
 }
 
@@ -106,41 +84,15 @@ void read_checkpoint(std::string_view text, std::string_view epoch, WorldData& d
             throw CheckpointError(fmt::format(
                 "the checkpoint has {} channels and {} validators, the configuration {} and {}",
                 channels.size(), validators.size(), d.channels.size(), d.validators.size()));
-        for (std::size_t i = 0; i < d.channels.size(); ++i) {
-            const auto& c = channels.at(i);
-            auto& ch = d.channels[i];
-            c.at("height").get_to(ch.height);
-            c.at("confirmed").get_to(ch.confirmed);
-            c.at("pending").get_to(ch.pending);
-            c.at("lastBlockTx").get_to(ch.last_block_tx);
-            c.at("txCounter").get_to(ch.tx_counter);
-            c.at("lastHash").get_to(ch.last_hash);
-            c.at("nextTxMs").get_to(ch.next_tx_ms);
-            c.at("latencyMs").get_to(ch.latency_ms);
-        }
-        for (std::size_t i = 0; i < d.validators.size(); ++i) {
-            const auto& v = validators.at(i);
-            auto& val = d.validators[i];
-            v.at("stake").get_to(val.stake);
-            val.status = enum_of(v.at("status"), Status::offline);
-            v.at("awayTicks").get_to(val.away_ticks);
-            v.at("missed").get_to(val.missed);
-            v.at("signedBlocks").get_to(val.signed_blocks);
-        }
-        j.at("published").get_to(d.published);
-        j.at("nextBlockMs").get_to(d.next_block_ms);
-        j.at("nextStateMs").get_to(d.next_state_ms);
-        j.at("consensusHeight").get_to(d.consensus_height);
-        j.at("round").get_to(d.round);
-        j.at("phase").get_to(d.phase);
-        if (d.phase > 3) throw CheckpointError("checkpoint: phase is out of range");
-        j.at("roundFailed").get_to(d.round_failed);
-        d.health = enum_of(j.at("health"), Health::partitioned);
-        j.at("episodeTicks").get_to(d.episode_ticks);
-        j.at("peers").get_to(d.peers);
-        j.at("networkLatency").get_to(d.network_latency);
-        j.at("inbound").get_to(d.inbound);
-        j.at("outbound").get_to(d.outbound);
+        restore_parts(channels, d.channels);
+        restore_parts(validators, d.validators);
+        j.get_to(d);
+        for (const auto& v : d.validators)
+            if (v.status > Status::offline)
+                throw CheckpointError(fmt::format("checkpoint: validator status {} is out of range",
+                                                  static_cast<int>(v.status)));
+        if (d.health > Health::partitioned || d.phase > 3)
+            throw CheckpointError("checkpoint: health or phase is out of range");
     } catch (const json::exception& e) {
         throw CheckpointError(std::string("checkpoint: ") + e.what());
     }

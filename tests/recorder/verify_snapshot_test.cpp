@@ -14,6 +14,7 @@
 #include "recorder/reader.hpp"
 #include "recorder/recorder.hpp"
 #include "recorder/verify.hpp"
+#include "tests/recorder/recording_checks.hpp"
 #include "tests/support/temp_db.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
@@ -55,15 +56,7 @@ struct SnapshotRecording {
             rec.finish();
         }
         run = std::make_unique<recorder::RecordedRun>(path, std::nullopt);
-        std::stringstream lines;
-        recorder::export_jsonl(path, std::nullopt, lines);
-        std::string line;
-        while (std::getline(lines, line)) {
-            auto j = nlohmann::json::parse(line);
-            if (j["dir"] == "out")
-                as_recorded.frames.push_back(
-                    {j["wallUs"].get<std::int64_t>(), j["payload"].get<std::string>()});
-        }
+        as_recorded = observed_as_recorded(path);
     }
 
     // The recorded frames without the data messages of these seqs.

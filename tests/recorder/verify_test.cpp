@@ -17,6 +17,7 @@
 #include "recorder/reader.hpp"
 #include "recorder/recorder.hpp"
 #include "recorder/verify.hpp"
+#include "tests/recorder/recording_checks.hpp"
 #include "tests/support/temp_db.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
@@ -55,15 +56,7 @@ struct Recorded {
             rec.finish();
         }
         run = std::make_unique<recorder::RecordedRun>(db.path, std::nullopt);
-        std::stringstream lines;
-        recorder::export_jsonl(db.path, std::nullopt, lines);
-        std::string line;
-        while (std::getline(lines, line)) {
-            auto j = json::parse(line);
-            if (j["dir"] != "out") continue;
-            as_recorded.frames.push_back(
-                {j["wallUs"].get<std::int64_t>(), j["payload"].get<std::string>()});
-        }
+        as_recorded = observed_as_recorded(db.path);
     }
     const recorder::RecordedSession& session() const { return run->sessions().at(0); }
     recorder::SessionVerdict compare(const recorder::Observed& o) {

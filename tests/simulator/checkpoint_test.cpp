@@ -126,11 +126,11 @@ TEST(WorldCheckpoint, GarbageAndOtherShapesAreRefusedByName) {
     wrong["rng"][2] = "not hex";
     EXPECT_NE(refused(wrong.dump()).find("'not hex' is not a hex word"), std::string::npos);
     auto typed = good;
-    typed["channels"][1]["lastHash"] = 7;
+    typed["channels"][1]["last_hash"] = 7;
     EXPECT_NE(refused(typed.dump()).find("checkpoint: "), std::string::npos);
     auto status = good;
     status["validators"][0]["status"] = 9;
-    EXPECT_NE(refused(status.dump()).find("9 is out of range"), std::string::npos);
+    EXPECT_NE(refused(status.dump()).find("validator status 9 is out of range"), std::string::npos);
 }
 
 // A message as the world made it, without the seq a hub gave it: (stream, time, data onwards).
