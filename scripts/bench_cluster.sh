@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# bench_cluster.sh: issue 14's numbers. A single `serve` under CLIENTS clients, then three nodes
-# of a cluster on one redis-server with CLIENTS spread over them by one load process (`bench`
-# with a --target per node); the world at the spec's 2 s cadence (SCALE 1) in both. Prints each
-# run's lateness and server CPU per delivery, and the cluster's against the single node's.
+# bench_cluster.sh: issue 14's numbers. A single `serve` under CLIENTS clients (and a node's
+# share of them), three single nodes without Redis, then three nodes of a cluster on one
+# redis-server, CLIENTS spread over the three by one load process (`bench` with a --target per
+# node); the world at the spec's 2 s cadence (SCALE 1) in all. Prints each run's lateness and
+# server CPU per delivery, and the cluster's against the single node's and the three's.
 # Bounded: each run lasts DURATION; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,21 @@ for run in "single:$CLIENTS" "share:$per"; do
     "${bench_args[@]}" > "$tmp/$name.json" || true
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 done
+
+# Three single nodes (no Redis), the clients spread over them by the same load process: the
+# same three processes on the same two cores as the cluster, without the Redis hop. The
+# cluster is compared with this run: what remains is what Redis and following cost.
+three_ports=(); three_pids=()
+for i in 1 2 3; do
+  start "three$i" "$bin" serve --port 0 --time-scale "$SCALE"
+  three_ports+=("$port"); three_pids+=("${pids[-1]}")
+done
+echo "three single nodes: $CLIENTS clients spread over them, no Redis" >&2
+args=()
+for i in 0 1 2; do args+=(--target "ws://127.0.0.1:${three_ports[$i]}"); done
+for i in 0 1 2; do args+=(--target-pid "${three_pids[$i]}"); done
+"$bin" bench "${args[@]}" --clients "$CLIENTS" "${bench_args[@]}" > "$tmp/three.json" || true
+for p in "${three_pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
 
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
@@ -65,9 +81,13 @@ single = load("single.json")
 share = load("share.json")
 line("single", single)
 line("share", share)
+three = load("three.json")
+line("three", three)
 cluster = load("cluster.json")
 line("cluster", cluster)
 nodes = cluster.get("servers", [])
+for i, d in enumerate(three.get("servers", [])):
+    print(f"three{i}   server {d['cpuSecondsPerMillion']:.2f} CPU-s per 10^6 of its deliveries")
 for i, d in enumerate(nodes):
     print(f"node{i}    server {d['cpuSecondsPerMillion']:.2f} CPU-s per 10^6 of its deliveries")
 def ratios(base):
@@ -76,4 +96,8 @@ def ratios(base):
 print(f"cluster: p99 - single = {cluster['latenessMs']['p99'] - single['latenessMs']['p99']:+.2f} ms; "
       f"CPU per delivery per node / single = {ratios(single)}; / single with a node's share = "
       f"{ratios(share)}")
+print(f"cluster against three single nodes: p99 {cluster['latenessMs']['p99'] - three['latenessMs']['p99']:+.2f} ms; "
+      f"CPU per delivery {cluster['serverCpuSecondsPerMillion'] / three['serverCpuSecondsPerMillion']:.2f} x "
+      f"(per node: " + ", ".join("%.2f" % (d["cpuSecondsPerMillion"] / t["cpuSecondsPerMillion"])
+                                  for d, t in zip(nodes, three.get("servers", []))) + ")")
 PY
