@@ -133,7 +133,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                           {{"WWW-Authenticate", std::string(kWwwAuthenticate)}});
         const std::size_t n = ctx_.websocket_connections.fetch_add(1) + 1;
         if (o.max_connections && n > o.max_connections) {
-            ctx_.websocket_connections.fetch_sub(1);
+            ctx_.connection_ended();
             return refuse(
                 503,
                 json_error("too_many_connections",

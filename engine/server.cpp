@@ -169,13 +169,12 @@ void Server::shutdown() {
             Shard* shard = s.get();
             asio::post(shard->ioc(), [shard] { shard->close_all_for_shutdown(); });
         }
-        // Wait, with a deadline, for every client to complete the closing handshake.
-        const auto deadline = std::chrono::steady_clock::now() + ctx.options.drain_timeout;
-        while (ctx.websocket_connections.load() > 0 &&
-               std::chrono::steady_clock::now() < deadline) {
-            // Polled: sessions close on their shards' threads and tell no one.
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
+        // Wait, with a deadline, for every client to complete the closing handshake: the
+        // last session to end tells (ServerContext::connection_ended).
+        std::unique_lock lock(ctx.drained_mu);
+        ctx.drained_cv.wait_for(lock, ctx.options.drain_timeout,
+                                [&] { return ctx.websocket_connections.load() == 0; });
+        lock.unlock();
         impl_->listener->stop();
     }
     for (auto& s : ctx.shards) s->stop_thread();

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,10 +28,21 @@ struct ServerContext {
     std::vector<std::unique_ptr<Shard>> shards;
     std::atomic<std::size_t> websocket_connections{0};
     std::atomic<bool> draining{false};
+    // Told when the last WebSocket connection ends while draining: shutdown() waits on it.
+    std::mutex drained_mu;
+    std::condition_variable drained_cv;
     std::string instance;  // random per process: makes session ids unique across restarts
     std::shared_ptr<boost::asio::ssl::context> tls;
     Tap* tap = nullptr;                             // the recorder, when recording
     std::atomic<std::uint64_t> next_session_id{1};  // set when a certificate and key are given
+
+    // A WebSocket connection ended (any thread).
+    void connection_ended() {
+        if (websocket_connections.fetch_sub(1) == 1 && draining.load()) {
+            std::lock_guard lock(drained_mu);
+            drained_cv.notify_all();
+        }
+    }
 
     MetricsSnapshot snapshot() const {
         MetricsSnapshot m;

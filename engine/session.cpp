@@ -40,7 +40,7 @@ Session::~Session() {
     queue_.end_write();
     meter_.queued(queue_.bytes());
     detach();
-    ctx_.websocket_connections.fetch_sub(1);
+    ctx_.connection_ended();
 }
 
 void Session::deliver(const MessagePtr& m, bool at_once) {

@@ -124,7 +124,13 @@ class CliBadConfig : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(CliBadConfig, ExitTwoWithOneLineNamingTheFileAndField) {
     const auto& p = GetParam();
-    const std::string path = ::testing::TempDir() + "cli_bad_config_" + p.name + ".json";
+    // Its own file per process (ctest runs tests in parallel), removed however the test ends.
+    struct File {
+        std::string path;
+        ~File() { std::filesystem::remove(path); }
+    } file{::testing::TempDir() + "cli_bad_config_" + p.name + "-" + std::to_string(::getpid()) +
+           ".json"};
+    const auto& path = file.path;
     std::filesystem::remove(path);
     if (p.content) {
         std::ofstream(path) << *p.content;
@@ -133,7 +139,6 @@ TEST_P(CliBadConfig, ExitTwoWithOneLineNamingTheFileAndField) {
     auto named = p.named;
     named.push_back(path);  // the file is named too
     expect_refused(c, named);
-    std::filesystem::remove(path);
 }
 
 INSTANTIATE_TEST_SUITE_P(
