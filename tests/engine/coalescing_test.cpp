@@ -55,8 +55,10 @@ TEST(Coalescing, ASteadyHighRateLeavesInFewerWritesThanFramesEveryFrameInOrder) 
     // About 20 messages per 1 ms window; without holding, one write per frame.
     EXPECT_LT(writes * 4, frames) << writes << " writes for " << frames << " frames";
     // While a window holds, what is published waits in the shard's inbox for its end instead
-    // of waking the I/O thread once per message: most of the 3,000 did.
-    EXPECT_GT((stat(srv, "heldMessages") - held_before) * 2, kCount);
+    // of waking the I/O thread once per message: most of the 3,000 do on a quiet machine, 39 %
+    // did with a sanitizer build beside (the publisher's pacing falls behind, in bursts); none
+    // without the inbox.
+    EXPECT_GT((stat(srv, "heldMessages") - held_before) * 5, kCount);
 }
 
 }  // namespace
