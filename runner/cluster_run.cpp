@@ -40,9 +40,11 @@ ClusterRun::~ClusterRun() {
 
 std::vector<std::string> ClusterRun::node_args(std::size_t node) const {
     auto args = serve_args_;
-    args.insert(args.end(), {"--redis", fmt::format("redis://127.0.0.1:{}", proxies_[node]->port()),
-                             "--cluster", name_, "--lease-ttl",
-                             fmt::format("{}ms", s_.cluster->lease_ttl.count())});
+    args.insert(
+        args.end(),
+        {"--redis", fmt::format("redis://127.0.0.1:{}", proxies_[node]->port()), "--cluster", name_,
+         "--lease-ttl", fmt::format("{}ms", s_.cluster->lease_ttl.count()), "--checkpoint-every",
+         fmt::format("{}ms", s_.cluster->checkpoint_every.count())});
     return args;
 }
 
@@ -286,6 +288,7 @@ json ClusterRun::report() const {
         {"ports", ports_},
         {"redis_port", redis_port_},
         {"lease_ttl_ms", s_.cluster->lease_ttl.count()},
+        {"checkpoint_every_ms", s_.cluster->checkpoint_every.count()},
         {"failovers", failovers_},
         {"failover_max_ms", failover_max_ms_ ? json(std::round(*failover_max_ms_)) : json(nullptr)},
         {"nodes_down_seen", std::vector<std::size_t>(down_seen_.begin(), down_seen_.end())},

@@ -99,6 +99,8 @@ struct ServerSetup {
 struct ClusterSetup {
     std::size_t nodes = 3;
     Millis lease_ttl{1000};  // wall, `serve --lease-ttl`: how long a dead source goes unnoticed
+    // Simulated, `serve --checkpoint-every`: the most of the world a new source regenerates.
+    Millis checkpoint_every{60'000};
 };
 
 struct Scenario {

@@ -22,11 +22,13 @@ std::string when(Millis at) {
 }  // namespace
 
 void parse_cluster(const Value& value, Scenario& s) {
-    const Object o(value, {"nodes", "lease_ttl"});
+    const Object o(value, {"nodes", "lease_ttl", "checkpoint_every"});
     ClusterSetup c;
     if (auto v = o.get("nodes")) c.nodes = static_cast<std::size_t>(v->integer(1, kMaxNodes));
-    // The range of `serve --lease-ttl` (app/serve_command.cpp).
+    // The ranges of `serve --lease-ttl` and `--checkpoint-every` (app/serve_command.cpp).
     if (auto v = o.get("lease_ttl")) c.lease_ttl = v->duration(Millis(30), Millis(600'000));
+    if (auto v = o.get("checkpoint_every"))
+        c.checkpoint_every = v->duration(Millis(1000), Millis(86'400'000));
     s.cluster = c;
 }
 

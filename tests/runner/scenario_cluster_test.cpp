@@ -31,6 +31,7 @@ TEST(ScenarioCluster, TheSectionAndItsEventsParseIntoTheModel) {
     ASSERT_TRUE(s.cluster);
     EXPECT_EQ(s.cluster->nodes, 3u);
     EXPECT_EQ(s.cluster->lease_ttl, 1000ms);
+    EXPECT_EQ(s.cluster->checkpoint_every, 60'000ms) << "serve's default";
     EXPECT_EQ(s.groups[0].node, 2);
     ASSERT_EQ(s.timeline.size(), 5u);
     EXPECT_EQ(s.timeline[0].kind, Event::Kind::node_kill);
@@ -45,9 +46,11 @@ TEST(ScenarioCluster, TheSectionAndItsEventsParseIntoTheModel) {
     EXPECT_EQ(s.timeline[4].kind, Event::Kind::redis_kill);
     EXPECT_EQ(s.expectations.size(), 2u);
 
-    const auto plain = parse_ok(minimal(R"("cluster": {"lease_ttl": "500ms"})"));
+    const auto plain =
+        parse_ok(minimal(R"("cluster": {"lease_ttl": "500ms", "checkpoint_every": "5s"})"));
     EXPECT_EQ(plain.cluster->nodes, 3u) << "the default";
     EXPECT_EQ(plain.cluster->lease_ttl, 500ms);
+    EXPECT_EQ(plain.cluster->checkpoint_every, 5000ms);
     EXPECT_EQ(plain.groups[0].node, -1) << "round-robin";
     EXPECT_FALSE(parse_ok(minimal()).cluster) << "one server without the section";
 }
@@ -63,6 +66,9 @@ TEST(ScenarioCluster, TheSectionIsCheckedFieldByField) {
                  "cluster.nodes: must be between 1 and 16, not 17");
     expect_error(minimal(R"("cluster": {"lease_ttl": "10ms"})"), "cluster.lease_ttl:");
     expect_error(minimal(R"("cluster": {"lease_ttl": 1})"), "cluster.lease_ttl:");
+    expect_error(minimal(R"("cluster": {"checkpoint_every": "500ms"})"),
+                 "cluster.checkpoint_every:");
+    expect_error(minimal(R"("cluster": {"checkpoint_every": "25h"})"), "cluster.checkpoint_every:");
     expect_error(minimal(R"("cluster": true)"), "cluster:");
     expect_error(minimal(R"("cluster": {"redis": true})"), "cluster.redis: unknown field");
 }
