@@ -316,7 +316,7 @@ std::string World::checkpoint() const {
 }
 
 void World::restore(std::string_view checkpoint) {
-    read_checkpoint(checkpoint, world_epoch(s_->cfg), *s_);
+    read_checkpoint(checkpoint, world_epoch(s_->cfg), s_->cfg.epoch_ms, *s_);
 }
 
 }  // namespace streambed::simulator

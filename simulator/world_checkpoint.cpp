@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "simulator/world.hpp"
@@ -47,6 +48,42 @@ void restore_parts(const json& j, std::vector<Part>& have) {
     }
 }
 
+// A value the model could not have made: out of it, advancing would misbehave (a signed
+// overflow, a countdown that never ends), so it is refused by name.
+void out_of_range(std::string_view what, double value) {
+    throw CheckpointError(fmt::format("checkpoint: {} {} is out of range", what, value));
+}
+
+void check_ranges(const WorldData& d, std::int64_t epoch_ms) {
+    // A world a century old is not one of ours: its times stay far from overflowing.
+    constexpr std::int64_t kMaxSpanMs = 100LL * 365 * 24 * 3600 * 1000;
+    const auto time_ok = [&](std::int64_t t) {
+        return t >= epoch_ms && t - epoch_ms <= kMaxSpanMs;
+    };
+    if (!time_ok(d.next_block_ms))
+        out_of_range("nextBlockMs", static_cast<double>(d.next_block_ms));
+    if (!time_ok(d.next_state_ms))
+        out_of_range("nextStateMs", static_cast<double>(d.next_state_ms));
+    for (const auto& c : d.channels) {
+        // Past the span only when the channel has no arrivals (kNever / 2 ahead): never due.
+        if (c.next_tx_ms < epoch_ms)
+            out_of_range("a channel's nextTxMs", static_cast<double>(c.next_tx_ms));
+        if (!std::isfinite(c.latency_ms)) out_of_range("a channel's latency", c.latency_ms);
+    }
+    for (const auto& v : d.validators) {
+        if (v.status > Status::offline)
+            out_of_range("validator status", static_cast<int>(v.status));
+        if (v.away_ticks < 0 || v.away_ticks > 30)
+            out_of_range("a validator's away ticks", v.away_ticks);
+    }
+    if (d.health > Health::partitioned) out_of_range("health", static_cast<int>(d.health));
+    if (d.phase > 3) out_of_range("phase", static_cast<double>(d.phase));
+    if (d.episode_ticks < 0 || d.episode_ticks > 12) out_of_range("episode ticks", d.episode_ticks);
+    if (d.peers < 1 || d.peers > 64) out_of_range("peers", static_cast<double>(d.peers));
+    for (double x : {d.network_latency, d.inbound, d.outbound})
+        if (!std::isfinite(x)) out_of_range("a network rate", x);
+}
+
 }  // namespace
 
 std::string write_checkpoint(const WorldData& d, std::string_view epoch) {
@@ -61,7 +98,8 @@ std::string write_checkpoint(const WorldData& d, std::string_view epoch) {
     return j.dump();
 }
 
-void read_checkpoint(std::string_view text, std::string_view epoch, WorldData& data) {
+void read_checkpoint(std::string_view text, std::string_view epoch, std::int64_t epoch_ms,
+                     WorldData& data) {
     const auto j = json::parse(text, nullptr, false);
     WorldData d = data;  // filled, then moved in: a failure leaves the world as it was
     try {
@@ -87,12 +125,7 @@ void read_checkpoint(std::string_view text, std::string_view epoch, WorldData& d
         restore_parts(channels, d.channels);
         restore_parts(validators, d.validators);
         j.get_to(d);
-        for (const auto& v : d.validators)
-            if (v.status > Status::offline)
-                throw CheckpointError(fmt::format("checkpoint: validator status {} is out of range",
-                                                  static_cast<int>(v.status)));
-        if (d.health > Health::partitioned || d.phase > 3)
-            throw CheckpointError("checkpoint: health or phase is out of range");
+        check_ranges(d, epoch_ms);
     } catch (const json::exception& e) {
         throw CheckpointError(std::string("checkpoint: ") + e.what());
     }

@@ -64,8 +64,11 @@ struct WorldData {
 };
 
 // The checkpoint of `data` (a world of `epoch`), and its restore into `data`, whose channels and
-// validators the configuration already made: throws CheckpointError, leaving `data` unchanged.
+// validators the configuration already made: throws CheckpointError, leaving `data` unchanged,
+// on anything the model could not have made (times before `epoch_ms` or a century after it,
+// counters and enums out of their ranges).
 std::string write_checkpoint(const WorldData& data, std::string_view epoch);
-void read_checkpoint(std::string_view text, std::string_view epoch, WorldData& data);
+void read_checkpoint(std::string_view text, std::string_view epoch, std::int64_t epoch_ms,
+                     WorldData& data);
 
 }  // namespace streambed::simulator::model

@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "simulator/world.hpp"
@@ -131,6 +133,22 @@ TEST(WorldCheckpoint, GarbageAndOtherShapesAreRefusedByName) {
     auto status = good;
     status["validators"][0]["status"] = 9;
     EXPECT_NE(refused(status.dump()).find("validator status 9 is out of range"), std::string::npos);
+    // Values the model could not have made, which advancing would trip over (a signed overflow
+    // of a time, a countdown from below zero).
+    const std::vector<std::pair<nlohmann::json::json_pointer, nlohmann::json>> out_of_model{
+        {"/next_block_ms"_json_pointer, std::numeric_limits<std::int64_t>::max() - 1},
+        {"/next_state_ms"_json_pointer, 0},
+        {"/channels/2/next_tx_ms"_json_pointer, -5},
+        {"/validators/1/away_ticks"_json_pointer, std::numeric_limits<int>::min()},
+        {"/episode_ticks"_json_pointer, 13},
+        {"/peers"_json_pointer, 0},
+        {"/phase"_json_pointer, 4}};
+    for (const auto& [where, value] : out_of_model) {
+        auto bad = good;
+        bad[where] = value;
+        EXPECT_NE(refused(bad.dump()).find("is out of range"), std::string::npos)
+            << where.to_string() << " = " << value;
+    }
 }
 
 // A message as the world made it, without the seq a hub gave it: (stream, time, data onwards).
