@@ -170,8 +170,9 @@ std::optional<Checkpoint> SourceRunner::usable_checkpoint(RedisConnection& redis
 void SourceRunner::do_stop() {
     if (source_) {
         source_->stop();
-        spdlog::info("cluster {}: node {} stopped its source ({} messages appended)", options_.name,
-                     options_.node, publisher_->appended());
+        spdlog::info(
+            "cluster {}: node {} stopped its source ({} messages appended, {} checkpoints kept)",
+            options_.name, options_.node, publisher_->appended(), publisher_->checkpoints_kept());
     }
     source_.reset();
     std::unique_ptr<SourcePublisher> old;

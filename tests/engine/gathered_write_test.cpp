@@ -114,7 +114,10 @@ TEST(GatheredWrite, BatchClientsGetOneArrayFramePerWrite) {
         if (!j.is_array()) j = json::array({j});
         for (auto& m : j) ASSERT_EQ(m["seq"], ++seq);
     }
-    EXPECT_LT(frames * 4, kCount);
+    // One frame per message without batching; how many a write gathers depends on how far the
+    // publisher runs ahead of the I/O thread: 5 or more on average alone, 3.5 under ASan with
+    // a build beside it.
+    EXPECT_LT(frames * 2, kCount);
 }
 
 TEST(GatheredWrite, BatchArraysHoldDataOnlyAndTheWelcomeComesAlone) {
