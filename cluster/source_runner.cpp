@@ -10,24 +10,6 @@
 #include "simulator/world.hpp"
 
 namespace streambed::cluster {
-namespace {
-
-// A World built only to try a checkpoint on: it declares streams and publishes nothing.
-class CheckpointProbe final : public engine::Publisher {
-  public:
-    engine::StreamId declare_stream(engine::Endpoint, std::string_view) override { return next_++; }
-    engine::MessagePtr publish(engine::StreamId, engine::MessageType, std::int64_t,
-                               std::string_view) override {
-        return nullptr;
-    }
-    void set_clock(const engine::ClockAnchor&) override {}
-
-  private:
-    engine::StreamId next_ = 0;
-};
-
-}  // namespace
-
 SourceRunner::SourceRunner(const ClusterOptions& options, simulator::SimConfig world)
     : options_(options), world_(std::move(world)) {
     thread_ = std::thread([this] {
@@ -149,7 +131,7 @@ std::optional<Checkpoint> SourceRunner::usable_checkpoint(RedisConnection& redis
         why = fmt::format("it is at message {}, the cluster holds {}", c->n, skip);
     if (c && why.empty()) {
         try {
-            CheckpointProbe probe;
+            engine::DiscardingPublisher probe;
             simulator::World world(world_, probe);
             world.restore(c->world);
             if (world.messages_published() != c->n)

@@ -41,6 +41,20 @@ class Publisher {
     virtual Backlog backlog() const { return {}; }
 };
 
+// A Publisher that numbers the streams declared on it and drops what is published: for a
+// World built only to be measured, or to try a checkpoint on.
+class DiscardingPublisher final : public Publisher {
+  public:
+    StreamId declare_stream(Endpoint, std::string_view) override { return next_++; }
+    MessagePtr publish(StreamId, MessageType, std::int64_t, std::string_view) override {
+        return nullptr;
+    }
+    void set_clock(const ClockAnchor&) override {}
+
+  private:
+    StreamId next_ = 0;
+};
+
 class Source {
   public:
     virtual ~Source() = default;

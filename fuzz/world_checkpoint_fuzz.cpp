@@ -13,27 +13,9 @@
 
 using namespace streambed;
 
-namespace {
-
-// The world's streams are declared on it; what is published is dropped.
-class Discard final : public engine::Publisher {
-  public:
-    engine::StreamId declare_stream(engine::Endpoint, std::string_view) override { return next_++; }
-    engine::MessagePtr publish(engine::StreamId, engine::MessageType, std::int64_t,
-                               std::string_view) override {
-        return nullptr;
-    }
-    void set_clock(const engine::ClockAnchor&) override {}
-
-  private:
-    engine::StreamId next_ = 0;
-};
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    Discard out;
+    engine::DiscardingPublisher out;
     simulator::World world(simulator::SimConfig{}, out);
     const std::string before = world.checkpoint();
     try {

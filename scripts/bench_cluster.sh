@@ -30,19 +30,28 @@ for run in "single:$CLIENTS" "share:$per"; do
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 done
 
+# Starts three `serve` processes (NAME1..3, the extra serve options given), then one `bench`
+# spreading the clients over them into $tmp/OUT.json; their ports and pids stay in
+# three_ports/three_pids (bench pairs each --target-pid with the --target in the same place).
+three_ports=(); three_pids=()
+bench_three() {
+  local name=$1 out=$2; shift 2
+  three_ports=(); three_pids=()
+  for i in 1 2 3; do
+    start "$name$i" "$bin" serve --port 0 --time-scale "$SCALE" "$@"
+    three_ports+=("$port"); three_pids+=("${pids[-1]}")
+  done
+  local args=()
+  for i in 0 1 2; do args+=(--target "ws://127.0.0.1:${three_ports[$i]}"); done
+  for i in 0 1 2; do args+=(--target-pid "${three_pids[$i]}"); done
+  "$bin" bench "${args[@]}" --clients "$CLIENTS" "${bench_args[@]}" > "$tmp/$out.json" || true
+}
+
 # Three single nodes (no Redis), the clients spread over them by the same load process: the
 # same three processes on the same two cores as the cluster, without the Redis hop. The
 # cluster is compared with this run: what remains is what Redis and following cost.
-three_ports=(); three_pids=()
-for i in 1 2 3; do
-  start "three$i" "$bin" serve --port 0 --time-scale "$SCALE"
-  three_ports+=("$port"); three_pids+=("${pids[-1]}")
-done
 echo "three single nodes: $CLIENTS clients spread over them, no Redis" >&2
-args=()
-for i in 0 1 2; do args+=(--target "ws://127.0.0.1:${three_ports[$i]}"); done
-for i in 0 1 2; do args+=(--target-pid "${three_pids[$i]}"); done
-"$bin" bench "${args[@]}" --clients "$CLIENTS" "${bench_args[@]}" > "$tmp/three.json" || true
+bench_three three three
 for p in "${three_pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
 
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -50,20 +59,10 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --d
   > "$tmp/redis.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
-node_ports=(); node_pids=()
-for i in 1 2 3; do
-  start "node$i" "$bin" serve --port 0 --time-scale "$SCALE" --redis "redis://127.0.0.1:$redis_port" \
-    --cluster "bench$$"
-  node_ports+=("$port"); node_pids+=("${pids[-1]}")
-done
 echo "three nodes: $CLIENTS clients spread over them, the same world and window" >&2
-# The pids follow the targets: bench pairs them in order.
-args=()
-for i in 0 1 2; do args+=(--target "ws://127.0.0.1:${node_ports[$i]}"); done
-for i in 0 1 2; do args+=(--target-pid "${node_pids[$i]}"); done
-"$bin" bench "${args[@]}" --clients "$CLIENTS" "${bench_args[@]}" > "$tmp/cluster.json" || true
+bench_three node cluster --redis "redis://127.0.0.1:$redis_port" --cluster "bench$$"
 for i in 0 1 2; do
-  curl -s "127.0.0.1:${node_ports[$i]}/q/health" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("node'"$i"' role:", json.dumps(d)[:200])' >&2 || true
+  curl -s "127.0.0.1:${three_ports[$i]}/q/health" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("node'"$i"' role:", json.dumps(d)[:200])' >&2 || true
 done
 
 python3 - "$tmp" <<'PY'
