@@ -106,8 +106,7 @@ void ClusterNode::start(engine::Publisher& publisher) {
     // lease: it is renewed meanwhile, as the lease thread does later.
     if (!lease_round(*redis, error))
         throw ClusterError("cannot take part in the source lease: " + error);
-    while (!runner_->wait_done(
-        std::min<std::chrono::milliseconds>(options_.lease_ttl / 3, options_.lease_round_max)))
+    while (!runner_->wait_done(options_.lease_round_every()))
         if (!lease_round(*redis, error))
             throw ClusterError("cannot take part in the source lease: " + error);
     report(false, true, "");
@@ -173,9 +172,7 @@ void ClusterNode::lease_loop(std::unique_ptr<RedisConnection> redis) {
         if (redis && lease_round(*redis, error)) {
             report(false, true, "");
             backoff = options_.backoff_first;
-            if (!wait(std::min<std::chrono::milliseconds>(options_.lease_ttl / 3,
-                                                          options_.lease_round_max)))
-                break;
+            if (!wait(options_.lease_round_every())) break;
             continue;
         }
         redis.reset();

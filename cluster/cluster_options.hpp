@@ -2,6 +2,7 @@
 // name, the lease and timing — each default next to its reason; and the cluster's Redis keys.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -24,6 +25,10 @@ struct ClusterOptions {
     // Lease rounds run every third of the TTL, and at least this often: a lease released by a
     // clean shutdown is taken within it, however long the TTL.
     std::chrono::milliseconds lease_round_max{500};
+    // How long a node waits between two lease rounds.
+    std::chrono::milliseconds lease_round_every() const {
+        return std::min<std::chrono::milliseconds>(lease_ttl / 3, lease_round_max);
+    }
     // Each stream's history in Redis: the engine's (docs/protocol.md), so a node started late
     // loads what a node up since the start holds. `MAXLEN ~` keeps at least this many.
     std::size_t history = 1000;

@@ -10,6 +10,7 @@
 #include "simulator/world.hpp"
 
 namespace streambed::cluster {
+
 SourceRunner::SourceRunner(const ClusterOptions& options, simulator::SimConfig world)
     : options_(options), world_(std::move(world)) {
     thread_ = std::thread([this] {

@@ -1,12 +1,15 @@
 // verify_message.cpp: reading one message of a session for verify — the data envelope by
-// hand (it is on every message compared), control messages and subscribe requests as JSON.
+// hand (it is on every message compared), control messages as JSON, subscribe requests as the
+// server parses them.
 #include "recorder/verify_message.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "engine/catalog.hpp"
+#include "engine/protocol.hpp"
 
 namespace streambed::recorder {
 using json = nlohmann::json;
@@ -95,14 +98,13 @@ bool subscribed_to(const RecordedSession& session, std::string_view channel) {
     if (const auto endpoint = engine::endpoint_from_path(session.endpoint);
         endpoint && engine::info(*endpoint).single_channel == channel)
         return true;
+    // Read as the server reads it.
     return std::any_of(session.sent.begin(), session.sent.end(), [&](const auto& sent) {
-        const auto j = json::parse(sent.text, nullptr, false);
-        if (!j.is_object() || j.value("action", "") != "subscribe") return false;
-        const auto it = j.find("channels");
-        if (it == j.end() || !it->is_array()) return false;
-        return std::any_of(it->begin(), it->end(), [&](const json& c) {
-            return c.is_string() && (c == "*" || c.get<std::string>() == channel);
-        });
+        const auto request = engine::parse_client_message(sent.text);
+        const auto* sub = std::get_if<engine::SubscribeRequest>(&request);
+        return sub && sub->subscribe &&
+               std::any_of(sub->channels.begin(), sub->channels.end(),
+                           [&](const std::string& c) { return c == "*" || c == channel; });
     });
 }
 

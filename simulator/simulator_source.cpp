@@ -57,11 +57,7 @@ void SimulatorSource::start(engine::Publisher& publisher) {
     world_ = std::make_shared<World>(config_, publisher);
     sim_time_ = config_.epoch_ms;
     if (!checkpoints_.from.empty()) world_->restore(checkpoints_.from);
-    if (checkpoints_.every_ms > 0) {
-        const std::int64_t since = world_->next_event_ms() - config_.epoch_ms;
-        next_checkpoint_ms_ =
-            config_.epoch_ms + (since / checkpoints_.every_ms + 1) * checkpoints_.every_ms;
-    }
+    if (checkpoints_.every_ms > 0) next_checkpoint_ms_ = mark_after(world_->next_event_ms());
     if (config_.clock_start_ms && paced && wall_now > wall_start_us)
         catch_up_to(publisher, engine::sim_at(clock, wall_now));
     thread_.start([this, &publisher] { run(publisher); });
@@ -125,12 +121,15 @@ void SimulatorSource::run(engine::Publisher&) {
     finished_ = true;
 }
 
+std::int64_t SimulatorSource::mark_after(std::int64_t t) const {
+    const std::int64_t every = checkpoints_.every_ms;
+    return config_.epoch_ms + ((t - config_.epoch_ms) / every + 1) * every;
+}
+
 void SimulatorSource::maybe_checkpoint(const World& world) {
     if (checkpoints_.every_ms <= 0 || world.next_event_ms() < next_checkpoint_ms_) return;
     checkpoints_.save(next_checkpoint_ms_, world.checkpoint());
-    const std::int64_t since = world.next_event_ms() - config_.epoch_ms;
-    next_checkpoint_ms_ =
-        config_.epoch_ms + (since / checkpoints_.every_ms + 1) * checkpoints_.every_ms;
+    next_checkpoint_ms_ = mark_after(world.next_event_ms());
 }
 
 }  // namespace streambed::simulator

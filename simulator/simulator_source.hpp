@@ -62,6 +62,8 @@ class SimulatorSource final : public engine::Source {
     void catch_up_to(engine::Publisher& publisher, std::int64_t sim_now_ms);
     // After each event: saves a checkpoint when the simulated time passed the next mark.
     void maybe_checkpoint(const World& world);
+    // The first multiple of checkpoints_.every_ms after the epoch that lies after `t`.
+    std::int64_t mark_after(std::int64_t t) const;
 
     SimConfig config_;
     std::shared_ptr<World> world_;
