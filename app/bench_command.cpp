@@ -38,6 +38,7 @@ struct BenchArgs {
     std::string record;
     unsigned server_threads = 0;
     std::string coalesce_window;  // empty: the server's default
+    bool no_io_uring = false;
     std::uint64_t seed = 42;
     bool json = false;
     bool floor = false;
@@ -182,6 +183,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
     cmd->add_option("--coalesce-window", a->coalesce_window,
                     std::string("of the started server: ") + kCoalesceWindowHelp)
         ->check(coalesce_window_validator());
+    cmd->add_flag("--no-io-uring", a->no_io_uring,
+                  "the started server writes each connection with its own sendmsg");
     cmd->add_option("--seed", a->seed, "seed of the started server")->capture_default_str();
     cmd->add_option("--client-threads", a->load.threads, "load client threads")
         ->check(CLI::Range(1u, 64u))
@@ -224,6 +227,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
             if (a->load.deflate) args.push_back("--deflate");
             if (!a->coalesce_window.empty())
                 args.insert(args.end(), {"--coalesce-window", a->coalesce_window});
+            if (a->no_io_uring) args.push_back("--no-io-uring");
             if (!a->rate.empty()) args.insert(args.end(), {"--flood", a->rate});
             if (!a->record.empty()) args.insert(args.end(), {"--record", a->record});
             try {

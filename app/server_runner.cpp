@@ -115,6 +115,9 @@ void add_server_options(CLI::App* cmd, ServerArgs& args) {
     cmd->add_option("--coalesce-window", args.coalesce_window, kCoalesceWindowHelp)
         ->check(coalesce_window_validator())
         ->capture_default_str();
+    cmd->add_flag("!--no-io-uring", o.io_uring,
+                  "write each connection with its own sendmsg, not many in one io_uring "
+                  "submission");
     cmd->add_flag("--deflate", o.deflate, "offer permessage-deflate");
     cmd->add_option("--tls-cert", o.tls_cert_file,
                     "PEM certificate chain: serve https:// and wss://")

@@ -71,9 +71,14 @@ GatherProgress GatheredWriter::send(int fd, std::span<const MessagePtr> frames) 
     msg.msg_iov = iov.data();
     msg.msg_iovlen = iovecs(frames, iov);
     const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        return {GatherProgress::failed, errno};
-    if (n > 0) sent_ += static_cast<std::size_t>(n);
+    return settle(n < 0 ? -errno : n);
+}
+
+GatherProgress GatheredWriter::settle(long result) {
+    if (result == -EAGAIN || result == -EWOULDBLOCK || result == -EINTR)
+        return {GatherProgress::partial};
+    if (result < 0) return {GatherProgress::failed, static_cast<int>(-result)};
+    sent_ += static_cast<std::size_t>(result);
     return {complete() ? GatherProgress::done : GatherProgress::partial};
 }
 

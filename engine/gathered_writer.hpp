@@ -60,8 +60,9 @@ class GatheredWriter {
     // One non-blocking sendmsg of what is left to `fd`. `partial`: wait until it is writable
     // and call again; the write goes on from the same byte.
     GatherProgress send(int fd, std::span<const MessagePtr> frames);
-    // `n` more bytes of the write are on the wire (what send() does after its sendmsg).
-    void advance(std::size_t n) { sent_ += n; }
+    // What a send of iovecs() came to, from its result: the bytes the socket took, or -errno
+    // (what send() does after its sendmsg; a send made elsewhere — a SendRing — reports here).
+    GatherProgress settle(long result);
 
     std::size_t total() const { return total_; }      // bytes of the write, headers included
     std::size_t payload() const { return payload_; }  // the messages alone, without headers

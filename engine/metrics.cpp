@@ -18,6 +18,7 @@ void MetricsSnapshot::add(const ShardCounters& c) {
     messages_sent += c.messages_sent.get();
     frames_sent += c.frames_sent.get();
     socket_writes += c.socket_writes.get();
+    send_submissions += c.send_submissions.get();
     held_messages += c.held_messages.get();
     bytes_sent += c.bytes_sent.get();
     conflated += c.conflated.get();
@@ -59,6 +60,10 @@ std::string prometheus_text(const MetricsSnapshot& m) {
     metric("streambed_socket_writes_total", "counter",
            "Socket writes of plain connections (one carries every frame queued in a turn).",
            m.socket_writes);
+    metric("streambed_send_submissions_total", "counter",
+           "System calls (io_uring submissions) that carried the socket writes of a delivery to "
+           "many connections.",
+           m.send_submissions);
     metric("streambed_held_messages_total", "counter",
            "Messages that waited for the end of a hold window (adaptive coalescing) in a shard's "
            "inbox, without waking its thread.",
@@ -108,6 +113,7 @@ std::string stats_json(const MetricsSnapshot& m) {
                         {"messagesSent", m.messages_sent},
                         {"framesSent", m.frames_sent},
                         {"socketWrites", m.socket_writes},
+                        {"sendSubmissions", m.send_submissions},
                         {"heldMessages", m.held_messages},
                         {"bytesSent", m.bytes_sent},
                         {"conflated", m.conflated},

@@ -37,8 +37,9 @@ struct ShardCounters {
     Counter subscriptions;
     Counter messages_sent;  // data messages written (a batch frame counts each message)
     Counter frames_sent;
-    Counter socket_writes;  // system calls that wrote frames (a gathered write carries many)
-    Counter held_messages;  // messages that waited in the shard's inbox for a hold window's end
+    Counter socket_writes;     // sends of frames (a gathered write carries many)
+    Counter send_submissions;  // io_uring submissions, each carrying many connections' sends
+    Counter held_messages;     // messages that waited in the shard's inbox for a hold window's end
     Counter bytes_sent;
     Counter conflated;
     Counter queued_bytes;        // gauge: bytes in the outbound queues of open connections
@@ -65,8 +66,8 @@ struct MetricsSnapshot {
     std::uint64_t active = 0;
     std::array<std::uint64_t, kEndpointCount> by_endpoint{};
     std::uint64_t connections_total = 0, subscriptions = 0, messages_sent = 0, frames_sent = 0,
-                  socket_writes = 0, held_messages = 0, bytes_sent = 0, conflated = 0,
-                  queued_bytes = 0, slow_consumer_closes = 0, errors_sent = 0,
+                  socket_writes = 0, send_submissions = 0, held_messages = 0, bytes_sent = 0,
+                  conflated = 0, queued_bytes = 0, slow_consumer_closes = 0, errors_sent = 0,
                   messages_received = 0, http_requests = 0, upgrades_refused = 0;
     std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> latency_buckets{};
     std::uint64_t latency_sum_us = 0, latency_count = 0;

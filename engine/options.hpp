@@ -29,6 +29,11 @@ struct ServerOptions {
     // cut the server's CPU per delivery from 1.0 to 0.48 µs (docs/benchmarks.md). Zero: never
     // hold.
     std::chrono::microseconds coalesce_window{2000};
+    // The writes of one delivery to many connections go to the kernel together, through an
+    // io_uring (engine/send_ring.hpp): one system call for up to 256 sendmsgs. On this machine
+    // it halved the server's CPU per delivery at 1,000 subscribers (docs/benchmarks.md); a kernel
+    // that refuses io_uring gets one sendmsg per connection, as does `false`.
+    bool io_uring = true;
     // The spec's default inbound limit; client messages are small JSON documents.
     std::size_t inbound_limit_bytes = 64 << 10;
     // An HTTP request's start line and headers together (the query string is part of the start

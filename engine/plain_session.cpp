@@ -13,6 +13,7 @@
 #include "engine/access.hpp"
 #include "engine/beast_session.hpp"
 #include "engine/gathered_writer.hpp"
+#include "engine/send_ring.hpp"
 #include "engine/session.hpp"
 #include "engine/ws_frames.hpp"
 
@@ -54,7 +55,7 @@ std::span<char> read_chunk() {
     return {chunk.get(), kReadChunk};
 }
 
-class PlainSession final : public Session {
+class PlainSession final : public Session, private SendRing::Sender {
   public:
     PlainSession(ServerContext& ctx, Shard& shard, tcp::socket socket, SessionParams params)
         : Session(ctx, shard, params),
@@ -202,9 +203,28 @@ class PlainSession final : public Session {
         send_gathered();
     }
 
-    // Sends what is left of the write; waits for the socket if it cannot take it all.
+    // Sends what is left of the write: in one of the shard's loops it joins the others' writes
+    // in the shard's ring, elsewhere it goes at once.
     void send_gathered() {
-        const auto progress = writer_.send(socket_.native_handle(), queue_.inflight());
+        if (auto* ring = shard_.send_ring()) {
+            const auto iov = ring->room(kGatherMaxIovecs);
+            ring->add(socket_.native_handle(), writer_.iovecs(queue_.inflight(), iov), this,
+                      shared_from_this());
+            in_ring_ = true;
+            return;
+        }
+        after_send(writer_.send(socket_.native_handle(), queue_.inflight()));
+    }
+
+    // SendRing::Sender: the ring's send of this connection's write is done.
+    void sent(long result) override {
+        in_ring_ = false;
+        if (!writing_) return close_socket();  // ended meanwhile: the socket is closed now
+        after_send(writer_.settle(result));
+    }
+
+    // Waits for the socket if it could not take the whole write.
+    void after_send(GatherProgress progress) {
         shard_.counters().socket_writes.add();
         if (progress.status == GatherProgress::failed)
             return end(error_code(progress.error, boost::system::system_category()), "write");
@@ -245,10 +265,16 @@ class PlainSession final : public Session {
         socket_.shutdown(Socket::shutdown_send, ignored);
     }
 
-    // The connection is over: the socket closes, its pending operations end.
+    // The connection is over: the socket closes, its pending operations end. A send in the
+    // shard's ring still names the socket's fd: the socket closes once it is done, so that the
+    // fd is never another connection's by then.
     void end(error_code ec, const char* what) {
         writing_ = false;
         fail(ec == asio::error::operation_aborted ? error_code() : ec, what);
+        if (!in_ring_) close_socket();
+    }
+
+    void close_socket() {
         error_code ignored;
         socket_.close(ignored);
         if (close_timer_) close_timer_->cancel();
@@ -265,8 +291,9 @@ class PlainSession final : public Session {
     std::size_t drained_ = 0;
     std::uint16_t peer_code_ = 0;  // the peer's close frame arrived, with this code
     bool writing_ = false;
-    bool heard_ = false;   // the peer sent something since the last heartbeat
-    bool pinged_ = false;  // a ping went out after a silent heartbeat
+    bool in_ring_ = false;  // the write is in the shard's SendRing, not yet sent
+    bool heard_ = false;    // the peer sent something since the last heartbeat
+    bool pinged_ = false;   // a ping went out after a silent heartbeat
     bool close_queued_ = false;
     bool close_inflight_ = false;
 };

@@ -16,8 +16,8 @@ namespace streambed::engine {
 namespace asio = boost::asio;
 
 Shard::Shard(unsigned index, std::chrono::microseconds coalesce_window,
-             std::chrono::milliseconds heartbeat)
-    : index_(index), coalescer_(coalesce_window), heartbeat_(heartbeat) {}
+             std::chrono::milliseconds heartbeat, bool send_ring)
+    : index_(index), coalescer_(coalesce_window), want_ring_(send_ring), heartbeat_(heartbeat) {}
 
 Shard::~Shard() {
     stop_thread();
@@ -26,6 +26,20 @@ Shard::~Shard() {
 void Shard::start_thread() {
     thread_ = std::thread([this] {
         name_this_thread("io-" + std::to_string(index_));
+        // The ring is this thread's from its making to its end: the kernel interrupts the
+        // threads that made or used a ring when it tears one down (a blocking read elsewhere
+        // would fail with EINTR), and this thread is the only one that uses it.
+        if (want_ring_) {
+            std::string why;
+            ring_ = SendRing::open(counters_.send_submissions, why);
+            if (!ring_)
+                spdlog::warn("I/O thread {}: io_uring refused ({}): one sendmsg per connection",
+                             index_, why);
+        }
+        struct CloseRing {
+            std::unique_ptr<SendRing>& ring;
+            ~CloseRing() { ring.reset(); }
+        } close_ring{ring_};
         auto guard = asio::make_work_guard(ioc_);
         // A handler that throws is a bug; it must not take every other connection down with it.
         while (true) {
@@ -60,6 +74,7 @@ void Shard::arm_heartbeat() {
         ++heartbeat_tick_;
         // A copy: a session that ends leaves the table later (posted), but not during this loop.
         heartbeat_list_.assign(sessions_.begin(), sessions_.end());
+        const Batch pings(*this);
         for (auto* s : heartbeat_list_) s->heartbeat(heartbeat_tick_);
         arm_heartbeat();
     });
@@ -116,6 +131,9 @@ void Shard::deliver_to(const std::vector<Subscriber*>& subs, const MessagePtr& m
         for (auto* s : subs) s->deliver(m, at_once);
         return;
     }
+    // Writing at once, the connections' writes leave together (SendRing).
+    std::optional<Batch> writes;
+    if (at_once) writes.emplace(*this);
     // Every subscriber's queue takes a copy of the pointer. Copies of `m` itself would all
     // count on the one reference count every shard shares, a cache line that then bounces
     // between cores on each delivery; this shard's own count stays in its core's cache.
@@ -208,6 +226,7 @@ void Shard::defer_flush(Subscriber* s) {
 
 void Shard::flush_pending() {
     flushing_.swap(flush_pending_);
+    const Batch writes(*this);
     // A flush may defer again (more was queued than one write takes): that goes in the fresh
     // pending list, for the next turn.
     for (std::size_t i = 0; i < flushing_.size(); ++i)

@@ -17,6 +17,7 @@
 #include "engine/coalescer.hpp"
 #include "engine/hub.hpp"
 #include "engine/metrics.hpp"
+#include "engine/send_ring.hpp"
 
 namespace streambed::engine {
 
@@ -48,9 +49,10 @@ class Shard final : public FanoutTarget {
   public:
     // `coalesce_window`: how long writes may be held under a steady high rate (Coalescer);
     // zero writes every message at once when nothing else waits. `heartbeat`: the interval of
-    // the sessions' heartbeat (zero: no ticks).
+    // the sessions' heartbeat (zero: no ticks). `send_ring`: the writes of a delivery loop go
+    // out together through an io_uring (SendRing), where the kernel allows it.
     explicit Shard(unsigned index, std::chrono::microseconds coalesce_window = {},
-                   std::chrono::milliseconds heartbeat = {});
+                   std::chrono::milliseconds heartbeat = {}, bool send_ring = false);
     ~Shard() override;
 
     unsigned index() const { return index_; }
@@ -80,6 +82,10 @@ class Shard final : public FanoutTarget {
     void defer_flush(Subscriber* s);
     void cancel_flush(Subscriber* s);
     std::uint64_t next_session_number() { return ++session_counter_; }
+    // Inside one of the shard's loops over many subscribers (a delivery, the end of a turn, a
+    // heartbeat tick): the ring a write joins, sent when the loop ends. Null elsewhere, or
+    // without a ring: write at once.
+    SendRing* send_ring() { return batching_ && ring_->accepting() ? ring_.get() : nullptr; }
 
     // A heartbeat interval is cut in this many ticks; a session acts on one tick of them (its
     // phase), so that the pings of many idle connections are spread over the interval rather
@@ -87,6 +93,25 @@ class Shard final : public FanoutTarget {
     static constexpr unsigned kHeartbeatPhases = 16;
 
   private:
+    // A loop whose writes go out together: the outermost one submits them as it ends.
+    class Batch {
+      public:
+        explicit Batch(Shard& shard) : shard_(shard), outer_(shard.ring_ && !shard.batching_) {
+            if (outer_) shard_.batching_ = true;
+        }
+        ~Batch() {
+            if (!outer_) return;
+            shard_.batching_ = false;
+            shard_.ring_->submit();
+        }
+        Batch(const Batch&) = delete;
+        Batch& operator=(const Batch&) = delete;
+
+      private:
+        Shard& shard_;
+        const bool outer_;
+    };
+
     void deliver(const MessagePtr& m);  // to this shard's subscribers of its stream
     void deliver_to(const std::vector<Subscriber*>& subs, const MessagePtr& m, bool at_once);
     void end_hold();       // the hold timer fired: the inbox's messages, then every held write
@@ -110,6 +135,10 @@ class Shard final : public FanoutTarget {
     bool holding_ = false;      // a delivery under a high rate is running: its flushes wait
     bool turn_posted_ = false;  // a flush at the end of this turn is posted
     bool hold_armed_ = false;   // the hold timer runs
+    const bool want_ring_;
+    // This thread's (start_thread); null: io_uring off or refused by the kernel, or no thread.
+    std::unique_ptr<SendRing> ring_;
+    bool batching_ = false;  // inside a Batch: writes join the ring
     std::uint64_t session_counter_ = 0;
     const std::chrono::milliseconds heartbeat_;
     std::uint64_t heartbeat_tick_ = 0;

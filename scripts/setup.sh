@@ -26,6 +26,7 @@ build=(
   libspdlog-dev libfmt-dev  # logging and formatting
   libxxhash-dev         # block and transaction hashes
   libhiredis-dev pkgconf  # the cluster's Redis client (serve --redis), found by pkg-config
+  liburing-dev          # io_uring: a shard's writes to many connections in one system call
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
 )

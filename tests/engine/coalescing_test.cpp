@@ -15,10 +15,6 @@ namespace {
 using engine::Endpoint;
 using engine::MessageType;
 
-std::uint64_t stat(TestServer& srv, const char* name) {
-    return http_get(srv.port(), "/api/v11/websocket/stats").body_json()[name].get<std::uint64_t>();
-}
-
 WsClient subscribed(TestServer& srv) {
     WsClient c(srv.port(), "/ws/transactions");
     c.read_json();
@@ -35,9 +31,9 @@ TEST(Coalescing, ASteadyHighRateLeavesInFewerWritesThanFramesEveryFrameInOrder) 
     TestServer srv(o);
     auto tx = srv.declare(Endpoint::transactions, "ch-1");
     WsClient c = subscribed(srv);
-    const auto frames_before = stat(srv, "framesSent");
-    const auto writes_before = stat(srv, "socketWrites");
-    const auto held_before = stat(srv, "heldMessages");
+    const auto frames_before = websocket_stat(srv.port(), "framesSent");
+    const auto writes_before = websocket_stat(srv.port(), "socketWrites");
+    const auto held_before = websocket_stat(srv.port(), "heldMessages");
     // 3,000 messages paced at 20,000 msg/s (a publisher's schedule, not a wait for the server).
     constexpr std::uint64_t kCount = 3000;
     const auto start = std::chrono::steady_clock::now();
@@ -48,9 +44,10 @@ TEST(Coalescing, ASteadyHighRateLeavesInFewerWritesThanFramesEveryFrameInOrder) 
     }
     // The last messages are held: they arrive when the window ends, in order.
     for (std::uint64_t seq = 1; seq <= kCount; ++seq) ASSERT_EQ(c.read_json()["seq"], seq);
-    ASSERT_TRUE(wait_until([&] { return stat(srv, "framesSent") >= frames_before + kCount; }));
-    const auto frames = stat(srv, "framesSent") - frames_before;
-    const auto writes = stat(srv, "socketWrites") - writes_before;
+    ASSERT_TRUE(wait_until(
+        [&] { return websocket_stat(srv.port(), "framesSent") >= frames_before + kCount; }));
+    const auto frames = websocket_stat(srv.port(), "framesSent") - frames_before;
+    const auto writes = websocket_stat(srv.port(), "socketWrites") - writes_before;
     EXPECT_EQ(frames, kCount);
     // About 20 messages per 1 ms window; without holding, one write per frame.
     EXPECT_LT(writes * 4, frames) << writes << " writes for " << frames << " frames";
@@ -58,7 +55,7 @@ TEST(Coalescing, ASteadyHighRateLeavesInFewerWritesThanFramesEveryFrameInOrder) 
     // of waking the I/O thread once per message: most of the 3,000 do on a quiet machine, 39 %
     // did with a sanitizer build beside (the publisher's pacing falls behind, in bursts); none
     // without the inbox.
-    EXPECT_GT((stat(srv, "heldMessages") - held_before) * 5, kCount);
+    EXPECT_GT((websocket_stat(srv.port(), "heldMessages") - held_before) * 5, kCount);
 }
 
 }  // namespace

@@ -108,6 +108,10 @@ json websocket_stats(std::uint16_t port) {
     return http_get(port, "/api/v11/websocket/stats").body_json();
 }
 
+std::uint64_t websocket_stat(std::uint16_t port, const char* name) {
+    return websocket_stats(port)[name].get<std::uint64_t>();
+}
+
 HttpResult try_upgrade(std::uint16_t port, const std::string& target,
                        const std::map<std::string, std::string>& headers) {
     return request(port, target, headers, true);

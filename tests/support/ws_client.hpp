@@ -28,6 +28,8 @@ HttpResult http_get(std::uint16_t port, const std::string& target,
                     const std::map<std::string, std::string>& headers = {});
 // The server's counters: GET /api/v11/websocket/stats, parsed.
 json websocket_stats(std::uint16_t port);
+// One counter of those stats (e.g. "socketWrites").
+std::uint64_t websocket_stat(std::uint16_t port, const char* name);
 // Tries a WebSocket upgrade and returns the HTTP status of a refusal (101 when accepted).
 HttpResult try_upgrade(std::uint16_t port, const std::string& target,
                        const std::map<std::string, std::string>& headers = {});
