@@ -58,9 +58,8 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
     unsigned n = ctx.options.threads ? ctx.options.threads
                                      : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) {
-        ctx.shards.push_back(
-            std::make_unique<Shard>(i, ctx.options.coalesce_window, ctx.options.heartbeat,
-                                    ctx.options.io_uring));
+        ctx.shards.push_back(std::make_unique<Shard>(i, ctx.options.coalesce_window,
+                                                     ctx.options.heartbeat, ctx.options.io_uring));
         impl_->hub.attach(ctx.shards.back().get());
     }
 }
