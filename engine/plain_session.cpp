@@ -189,7 +189,8 @@ class PlainSession final : public Session, private SendRing::Sender {
 
     // ---- writing: every queued frame in one sendmsg --------------------------------------
     void write_now() override {
-        if (writing_ || !socket_.is_open()) return;
+        // A connection that ended while its send was in the ring writes nothing more.
+        if (writing_ || in_ring_ || !socket_.is_open()) return;
         std::span<const MessagePtr> batch;
         if (!closing_ && queue_.has_queued())
             batch = queue_.begin_write(writer_.max_messages(), writer_.max_bytes());
@@ -208,10 +209,12 @@ class PlainSession final : public Session, private SendRing::Sender {
     void send_gathered() {
         if (auto* ring = shard_.send_ring()) {
             const auto iov = ring->room(kGatherMaxIovecs);
-            ring->add(socket_.native_handle(), writer_.iovecs(queue_.inflight(), iov), this,
-                      shared_from_this());
-            in_ring_ = true;
-            return;
+            if (iov.size() >= kGatherMaxIovecs) {
+                ring->add(socket_.native_handle(), writer_.iovecs(queue_.inflight(), iov), this,
+                          shared_from_this());
+                in_ring_ = true;
+                return;
+            }
         }
         after_send(writer_.send(socket_.native_handle(), queue_.inflight()));
     }
