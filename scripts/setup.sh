@@ -2,8 +2,9 @@
 # setup.sh [build|test|fuzz|format|all]: installs the Debian packages a make target needs, only
 # those missing, so a bare machine's `make build` does not wait for a browser or a second
 # compiler it will not use. Safe to run again; does nothing (and needs no network) when
-# everything is present. `build` and `test` also install the portal's npm packages
-# (portal/package-lock.json) when they are missing or stale. Without an argument: all.
+# everything is present. `build` and `test` also fetch npm itself when it is missing (from the
+# npm registry, not Debian) and install the portal's npm packages (portal/package-lock.json)
+# when they are missing or stale. Without an argument: all.
 set -euo pipefail
 
 purpose="${1:-all}"
@@ -46,11 +47,11 @@ case "$purpose" in
   format) packages=("${format[@]}") ;;
   all) packages=("${build[@]}" "${test[@]}" "${fuzz[@]}" "${format[@]}") ;;
 esac
-# The portal (TypeScript, built by npm): Debian's node and npm, unless a node is installed
-# already (NodeSource's bundles npm, and conflicts with Debian's npm package).
+# The portal (TypeScript, built by npm): Debian's node unless a node is installed already. npm
+# itself comes from the npm registry (below): Debian's npm package pulls 335 node-* packages,
+# half of a bare machine's set-up time (docs/benchmarks.md, "Build time").
 if [ "$purpose" != format ]; then
   command -v node >/dev/null || packages+=(nodejs)
-  command -v npm >/dev/null || packages+=(npm)
 fi
 
 missing=()
@@ -69,8 +70,30 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The portal's npm packages, exactly as locked, whenever the lock is newer than the install.
 if [ "$purpose" = format ] || [ "$purpose" = fuzz ]; then exit 0; fi
+
+# npm, when missing: one tarball from the registry, checked against its dist.integrity, linked
+# as /usr/local/bin/npm. 10.8.2 runs on Debian's node 18 (engines: ^18.17.0 || >=20.5.0).
+npm_version=10.8.2
+npm_integrity='sha512-x/AIjFIKRllrhcb48dqUNAAZl0ig9+qMuN91RpZo3Cb2+zuibfh+KISl6+kVVyktDz230JKc208UkQwwMqyB+w=='
+if ! command -v npm >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: npm is missing and not root; install npm, or run this as root" >&2
+    exit 1
+  fi
+  npm_dir=/usr/local/lib/npm-$npm_version
+  echo "setup: fetching npm $npm_version from the npm registry" >&2
+  tarball=$(mktemp)
+  node "$(dirname "$0")/fetch_npm.mjs" "https://registry.npmjs.org/npm/-/npm-$npm_version.tgz" \
+    "$tarball" "$npm_integrity"
+  mkdir -p "$npm_dir"
+  tar -xzf "$tarball" -C "$npm_dir" --strip-components=1 --no-same-owner
+  rm -f "$tarball"
+  ln -sf "$npm_dir/bin/npm-cli.js" /usr/local/bin/npm
+  ln -sf "$npm_dir/bin/npx-cli.js" /usr/local/bin/npx
+fi
+
+# The portal's npm packages, exactly as locked, whenever the lock is newer than the install.
 portal="$(dirname "$0")/../portal"
 if [ ! -f "$portal/node_modules/.package-lock.json" ] ||
    [ "$portal/package-lock.json" -nt "$portal/node_modules/.package-lock.json" ]; then
