@@ -210,9 +210,11 @@ class PlainSession final : public Session, private SendRing::Sender {
         if (auto* ring = shard_.send_ring()) {
             const auto iov = ring->room(kGatherMaxIovecs);
             if (iov.size() >= kGatherMaxIovecs) {
+                // Before add(): the send that fills the ring submits it at once, and this
+                // session hears its result (sent()) before add() returns.
+                in_ring_ = true;
                 ring->add(socket_.native_handle(), writer_.iovecs(queue_.inflight(), iov), this,
                           shared_from_this());
-                in_ring_ = true;
                 return;
             }
         }

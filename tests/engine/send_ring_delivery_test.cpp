@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "engine/send_ring.hpp"
+
 #include "tests/support/test_server.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -45,6 +47,21 @@ TEST(SendRingDelivery, ADeliveryToManyConnectionsLeavesInOneSubmissionWithTheSam
     ASSERT_TRUE(
         wait_until([&] { return websocket_stat(srv.port(), "socketWrites") >= writes + 40; }));
     EXPECT_EQ(websocket_stat(srv.port(), "sendSubmissions"), submissions + 1);
+}
+
+// More subscribers than the ring holds: the send that fills it submits from inside the loop,
+// and every connection — the one whose send filled the ring too — gets every later message.
+TEST(SendRingDelivery, MoreConnectionsThanTheRingHoldsGetEveryMessage) {
+    TestServer srv(ring_options(true));
+    auto tx = srv.declare(Endpoint::transactions, "ch-1");
+    auto clients = subscribers(srv, engine::kSendRingEntries + 44);
+    for (std::uint64_t n = 1; n <= 4; ++n) {
+        const auto sent = srv.publish(tx, MessageType::transaction, static_cast<std::int64_t>(n),
+                                      padded_data(n, 100))
+                              ->bytes;
+        for (std::size_t i = 0; i < clients.size(); ++i)
+            ASSERT_EQ(clients[i]->read_text(), sent) << "client " << i << ", message " << n;
+    }
 }
 
 TEST(SendRingDelivery, WithoutIoUringEachConnectionWritesOnItsOwn) {
