@@ -53,7 +53,8 @@ class SendRing {
     // queued first if the pool is short).
     std::span<iovec> room(std::size_t need);
     // Queues a sendmsg of the first `iovecs` of room() to `fd`; `keep` holds the sender (and
-    // what the iovecs point to) until it has heard. Submits when the ring is full.
+    // what the iovecs point to) until it has heard. Submits when the ring is full — so the
+    // sender may hear before add() returns: whatever it marks for its send, it marks first.
     void add(int fd, std::size_t iovecs, Sender* sender, std::shared_ptr<void> keep);
     // Everything queued, in one system call; then each sender hears its result.
     void submit();
