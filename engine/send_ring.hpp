@@ -8,6 +8,7 @@
 // each connection with its own sendmsg.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cstddef>
