@@ -116,6 +116,12 @@ void SendRing::submit() {
         ring_.reset();  // what it still holds is never sent
         for (std::size_t i = 0; i < count; ++i) {
             if (!pending_[i].sender) continue;
+            // Entries go to the kernel in order: one submitted whose result never came may
+            // have been sent, so it is not sent again — its connection ends with an error.
+            if (i < submitted) {
+                dispatch(i, -EIO);
+                continue;
+            }
             const ssize_t n = ::sendmsg(pending_[i].fd, &headers_[i], kSendFlags);
             dispatch(i, n < 0 ? -errno : n);
         }
