@@ -172,6 +172,8 @@ int run_server(const char* command, ServerArgs& args, engine::Source& source, en
         source.start(server.publisher());  // every stream is declared when this returns
         server.accept_connections();
     } catch (const std::exception& e) {
+        // Before the server goes: a source may run work on its I/O threads (a cluster's reads).
+        source.stop();
         fmt::print(stderr, "streambed {}: {}\n", command, e.what());
         return 2;
     }

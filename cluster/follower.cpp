@@ -1,4 +1,5 @@
-// follower.cpp: XREAD over every stream of the cluster, decoding entries into the local hub.
+// follower.cpp: XREAD over every stream of the cluster, decoding entries into the local hub; the
+// thread that (re)connects, and the reads handed to an I/O thread.
 #include "cluster/follower.hpp"
 
 #include <hiredis/hiredis.h>
@@ -50,7 +51,11 @@ std::optional<Entry> decode(const redisReply& fields) {
 }  // namespace
 
 Follower::Follower(const ClusterOptions& options, engine::Hub& hub, Report report)
-    : options_(options), hub_(hub), report_(std::move(report)) {
+    : options_(options),
+      hub_(hub),
+      report_(std::move(report)),
+      own_(hub.ingest_context() ? nullptr : std::make_unique<boost::asio::io_context>(1)),
+      ioc_(own_ ? own_.get() : hub.ingest_context()) {
     const ClusterKeys keys(options.name);
     for (auto e : engine::kEndpoints)
         for (auto* s : hub.streams_of(e)) {
@@ -65,10 +70,16 @@ Follower::~Follower() {
 
 bool Follower::load(RedisConnection& redis, std::string& error) {
     // Until a read brings nothing: every stream's history, then whatever came meanwhile. A few
-    // reads at most: on a busy cluster the follower's thread takes the rest.
+    // reads at most: on a busy cluster the reads that follow take the rest.
     bool got = true;
-    for (int reads = 0; got && reads < kLoadReads; ++reads)
-        if (!read_once(redis, std::chrono::milliseconds(-1), got, error)) return false;
+    for (int reads = 0; got && reads < kLoadReads && !followed_.empty(); ++reads) {
+        Reply r = redis.command(xread(std::chrono::milliseconds(-1)));
+        if (!r || is_error(*r)) {
+            error = r ? std::string(text_of(*r)) : redis.error();
+            return false;
+        }
+        got = take(*r);
+    }
     return true;
 }
 
@@ -83,6 +94,7 @@ void Follower::stop() {
     {
         std::lock_guard lock(mu_);
         stopping_ = true;
+        if (loop_) loop_->stop();
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
@@ -93,10 +105,7 @@ bool Follower::wait(std::chrono::milliseconds d) {
     return !cv_.wait_for(lock, d, [&] { return stopping_; });
 }
 
-bool Follower::read_once(RedisConnection& redis, std::chrono::milliseconds block, bool& got,
-                         std::string& error) {
-    got = false;
-    if (followed_.empty()) return true;
+std::vector<std::string> Follower::xread(std::chrono::milliseconds block) const {
     std::vector<std::string> argv{"XREAD", "COUNT", kReadCount};
     if (block.count() >= 0) {
         argv.push_back("BLOCK");
@@ -105,14 +114,14 @@ bool Follower::read_once(RedisConnection& redis, std::chrono::milliseconds block
     argv.push_back("STREAMS");
     for (auto& f : followed_) argv.push_back(f.key);
     for (auto& f : followed_) argv.push_back(f.last_id);
-    Reply r = redis.command(argv);
-    if (!r || is_error(*r)) {
-        error = r ? std::string(text_of(*r)) : redis.error();
-        return false;
-    }
-    if (r->type != REDIS_REPLY_ARRAY) return true;  // nil: nothing new within the block time
-    for (std::size_t k = 0; k < r->elements; ++k) {
-        const redisReply& stream = *r->element[k];
+    return argv;
+}
+
+bool Follower::take(const redisReply& r) {
+    bool got = false;
+    if (r.type != REDIS_REPLY_ARRAY) return got;  // nil: nothing new within the block time
+    for (std::size_t k = 0; k < r.elements; ++k) {
+        const redisReply& stream = *r.element[k];
         if (stream.type != REDIS_REPLY_ARRAY || stream.elements != 2) continue;
         auto it = by_key_.find(std::string(text_of(*stream.element[0])));
         if (it == by_key_.end()) continue;
@@ -135,33 +144,52 @@ bool Follower::read_once(RedisConnection& redis, std::chrono::milliseconds block
                 newest_n_.store(e->n, std::memory_order_release);
         }
     }
-    return true;
+    return got;
+}
+
+std::string Follower::follow(std::unique_ptr<RedisConnection> redis) {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) return "";
+        loop_ended_ = false;
+        loop_ = std::make_shared<FollowLoop>(
+            *ioc_, std::move(redis), options_.read_block + options_.command_timeout,
+            [this] { return xread(options_.read_block); },
+            [this](const redisReply& reply) { take(reply); },
+            [this](const std::string& error) {
+                std::lock_guard ended(mu_);
+                loop_ended_ = true;
+                loop_error_ = error;
+                cv_.notify_all();
+            });
+        loop_->start();
+    }
+    // The loop's handlers are all this io_context holds: run() returns when it has ended.
+    if (own_) {
+        own_->restart();
+        own_->run();
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return loop_ended_; });
+    loop_.reset();
+    return loop_error_;
 }
 
 void Follower::run() {
-    std::unique_ptr<RedisConnection> redis;
     auto backoff = options_.backoff_first;
     bool up = true;
     while (true) {
-        {
-            std::lock_guard lock(mu_);
-            if (stopping_) return;
-        }
         std::string error;
-        if (!redis) {
-            redis = RedisConnection::open(options_.redis, options_.command_timeout, error);
-            if (redis) redis->set_timeout(options_.command_timeout + options_.read_block);
-        }
-        bool got = false;
-        if (redis && read_once(*redis, options_.read_block, got, error)) {
-            if (!up)
+        if (auto redis = RedisConnection::open(options_.redis, options_.command_timeout, error)) {
+            if (!up) {
                 spdlog::info("cluster {}: Redis is back, the node follows again", options_.name);
-            if (!up) report_(true, "");
+                report_(true, "");
+            }
             up = true;
             backoff = options_.backoff_first;
-            continue;
+            error = follow(std::move(redis));
+            if (error.empty()) return;  // stopped
         }
-        redis.reset();
         if (up) {
             spdlog::warn("cluster {}: Redis lost: {}", options_.name, error);
             report_(false, error);

@@ -1,6 +1,7 @@
 // redis_connection.cpp: the redis:// address, hiredis's synchronous API and its replies.
 #include "cluster/redis_connection.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
@@ -154,8 +155,53 @@ Reply RedisConnection::next_reply() {
     return Reply(static_cast<redisReply*>(r));
 }
 
-void RedisConnection::set_timeout(std::chrono::milliseconds timeout) {
-    redisSetTimeout(c_, to_timeval(timeout));
+bool RedisConnection::set_nonblocking() {
+    const int flags = ::fcntl(c_->fd, F_GETFL, 0);
+    if (flags < 0 || ::fcntl(c_->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        error_ = fmt::format("{}: cannot make the connection non-blocking", address_.text());
+        return false;
+    }
+    // hiredis 0.14 has no call for it; its own non-blocking connect does the same.
+    c_->flags &= ~REDIS_BLOCK;
+    return true;
+}
+
+int RedisConnection::fd() const {
+    return c_->fd;
+}
+
+RedisConnection::Io RedisConnection::flush() {
+    int done = 0;
+    if (!error_.empty()) return Io::failed;
+    if (redisBufferWrite(c_, &done) != REDIS_OK) {
+        error_ =
+            fmt::format("{}: {}", address_.text(), c_->errstr[0] ? c_->errstr : "connection lost");
+        return Io::failed;
+    }
+    return done ? Io::done : Io::again;
+}
+
+bool RedisConnection::feed(const char* data, std::size_t size) {
+    if (!error_.empty()) return false;
+    if (redisReaderFeed(c_->reader, data, size) != REDIS_OK) {
+        error_ = fmt::format("{}: cannot read Redis's reply", address_.text());
+        return false;
+    }
+    return true;
+}
+
+RedisConnection::Io RedisConnection::take(Reply& reply) {
+    if (!error_.empty()) return Io::failed;
+    void* r = nullptr;
+    // Non-blocking: the reader's replies only, never a read of the socket.
+    if (redisGetReply(c_, &r) != REDIS_OK) {
+        error_ = fmt::format("{}: {}", address_.text(),
+                             c_->errstr[0] ? c_->errstr : "a malformed reply from Redis");
+        return Io::failed;
+    }
+    if (!r) return Io::again;
+    reply.reset(static_cast<redisReply*>(r));
+    return Io::done;
 }
 
 }  // namespace streambed::cluster

@@ -1,5 +1,6 @@
-// redis_connection.hpp: one synchronous connection to Redis (hiredis), used by one cluster
-// thread only — never by an I/O thread — and the `redis://HOST:PORT[/DB]` address it goes to.
+// redis_connection.hpp: one connection to Redis (hiredis), used by one thread at a time, and the
+// `redis://HOST:PORT[/DB]` address it goes to. Synchronous on a cluster thread (never on an I/O
+// thread); or, once switched to non-blocking, driven by an event loop (cluster/follow_loop.hpp).
 #pragma once
 
 #include <chrono>
@@ -54,9 +55,20 @@ class RedisConnection {
     // the replies in order with next_reply() (nullptr on a transport failure, as command()).
     bool append(const std::vector<std::string>& argv);
     Reply next_reply();
-    // The deadline of the next commands (a blocking read needs its block time added).
-    void set_timeout(std::chrono::milliseconds timeout);
     const std::string& error() const { return error_; }
+
+    // Non-blocking use: after set_nonblocking() no call waits. append() queues as above,
+    // flush() writes what the socket takes; the caller reads the socket itself (an event loop
+    // reads into its own buffer) and feed()s the bytes, and take() gives a whole reply once the
+    // bytes fed hold one. `again`: wait until fd() is writable (flush) or feed more (take);
+    // `failed`: error() says why, as after command().
+    enum class Io { done, again, failed };
+    bool set_nonblocking();
+    int fd() const;
+    const RedisAddress& address() const { return address_; }
+    Io flush();
+    bool feed(const char* data, std::size_t size);
+    Io take(Reply& reply);
 
   private:
     RedisConnection(redisContext* c, RedisAddress address) : c_(c), address_(std::move(address)) {}

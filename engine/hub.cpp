@@ -81,6 +81,12 @@ MessagePtr Hub::ingest(StreamId id, std::uint64_t seq, MessageType type, std::in
     return m;
 }
 
+boost::asio::io_context* Hub::ingest_context() const {
+    for (auto* t : targets_)
+        if (auto* ioc = t->io_context()) return ioc;
+    return nullptr;
+}
+
 void Hub::set_clock(const ClockAnchor& clock) {
     std::lock_guard lock(clock_mu_);
     clock_ = clock;

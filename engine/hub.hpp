@@ -16,6 +16,10 @@
 #include "engine/stream.hpp"
 #include "engine/tap.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace streambed::engine {
 
 // Receives what the hub publishes, on the publisher's thread; implementations hand it over to
@@ -27,6 +31,8 @@ class FanoutTarget {
     virtual void on_message(MessagePtr message) = 0;
     // Messages handed over and not yet delivered; bytes in its sessions' outbound queues.
     virtual Backlog backlog() const = 0;
+    // The io_context whose thread delivers this target's messages; nullptr when it has none.
+    virtual boost::asio::io_context* io_context() { return nullptr; }
 };
 
 class Hub final : public Publisher {
@@ -46,9 +52,13 @@ class Hub final : public Publisher {
     // A message framed by another node of a cluster (cluster/): stored and handed to the
     // targets like a published one, with its own seq and bytes. Seqs at or below the stream's
     // newest are ignored (nullptr); a jump past the next one restarts the stream's history, so
-    // history always holds consecutive seqs. Called from one thread, as publish is.
+    // history always holds consecutive seqs. Called from one thread at a time, as publish is.
     MessagePtr ingest(StreamId stream, std::uint64_t seq, MessageType type, std::int64_t time_ms,
                       std::string bytes);
+    // Where a feed from outside the process (a cluster's follower) should run its ingest: the
+    // first target's I/O thread, whose own subscribers then get each message without a
+    // hand-over to another thread. nullptr while no target has one.
+    boost::asio::io_context* ingest_context() const;
     // Before the stream's first message, from the publishing thread: its numbering continues
     // after `seq` (a cluster's source continuing the world from a checkpoint). False after.
     bool continue_after(StreamId stream, std::uint64_t seq);

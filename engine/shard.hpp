@@ -66,6 +66,7 @@ class Shard final : public FanoutTarget {
     void on_stream_added(Stream* stream) override;
     void on_message(MessagePtr message) override;
     Backlog backlog() const override;
+    boost::asio::io_context* io_context() override { return &ioc_; }
 
     // Shard thread only.
     std::uint32_t table_add(StreamId stream, Subscriber* s);

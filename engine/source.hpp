@@ -60,7 +60,8 @@ class Source {
     virtual ~Source() = default;
     // Declares the source's streams and starts publishing from a thread of its own.
     virtual void start(Publisher& publisher) = 0;
-    // Returns once no further publish call will be made.
+    // Returns once no further publish call will be made; also after a start() that threw. The
+    // server stops its source before its own I/O threads.
     virtual void stop() = 0;
 };
 
