@@ -34,8 +34,9 @@ struct ClusterOptions {
     std::size_t history = 1000;
     // A command slower than this counts as Redis lost: the node reports DOWN and reconnects.
     std::chrono::milliseconds command_timeout{1000};
-    // How long the follower's XREAD waits for new messages: the bound on how long stop() waits.
-    std::chrono::milliseconds read_block{200};
+    // How long the follower's subscription may stay silent before it asks PING; a PING not
+    // answered within it counts as Redis lost (so a dead Redis is noticed in 0.5 to 1.5 s).
+    std::chrono::milliseconds follow_quiet{500};
     // Simulated time between two checkpoints of the world in Redis: a successor regenerates at
     // most this much (a simulated minute is ~2,400 messages at the defaults, some 20 ms here),
     // however old the world; each costs one SET of a few KB.
@@ -55,6 +56,10 @@ struct ClusterKeys {
     std::string head() const { return prefix + "head"; }    // n of the newest published message
     // The newest checkpoint of the world (JSON; cluster/source_publisher.hpp), at most the head.
     std::string checkpoint() const { return prefix + "checkpoint"; }
+    // The Pub/Sub channel every published message also goes to (the followers' feed). Channels
+    // are not per database, so the database is in the name: two clusters of one name in two
+    // databases do not hear each other.
+    std::string feed(int db) const { return prefix + "feed:" + std::to_string(db); }
     std::string stream(engine::Endpoint e, std::string_view channel) const {
         return prefix + "stream:" + std::string(engine::info(e).name) + ":" + std::string(channel);
     }

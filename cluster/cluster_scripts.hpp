@@ -20,16 +20,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua";
 
-// KEYS: lease, stream, head. ARGV: node, n, maxlen, seq, type, time, bytes.
+// KEYS: lease, stream, head. ARGV: node, n, maxlen, seq, type, time, bytes, feed channel.
 // -1: the lease is not this node's (fenced: a source that lost it publishes nothing);
-// 0: n is not above the head (already in the cluster: never appended twice); 1: appended.
+// 0: n is not above the head (already in the cluster: never appended twice); 1: appended, and
+// published on the feed as lines — stream key, entry id, n, seq, type, time — then the bytes
+// (follower.cpp reads it; the bytes, a JSON text, are the rest, whatever they hold).
 inline constexpr const char* kPublishScript = R"lua(
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local head = tonumber(redis.call('GET', KEYS[3]) or '0')
 if tonumber(ARGV[2]) <= head then return 0 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
-           'n', ARGV[2], 's', ARGV[4], 'y', ARGV[5], 't', ARGV[6], 'b', ARGV[7])
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
+                      'n', ARGV[2], 's', ARGV[4], 'y', ARGV[5], 't', ARGV[6], 'b', ARGV[7])
 redis.call('SET', KEYS[3], ARGV[2])
+redis.call('PUBLISH', ARGV[8], KEYS[2] .. '\n' .. id .. '\n' .. ARGV[2] .. '\n' .. ARGV[4] ..
+           '\n' .. ARGV[5] .. '\n' .. ARGV[6] .. '\n' .. ARGV[7])
 return 1
 )lua";
 

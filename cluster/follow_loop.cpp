@@ -1,4 +1,4 @@
-// follow_loop.cpp: write, wait, read, hand over, again — on the io_context's thread.
+// follow_loop.cpp: read, hand over, read again — on the io_context's thread; PING when quiet.
 #include "cluster/follow_loop.hpp"
 
 #include <fmt/format.h>
@@ -14,14 +14,12 @@ namespace asio = boost::asio;
 using Io = RedisConnection::Io;
 
 FollowLoop::FollowLoop(asio::io_context& ioc, std::unique_ptr<RedisConnection> redis,
-                       std::chrono::milliseconds deadline, NextCommand next, OnReply on_reply,
-                       OnEnd on_end)
+                       std::chrono::milliseconds quiet, OnReply on_reply, OnEnd on_end)
     : ioc_(ioc),
       redis_(std::move(redis)),
       socket_(ioc),
       timer_(ioc),
-      deadline_(deadline),
-      next_(std::move(next)),
+      quiet_(quiet),
       on_reply_(std::move(on_reply)),
       on_end_(std::move(on_end)) {}
 
@@ -31,7 +29,9 @@ void FollowLoop::start() {
         boost::system::error_code ec;
         self->socket_.assign(self->redis_->fd(), ec);
         if (ec) return self->finish("cannot watch the Redis connection: " + ec.message());
-        self->send();
+        self->write();
+        self->read();
+        self->tick();
     });
 }
 
@@ -39,60 +39,71 @@ void FollowLoop::stop() {
     asio::post(ioc_, [self = shared_from_this()] { self->finish(""); });
 }
 
-void FollowLoop::send() {
-    if (ended_) return;
-    if (!redis_->append(next_())) return finish(redis_->error());
-    timer_.expires_after(deadline_);
-    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-        if (!ec)
-            self->finish(fmt::format("no reply from Redis within {} ms", self->deadline_.count()));
-    });
-    write();
-}
-
 void FollowLoop::write() {
+    if (ended_ || writing_) return;
     switch (redis_->flush()) {
         case Io::failed:
             return finish(redis_->error());
         case Io::again:
+            writing_ = true;
             return socket_.async_wait(asio::posix::stream_descriptor::wait_write,
                                       [self = shared_from_this()](boost::system::error_code ec) {
+                                          self->writing_ = false;
                                           if (self->ended_) return;
                                           if (ec) return self->finish(ec);
                                           self->write();
                                       });
         case Io::done:
-            return read();
+            return;
     }
 }
 
 void FollowLoop::read() {
-    Reply reply;
-    switch (redis_->take(reply)) {
-        case Io::failed:
-            return finish(redis_->error());
-        case Io::again:
-            return socket_.async_read_some(
-                asio::buffer(buffer_),
-                [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                    if (self->ended_) return;
-                    if (ec) return self->finish(ec);
-                    if (!self->redis_->feed(self->buffer_.data(), n))
-                        return self->finish(self->redis_->error());
-                    self->read();
-                });
-        case Io::done:
-            break;
+    // Every whole reply the bytes read so far hold, then the socket again.
+    for (Reply reply; !ended_;) {
+        switch (redis_->take(reply)) {
+            case Io::failed:
+                return finish(redis_->error());
+            case Io::again:
+                return socket_.async_read_some(
+                    asio::buffer(buffer_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                        if (self->ended_) return;
+                        if (ec) return self->finish(ec);
+                        if (!self->redis_->feed(self->buffer_.data(), n))
+                            return self->finish(self->redis_->error());
+                        self->read();
+                    });
+            case Io::done:
+                break;
+        }
+        heard_ = true;
+        pinged_ = false;
+        if (is_error(*reply)) {
+            const auto text = text_of(*reply);
+            return finish(text.empty() ? "an error reply from Redis" : std::string(text));
+        }
+        on_reply_(*reply);
     }
-    timer_.cancel();
-    if (is_error(*reply)) {
-        const auto text = text_of(*reply);
-        return finish(text.empty() ? "an error reply from Redis" : std::string(text));
-    }
-    on_reply_(*reply);
-    // Posted, not called: the deliveries the reply caused on this thread were posted first, and
-    // a reply that is already waiting does not deepen the stack.
-    asio::post(ioc_, [self = shared_from_this()] { self->send(); });
+}
+
+void FollowLoop::tick() {
+    timer_.expires_after(quiet_);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || self->ended_) return;
+        if (self->heard_) {
+            self->heard_ = false;
+        } else if (self->pinged_) {
+            return self->finish(fmt::format("{}: no reply to PING within {} ms",
+                                            self->redis_->address().text(),
+                                            self->quiet_.count()));
+        } else {
+            self->pinged_ = true;
+            if (!self->redis_->append({"PING"})) return self->finish(self->redis_->error());
+            self->write();
+        }
+        self->tick();
+    });
 }
 
 void FollowLoop::finish(boost::system::error_code ec) {

@@ -1,11 +1,14 @@
-// follower.cpp: XREAD over every stream of the cluster, decoding entries into the local hub; the
-// thread that (re)connects, and the reads handed to an I/O thread.
+// follower.cpp: the cluster's messages into the local hub — read from the streams (the history
+// at start, the catch-up after each connection) and pushed on the feed (FollowLoop on an I/O
+// thread) — and the thread that connects, subscribes and catches up.
 #include "cluster/follower.hpp"
 
+#include <fmt/format.h>
 #include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "engine/thread_name.hpp"
 
@@ -16,17 +19,31 @@ namespace {
 constexpr const char* kReadCount = "1000";
 constexpr int kLoadReads = 16;
 
-struct Entry {
-    std::uint64_t n = 0, seq = 0;
-    std::int64_t time_ms = 0;
-    std::optional<engine::MessageType> type;
-    std::string bytes;
-};
+template <class T>
+std::optional<T> number(std::string_view s) {
+    T v{};
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
 
-// The fields the publish script writes (cluster_scripts.hpp): n, s, y, t, b.
-std::optional<Entry> decode(const redisReply& fields) {
+std::optional<Follower::EntryId> parse_id(std::string_view s) {
+    const auto dash = s.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    auto ms = number<std::uint64_t>(s.substr(0, dash));
+    auto seq = number<std::uint64_t>(s.substr(dash + 1));
+    if (!ms || !seq) return std::nullopt;
+    return Follower::EntryId{*ms, *seq};
+}
+
+std::string id_text(Follower::EntryId id) {
+    return fmt::format("{}-{}", id.ms, id.seq);
+}
+
+// An entry's fields as the publish script writes them: n, s, y, t, b.
+std::optional<Follower::Entry> decode_fields(const redisReply& fields) {
     if (fields.type != REDIS_REPLY_ARRAY) return std::nullopt;
-    Entry e;
+    Follower::Entry e;
     bool has_bytes = false;
     for (std::size_t i = 0; i + 1 < fields.elements; i += 2) {
         const auto name = text_of(*fields.element[i]);
@@ -40,12 +57,29 @@ std::optional<Entry> decode(const redisReply& fields) {
         else if (name == "y")
             e.type = engine::message_type_from_name(text_of(v));
         else if (name == "b") {
-            e.bytes = std::string(text_of(v));
+            e.bytes = text_of(v);
             has_bytes = true;
         }
     }
     if (e.seq == 0 || !e.type || !has_bytes) return std::nullopt;
     return e;
+}
+
+// The lines a pushed message holds after its stream key and id: n, seq, type, time, bytes.
+std::optional<Follower::Entry> decode_lines(std::string_view rest) {
+    std::string_view line[4];
+    for (auto& l : line) {
+        const auto nl = rest.find('\n');
+        if (nl == std::string_view::npos) return std::nullopt;
+        l = rest.substr(0, nl);
+        rest.remove_prefix(nl + 1);
+    }
+    auto n = number<std::uint64_t>(line[0]);
+    auto seq = number<std::uint64_t>(line[1]);
+    auto type = engine::message_type_from_name(line[2]);
+    auto time = number<std::int64_t>(line[3]);
+    if (!n || !seq || *seq == 0 || !type || !time) return std::nullopt;
+    return Follower::Entry{*n, *seq, *time, type, rest};
 }
 
 }  // namespace
@@ -55,12 +89,13 @@ Follower::Follower(const ClusterOptions& options, engine::Hub& hub, Report repor
       hub_(hub),
       report_(std::move(report)),
       own_(hub.ingest_context() ? nullptr : std::make_unique<boost::asio::io_context>(1)),
-      ioc_(own_ ? own_.get() : hub.ingest_context()) {
+      ioc_(own_ ? own_.get() : hub.ingest_context()),
+      feed_(ClusterKeys(options.name).feed(options.redis.db)) {
     const ClusterKeys keys(options.name);
     for (auto e : engine::kEndpoints)
         for (auto* s : hub.streams_of(e)) {
             by_key_[keys.stream(e, s->channel())] = followed_.size();
-            followed_.push_back({keys.stream(e, s->channel()), s->id()});
+            followed_.push_back({keys.stream(e, s->channel()), s->id(), {}});
         }
 }
 
@@ -69,16 +104,15 @@ Follower::~Follower() {
 }
 
 bool Follower::load(RedisConnection& redis, std::string& error) {
-    // Until a read brings nothing: every stream's history, then whatever came meanwhile. A few
-    // reads at most: on a busy cluster the reads that follow take the rest.
+    // Until a read brings nothing: every stream's history, then whatever came meanwhile.
     bool got = true;
     for (int reads = 0; got && reads < kLoadReads && !followed_.empty(); ++reads) {
-        Reply r = redis.command(xread(std::chrono::milliseconds(-1)));
+        Reply r = redis.command(xread());
         if (!r || is_error(*r)) {
             error = r ? std::string(text_of(*r)) : redis.error();
             return false;
         }
-        got = take(*r);
+        got = take_read(*r);
     }
     return true;
 }
@@ -105,21 +139,29 @@ bool Follower::wait(std::chrono::milliseconds d) {
     return !cv_.wait_for(lock, d, [&] { return stopping_; });
 }
 
-std::vector<std::string> Follower::xread(std::chrono::milliseconds block) const {
-    std::vector<std::string> argv{"XREAD", "COUNT", kReadCount};
-    if (block.count() >= 0) {
-        argv.push_back("BLOCK");
-        argv.push_back(std::to_string(block.count()));
-    }
-    argv.push_back("STREAMS");
+std::vector<std::string> Follower::xread() const {
+    std::vector<std::string> argv{"XREAD", "COUNT", kReadCount, "STREAMS"};
     for (auto& f : followed_) argv.push_back(f.key);
-    for (auto& f : followed_) argv.push_back(f.last_id);
+    for (auto& f : followed_) argv.push_back(id_text(f.last));
     return argv;
 }
 
-bool Follower::take(const redisReply& r) {
+void Follower::take(Followed& f, EntryId id, const std::optional<Entry>& e) {
+    f.last = id;
+    if (!e) {
+        spdlog::warn("cluster {}: {} {}: not a message of this version, skipped", options_.name,
+                     f.key, id_text(id));
+        return;
+    }
+    if (hub_.ingest(f.stream, e->seq, *e->type, e->time_ms, std::string(e->bytes)))
+        ingested_.fetch_add(1, std::memory_order_relaxed);
+    if (e->n > newest_n_.load(std::memory_order_relaxed))
+        newest_n_.store(e->n, std::memory_order_release);
+}
+
+bool Follower::take_read(const redisReply& r) {
     bool got = false;
-    if (r.type != REDIS_REPLY_ARRAY) return got;  // nil: nothing new within the block time
+    if (r.type != REDIS_REPLY_ARRAY) return got;  // nil: nothing new
     for (std::size_t k = 0; k < r.elements; ++k) {
         const redisReply& stream = *r.element[k];
         if (stream.type != REDIS_REPLY_ARRAY || stream.elements != 2) continue;
@@ -130,39 +172,63 @@ bool Follower::take(const redisReply& r) {
         for (std::size_t i = 0; i < entries.elements; ++i) {
             const redisReply& entry = *entries.element[i];
             if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2) continue;
-            f.last_id = std::string(text_of(*entry.element[0]));
+            auto id = parse_id(text_of(*entry.element[0]));
+            if (!id || *id <= f.last) continue;
             got = true;
-            auto e = decode(*entry.element[1]);
-            if (!e) {
-                spdlog::warn("cluster {}: {} {}: not a message of this version, skipped",
-                             options_.name, f.key, f.last_id);
-                continue;
-            }
-            if (hub_.ingest(f.stream, e->seq, *e->type, e->time_ms, std::move(e->bytes)))
-                ingested_.fetch_add(1, std::memory_order_relaxed);
-            if (e->n > newest_n_.load(std::memory_order_relaxed))
-                newest_n_.store(e->n, std::memory_order_release);
+            take(f, *id, decode_fields(*entry.element[1]));
         }
     }
     return got;
 }
 
-std::string Follower::follow(std::unique_ptr<RedisConnection> redis) {
+void Follower::take_push(const redisReply& r) {
+    // ["message", channel, payload]; the rest (the subscription's confirmation, PING's
+    // ["pong", ""]) carries nothing to take.
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3 || text_of(*r.element[0]) != "message")
+        return;
+    std::string_view payload = text_of(*r.element[2]);
+    const auto key_end = payload.find('\n');
+    const auto id_end = payload.find('\n', key_end + 1);
+    if (key_end == std::string_view::npos || id_end == std::string_view::npos) return;
+    auto it = by_key_.find(std::string(payload.substr(0, key_end)));
+    auto id = parse_id(payload.substr(key_end + 1, id_end - key_end - 1));
+    if (it == by_key_.end() || !id) return;
+    Followed& f = followed_[it->second];
+    if (*id <= f.last) return;  // read already, by the catch-up
+    take(f, *id, decode_lines(payload.substr(id_end + 1)));
+}
+
+std::string Follower::follow_once() {
+    std::string error;
+    auto subscribed = RedisConnection::open(options_.redis, options_.command_timeout, error);
+    if (!subscribed) return error;
+    // Subscribed first, then caught up: a message published in between comes both ways and is
+    // taken once (its id), never neither way.
+    Reply r = subscribed->command({"SUBSCRIBE", feed_});
+    if (!r || is_error(*r)) return r ? "SUBSCRIBE: " + std::string(text_of(*r)) : subscribed->error();
+    {
+        auto reader = RedisConnection::open(options_.redis, options_.command_timeout, error);
+        if (!reader || !load(*reader, error)) return error;
+    }
     {
         std::lock_guard lock(mu_);
         if (stopping_) return "";
         loop_ended_ = false;
         loop_ = std::make_shared<FollowLoop>(
-            *ioc_, std::move(redis), options_.read_block + options_.command_timeout,
-            [this] { return xread(options_.read_block); },
-            [this](const redisReply& reply) { take(reply); },
-            [this](const std::string& error) {
+            *ioc_, std::move(subscribed), options_.follow_quiet,
+            [this](const redisReply& reply) { take_push(reply); },
+            [this](const std::string& why) {
                 std::lock_guard ended(mu_);
                 loop_ended_ = true;
-                loop_error_ = error;
+                loop_error_ = why;
                 cv_.notify_all();
             });
         loop_->start();
+    }
+    if (!up_) {  // caught up: Redis is there again
+        spdlog::info("cluster {}: Redis is back, the node follows again", options_.name);
+        report_(true, "");
+        up_ = true;
     }
     // The loop's handlers are all this io_context holds: run() returns when it has ended.
     if (own_) {
@@ -177,24 +243,15 @@ std::string Follower::follow(std::unique_ptr<RedisConnection> redis) {
 
 void Follower::run() {
     auto backoff = options_.backoff_first;
-    bool up = true;
     while (true) {
-        std::string error;
-        if (auto redis = RedisConnection::open(options_.redis, options_.command_timeout, error)) {
-            if (!up) {
-                spdlog::info("cluster {}: Redis is back, the node follows again", options_.name);
-                report_(true, "");
-            }
-            up = true;
-            backoff = options_.backoff_first;
-            error = follow(std::move(redis));
-            if (error.empty()) return;  // stopped
-        }
-        if (up) {
+        const std::string error = follow_once();
+        if (error.empty()) return;  // stopped
+        if (up_) {  // lost after following: the backoff starts again
             spdlog::warn("cluster {}: Redis lost: {}", options_.name, error);
             report_(false, error);
+            up_ = false;
+            backoff = options_.backoff_first;
         }
-        up = false;
         if (!wait(backoff)) return;
         backoff = std::min(backoff * 2, options_.backoff_last);
     }

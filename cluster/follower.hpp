@@ -1,10 +1,12 @@
 // follower.hpp: every node's reader of the cluster's streams in Redis. It loads each stream's
-// history when the node starts, then follows new messages (XREAD BLOCK) and ingests them into
-// the local hub with their seq and bytes. The reads run on the hub's ingest context — an I/O
-// thread of the node, so a message read reaches that thread's subscribers without another
-// thread's wake-up (FollowLoop) — or, with no I/O thread, on the follower's own. The follower's
-// thread only connects: when Redis is lost it reports DOWN, reconnects with backoff and the
-// reads continue from the last message read of each stream.
+// history when the node starts, then follows: subscribed to the cluster's feed (Pub/Sub: Redis
+// pushes each published message, no request per message), it ingests every message into the
+// local hub with its seq and bytes. The subscription is read on the hub's ingest context — an
+// I/O thread of the node, whose subscribers then get each message without another thread's
+// wake-up (FollowLoop) — or, with no I/O thread, on the follower's own. Its thread connects,
+// subscribes, then catches up from the streams (XREAD from the last entry read of each, so what
+// was published while it was away is read too, and what comes both ways is taken once); when
+// Redis is lost it reports DOWN and does it again with backoff.
 #pragma once
 
 #include <atomic>
@@ -13,7 +15,9 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -44,19 +48,36 @@ class Follower {
     std::uint64_t newest_n() const { return newest_n_.load(std::memory_order_acquire); }
     std::uint64_t ingested() const { return ingested_.load(std::memory_order_relaxed); }
 
+    // A Redis stream entry's id, MS-SEQ: entries of a stream are in id order.
+    struct EntryId {
+        std::uint64_t ms = 0, seq = 0;
+        auto operator<=>(const EntryId&) const = default;
+    };
+    // One message as the publish script writes it (cluster_scripts.hpp).
+    struct Entry {
+        std::uint64_t n = 0, seq = 0;
+        std::int64_t time_ms = 0;
+        std::optional<engine::MessageType> type;
+        std::string_view bytes;
+    };
+
   private:
     struct Followed {
         std::string key;
         engine::StreamId stream;
-        std::string last_id = "0-0";  // of the newest entry read
+        EntryId last;  // of the newest entry read
     };
     void run();
-    // Follows on `redis` until it fails (why) or the follower stops ("").
-    std::string follow(std::unique_ptr<RedisConnection> redis);
-    // XREAD over every stream from the last entry read (BLOCK `block`, when not negative).
-    std::vector<std::string> xread(std::chrono::milliseconds block) const;
+    // One connection's turn: subscribe, catch up, follow until it fails (why) or the follower
+    // stops ("").
+    std::string follow_once();
+    // XREAD over every stream from the last entry read.
+    std::vector<std::string> xread() const;
     // Ingests an XREAD's reply; true when it brought an entry.
-    bool take(const redisReply& reply);
+    bool take_read(const redisReply& reply);
+    // Ingests a message of the feed, unless it was read already.
+    void take_push(const redisReply& reply);
+    void take(Followed& f, EntryId id, const std::optional<Entry>& entry);
     bool wait(std::chrono::milliseconds d);  // false when stopping
 
     const ClusterOptions& options_;
@@ -65,12 +86,14 @@ class Follower {
     // The caller's thread before start(), then the reads' (one at a time, handed over by post).
     std::vector<Followed> followed_;
     std::unordered_map<std::string, std::size_t> by_key_;
+    bool up_ = true;  // the follower's thread: Redis was there at the last connection
     std::atomic<std::uint64_t> newest_n_{0};
     std::atomic<std::uint64_t> ingested_{0};
 
     // Where the reads run: the hub's ingest context, or own_ run by the follower's thread.
     std::unique_ptr<boost::asio::io_context> own_;
     boost::asio::io_context* ioc_;
+    const std::string feed_;
 
     std::mutex mu_;
     std::condition_variable cv_;

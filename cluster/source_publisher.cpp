@@ -24,6 +24,7 @@ SourcePublisher::SourcePublisher(const ClusterOptions& options, std::uint64_t sk
       keys_(options.name),
       skip_(skip),
       maxlen_(std::to_string(options.history)),
+      feed_(keys_.feed(options.redis.db)),
       redis_(std::move(redis)),
       n_(from ? from->n : 0) {
     if (from) from_seqs_ = from->seqs;
@@ -115,7 +116,8 @@ void SourcePublisher::write_loop() {
                                       stream_keys_[p.stream], keys_.head(), options_.node,
                                       std::to_string(p.n), maxlen_, std::to_string(p.message->seq),
                                       std::string(engine::name(p.message->type)),
-                                      std::to_string(p.message->time_ms), p.message->bytes})
+                                      std::to_string(p.message->time_ms), p.message->bytes,
+                                      feed_})
                     : redis_->append({"EVAL", kCheckpointScript, "3", keys_.lease(), keys_.head(),
                                       keys_.checkpoint(), options_.node, std::to_string(p.n),
                                       p.checkpoint});

@@ -98,6 +98,9 @@ class RedisServer {
         child_->wait_exit(10s);
         child_.reset();
     }
+    // SIGSTOP, SIGCONT: a Redis that stops answering, with its connections open.
+    void pause() { child_->send_signal(SIGSTOP); }
+    void resume() { child_->send_signal(SIGCONT); }
     std::uint16_t port() const { return port_; }
     std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
     bool running() const { return child_ != nullptr; }

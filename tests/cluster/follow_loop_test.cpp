@@ -1,8 +1,9 @@
-// follow_loop_test.cpp: a Redis connection's reads driven by an io_context (FollowLoop), and the
-// follower that runs them on the hub's I/O thread — on a real redis-server. Every reply reaches
-// the I/O thread whole and in order; the loop ends once, saying why: stopped, Redis gone, an
-// error reply, no reply within the deadline; a message the follower reads is ingested on the
-// ingest context's thread, not a thread of its own.
+// follow_loop_test.cpp: a subscribed Redis connection read by an io_context (FollowLoop), and
+// the follower that runs it on the hub's I/O thread — on a real redis-server. Every message
+// reaches the I/O thread whole and in order; a quiet connection is kept by PING; the loop ends
+// once, saying why: stopped, Redis gone, an error reply, PING unanswered. A follower takes what
+// was published before it subscribed (the streams) and after (the feed), each message once, on
+// the ingest context's thread.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cluster/cluster_scripts.hpp"
 #include "cluster/follow_loop.hpp"
 #include "cluster/follower.hpp"
 #include "engine/hub.hpp"
@@ -37,12 +39,11 @@ struct IoThread {
     }
 };
 
-// What a loop handed over, and how it ended.
+// What a loop handed over (each reply's last element as text), and how it ended.
 struct Outcome {
     std::mutex mu;
     std::condition_variable cv;
-    std::vector<long long> integers;
-    std::vector<std::size_t> lengths;
+    std::vector<std::string> messages, pongs;
     std::vector<std::thread::id> threads;
     int ends = 0;
     std::string error;
@@ -62,15 +63,23 @@ std::unique_ptr<RedisConnection> connect(const RedisServer& redis) {
     return c;
 }
 
-std::shared_ptr<FollowLoop> loop_on(IoThread& io, const RedisServer& redis,
-                                    std::vector<std::string> command, Outcome& out,
-                                    std::chrono::milliseconds deadline = 2s) {
+std::unique_ptr<RedisConnection> subscribed(const RedisServer& redis) {
+    auto c = connect(redis);
+    EXPECT_TRUE(c->command({"SUBSCRIBE", "feed"}));
+    return c;
+}
+
+std::shared_ptr<FollowLoop> loop_on(IoThread& io, std::unique_ptr<RedisConnection> c,
+                                    Outcome& out, std::chrono::milliseconds quiet = 2s) {
     return std::make_shared<FollowLoop>(
-        io.ioc, connect(redis), deadline, [command] { return command; },
+        io.ioc, std::move(c), quiet,
         [&out](const redisReply& r) {
             std::lock_guard lock(out.mu);
-            out.integers.push_back(r.type == REDIS_REPLY_INTEGER ? r.integer : -1);
-            out.lengths.push_back(r.type == REDIS_REPLY_STRING ? r.len : 0);
+            const bool array = r.type == REDIS_REPLY_ARRAY && r.elements > 0;
+            const auto kind = array ? cluster::text_of(*r.element[0]) : "";
+            if (kind == "message")
+                out.messages.emplace_back(cluster::text_of(*r.element[r.elements - 1]));
+            if (kind == "pong") out.pongs.emplace_back();
             out.threads.push_back(std::this_thread::get_id());
             out.cv.notify_all();
         },
@@ -82,38 +91,42 @@ std::shared_ptr<FollowLoop> loop_on(IoThread& io, const RedisServer& redis,
         });
 }
 
-TEST(FollowLoop, HandsEveryReplyOverInOrderOnTheIoThreadUntilStopped) {
+TEST(FollowLoop, HandsEveryMessageOverInOrderOnTheIoThreadUntilStopped) {
     SKIP_WITHOUT_REDIS();
     RedisServer redis;
     IoThread io;
     Outcome out;
-    auto loop = loop_on(io, redis, {"INCR", "counter"}, out);
+    auto loop = loop_on(io, subscribed(redis), out);
     loop->start();
-    ASSERT_TRUE(out.wait([](Outcome& o) { return o.integers.size() >= 50; }));
+    auto publisher = connect(redis);
+    for (int i = 1; i <= 50; ++i)
+        ASSERT_TRUE(publisher->command({"PUBLISH", "feed", std::to_string(i)}));
+    ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 50; }));
     loop->stop();
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
     std::lock_guard lock(out.mu);
     EXPECT_EQ(out.ends, 1);
     EXPECT_EQ(out.error, "");  // stopped
-    for (std::size_t i = 0; i < out.integers.size(); ++i)
-        ASSERT_EQ(out.integers[i], static_cast<long long>(i + 1));
+    for (std::size_t i = 0; i < out.messages.size(); ++i)
+        ASSERT_EQ(out.messages[i], std::to_string(i + 1));
     for (auto id : out.threads) EXPECT_EQ(id, io.thread.get_id());
 }
 
-TEST(FollowLoop, AReplyLargerThanOneReadArrivesWhole) {
+TEST(FollowLoop, AMessageLargerThanOneReadArrivesWhole) {
     SKIP_WITHOUT_REDIS();
     RedisServer redis;
-    const std::string big(300'000, 'x');  // hiredis reads 16 KiB at a time
-    ASSERT_TRUE(connect(redis)->command({"SET", "big", big}));
     IoThread io;
     Outcome out;
-    auto loop = loop_on(io, redis, {"GET", "big"}, out);
+    auto loop = loop_on(io, subscribed(redis), out);
     loop->start();
-    ASSERT_TRUE(out.wait([](Outcome& o) { return o.lengths.size() >= 3; }));
+    const std::string big(300'000, 'x');  // hiredis's reads and the loop's are 16 KiB
+    auto publisher = connect(redis);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(publisher->command({"PUBLISH", "feed", big}));
+    ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 3; }));
     loop->stop();
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
     std::lock_guard lock(out.mu);
-    for (auto n : out.lengths) EXPECT_EQ(n, big.size());
+    for (auto& m : out.messages) EXPECT_EQ(m, big);
 }
 
 TEST(FollowLoop, EndsOnceSayingWhyWhenRedisGoes) {
@@ -121,18 +134,14 @@ TEST(FollowLoop, EndsOnceSayingWhyWhenRedisGoes) {
     RedisServer redis;
     IoThread io;
     Outcome out;
-    auto loop = loop_on(io, redis, {"BLPOP", "nothing", "0.05"}, out);
+    auto loop = loop_on(io, subscribed(redis), out);
     loop->start();
-    ASSERT_TRUE(out.wait([](Outcome& o) { return o.integers.size() >= 2; }));
+    ASSERT_TRUE(connect(redis)->command({"PUBLISH", "feed", "before"}));
+    ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 1; }));
     redis.kill();
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
     loop->stop();  // after the end: nothing more
-    {
-        std::lock_guard lock(out.mu);
-        EXPECT_NE(out.error.find(redis.url().substr(8)), std::string::npos) << out.error;
-    }
-    // A stop posted after the end is a no-op: still one end.
-    Outcome after;
+    Outcome after;  // runs after the stop's handler on the same thread
     boost::asio::post(io.ioc, [&after] {
         std::lock_guard lock(after.mu);
         ++after.ends;
@@ -141,33 +150,54 @@ TEST(FollowLoop, EndsOnceSayingWhyWhenRedisGoes) {
     ASSERT_TRUE(after.wait([](Outcome& o) { return o.ends > 0; }));
     std::lock_guard lock(out.mu);
     EXPECT_EQ(out.ends, 1);
+    EXPECT_NE(out.error.find(redis.url().substr(8)), std::string::npos) << out.error;
 }
 
 TEST(FollowLoop, AnErrorReplyEndsItWithRedisWords) {
     SKIP_WITHOUT_REDIS();
     RedisServer redis;
-    ASSERT_TRUE(connect(redis)->command({"SET", "word", "not a number"}));
+    auto c = connect(redis);
+    ASSERT_TRUE(c->command({"SET", "word", "not a number"}));
+    ASSERT_TRUE(c->append({"INCR", "word"}));  // queued: the loop writes it
     IoThread io;
     Outcome out;
-    auto loop = loop_on(io, redis, {"INCR", "word"}, out);
+    auto loop = loop_on(io, std::move(c), out);
     loop->start();
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
     std::lock_guard lock(out.mu);
-    EXPECT_TRUE(out.integers.empty());
+    EXPECT_TRUE(out.messages.empty());
     EXPECT_NE(out.error.find("not an integer"), std::string::npos) << out.error;
 }
 
-TEST(FollowLoop, NoReplyWithinTheDeadlineEndsIt) {
+TEST(FollowLoop, AQuietConnectionIsKeptByPing) {
     SKIP_WITHOUT_REDIS();
     RedisServer redis;
     IoThread io;
     Outcome out;
-    // Blocks for ever: the loop must not.
-    auto loop = loop_on(io, redis, {"BLPOP", "nothing", "0"}, out, 200ms);
+    auto loop = loop_on(io, subscribed(redis), out, 30ms);
     loop->start();
+    // Nothing published: three PINGs answered, and the loop still runs.
+    ASSERT_TRUE(out.wait([](Outcome& o) { return o.pongs.size() >= 3 || o.ends > 0; }));
+    loop->stop();
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
     std::lock_guard lock(out.mu);
-    EXPECT_EQ(out.error, "no reply from Redis within 200 ms");
+    EXPECT_GE(out.pongs.size(), 3u);
+    EXPECT_EQ(out.error, "");
+}
+
+TEST(FollowLoop, ARedisThatStopsAnsweringEndsIt) {
+    SKIP_WITHOUT_REDIS();
+    RedisServer redis;
+    IoThread io;
+    Outcome out;
+    auto loop = loop_on(io, subscribed(redis), out, 100ms);
+    loop->start();
+    redis.pause();
+    const bool ended = out.wait([](Outcome& o) { return o.ends > 0; });
+    redis.resume();
+    ASSERT_TRUE(ended);
+    std::lock_guard lock(out.mu);
+    EXPECT_NE(out.error.find("no reply to PING within 100 ms"), std::string::npos) << out.error;
 }
 
 // A hub target with an I/O thread, as a shard is: records where each message arrived.
@@ -177,7 +207,7 @@ class ThreadTarget final : public engine::FanoutTarget {
     void on_stream_added(engine::Stream*) override {}
     void on_message(engine::MessagePtr m) override {
         std::lock_guard lock(out.mu);
-        out.integers.push_back(static_cast<long long>(m->seq));
+        out.messages.push_back(std::to_string(m->seq));
         out.threads.push_back(std::this_thread::get_id());
         out.cv.notify_all();
     }
@@ -189,7 +219,17 @@ class ThreadTarget final : public engine::FanoutTarget {
     IoThread& io_;
 };
 
-TEST(Follower, IngestsOnTheHubsIoThread) {
+// Publishes seq n of the metrics stream with the source's own script, as the lease's holder.
+void publish(RedisConnection& c, const cluster::ClusterOptions& o, int n) {
+    const cluster::ClusterKeys keys(o.name);
+    cluster::Reply r = c.command({"EVAL", cluster::kPublishScript, "3", keys.lease(),
+                         keys.stream(engine::Endpoint::metrics, "metrics"), keys.head(), "node",
+                         std::to_string(n), "1000", std::to_string(n), "metrics", "1",
+                         R"({"seq":)" + std::to_string(n) + "}", keys.feed(o.redis.db)});
+    ASSERT_TRUE(r && cluster::integer_of(*r) == 1);
+}
+
+TEST(Follower, TakesWhatCameBeforeAndAfterItSubscribedOnceOnTheHubsIoThread) {
     SKIP_WITHOUT_REDIS();
     RedisServer redis;
     IoThread io;
@@ -201,20 +241,23 @@ TEST(Follower, IngestsOnTheHubsIoThread) {
     std::string error;
     options.redis = *cluster::parse_redis_url(redis.url(), error);
     options.name = cluster_name();
+    auto writer = connect(redis);
+    ASSERT_TRUE(writer->command({"SET", cluster::ClusterKeys(options.name).lease(), "node"}));
+    publish(*writer, options, 1);  // before: read from the stream
+    publish(*writer, options, 2);
     cluster::Follower follower(options, hub, [](bool, const std::string&) {});
     follower.start();
-    auto writer = connect(redis);
-    const auto key = cluster::ClusterKeys(options.name).stream(engine::Endpoint::metrics, "metrics");
-    for (int seq = 1; seq <= 3; ++seq)
-        ASSERT_TRUE(writer->command({"XADD", key, "*", "n", std::to_string(seq), "s",
-                                     std::to_string(seq), "y", "metrics", "t", "1", "b",
-                                     R"({"seq":)" + std::to_string(seq) + "}"}));
-    ASSERT_TRUE(target.out.wait([](Outcome& o) { return o.integers.size() >= 3; }));
+    ASSERT_TRUE(target.out.wait([](Outcome& o) { return o.messages.size() >= 2; }));
+    publish(*writer, options, 3);  // after: pushed on the feed
+    publish(*writer, options, 4);
+    ASSERT_TRUE(target.out.wait([](Outcome& o) { return o.messages.size() >= 4; }));
     follower.stop();
     std::lock_guard lock(target.out.mu);
-    EXPECT_EQ(target.out.integers, (std::vector<long long>{1, 2, 3}));
-    for (auto t : target.out.threads) EXPECT_EQ(t, io.thread.get_id());
-    EXPECT_EQ(hub.find(engine::Endpoint::metrics, "metrics")->last_seq(), 3u);
+    EXPECT_EQ(target.out.messages, (std::vector<std::string>{"1", "2", "3", "4"}));
+    // The first two from the follower's catch-up; what was pushed, on the I/O thread.
+    EXPECT_EQ(target.out.threads[2], io.thread.get_id());
+    EXPECT_EQ(target.out.threads[3], io.thread.get_id());
+    EXPECT_EQ(hub.find(engine::Endpoint::metrics, "metrics")->last_seq(), 4u);
 }
 
 }  // namespace
