@@ -48,10 +48,13 @@ bench_three() {
 }
 
 # Three single nodes (no Redis), the clients spread over them by the same load process: the
-# same three processes on the same two cores as the cluster, without the Redis hop. The
-# cluster is compared with this run: what remains is what Redis and following cost.
-echo "three single nodes: $CLIENTS clients spread over them, no Redis" >&2
-bench_three three three
+# same three processes on the same two cores as the cluster, without the Redis hop. Their worlds
+# share one clock start, so that their messages fall due at the same instants, as a cluster's
+# do on all its nodes at once (three clock starts would spread the three bursts apart and
+# spare each node the others' contention). The cluster is compared with this run: what remains
+# is what Redis and following cost.
+echo "three single nodes: $CLIENTS clients spread over them, no Redis, one clock start" >&2
+bench_three three three --clock-start "$(( $(date +%s%3N) - 1000 ))"
 for p in "${three_pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
 
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
