@@ -95,8 +95,7 @@ void FollowLoop::tick() {
             self->heard_ = false;
         } else if (self->pinged_) {
             return self->finish(fmt::format("{}: no reply to PING within {} ms",
-                                            self->redis_->address().text(),
-                                            self->quiet_.count()));
+                                            self->redis_->address().text(), self->quiet_.count()));
         } else {
             self->pinged_ = true;
             if (!self->redis_->append({"PING"})) return self->finish(self->redis_->error());

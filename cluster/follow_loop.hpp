@@ -45,9 +45,9 @@ class FollowLoop : public std::enable_shared_from_this<FollowLoop> {
     boost::asio::posix::stream_descriptor socket_;
     boost::asio::steady_timer timer_;
     const std::chrono::milliseconds quiet_;
-    bool heard_ = false;      // a reply since the last tick
-    bool pinged_ = false;     // a PING went out at the last tick and nothing came since
-    bool writing_ = false;    // waiting for the socket to take the rest of a command
+    bool heard_ = false;    // a reply since the last tick
+    bool pinged_ = false;   // a PING went out at the last tick and nothing came since
+    bool writing_ = false;  // waiting for the socket to take the rest of a command
     // Reads go through Asio (a speculative read, then the reactor: no epoll_ctl per read) and
     // their bytes to hiredis's reader. 16 KiB: hiredis's own read size.
     std::array<char, 16 * 1024> buffer_;

@@ -205,7 +205,8 @@ std::string Follower::follow_once() {
     // Subscribed first, then caught up: a message published in between comes both ways and is
     // taken once (its id), never neither way.
     Reply r = subscribed->command({"SUBSCRIBE", feed_});
-    if (!r || is_error(*r)) return r ? "SUBSCRIBE: " + std::string(text_of(*r)) : subscribed->error();
+    if (!r || is_error(*r))
+        return r ? "SUBSCRIBE: " + std::string(text_of(*r)) : subscribed->error();
     {
         auto reader = RedisConnection::open(options_.redis, options_.command_timeout, error);
         if (!reader || !load(*reader, error)) return error;
@@ -246,7 +247,7 @@ void Follower::run() {
     while (true) {
         const std::string error = follow_once();
         if (error.empty()) return;  // stopped
-        if (up_) {  // lost after following: the backoff starts again
+        if (up_) {                  // lost after following: the backoff starts again
             spdlog::warn("cluster {}: Redis lost: {}", options_.name, error);
             report_(false, error);
             up_ = false;

@@ -116,8 +116,7 @@ void SourcePublisher::write_loop() {
                                       stream_keys_[p.stream], keys_.head(), options_.node,
                                       std::to_string(p.n), maxlen_, std::to_string(p.message->seq),
                                       std::string(engine::name(p.message->type)),
-                                      std::to_string(p.message->time_ms), p.message->bytes,
-                                      feed_})
+                                      std::to_string(p.message->time_ms), p.message->bytes, feed_})
                     : redis_->append({"EVAL", kCheckpointScript, "3", keys_.lease(), keys_.head(),
                                       keys_.checkpoint(), options_.node, std::to_string(p.n),
                                       p.checkpoint});

@@ -64,7 +64,7 @@ class SourcePublisher final : public engine::Publisher {
     const ClusterKeys keys_;
     const std::uint64_t skip_;
     const std::string maxlen_;
-    const std::string feed_;  // the followers' Pub/Sub channel
+    const std::string feed_;                  // the followers' Pub/Sub channel
     std::unique_ptr<RedisConnection> redis_;  // the writer's thread
     engine::Hub staging_{1};                  // frames and numbers; keeps one message per stream
     std::vector<std::string> stream_keys_;    // by StreamId; complete before the first publish

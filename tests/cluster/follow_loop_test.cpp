@@ -69,8 +69,8 @@ std::unique_ptr<RedisConnection> subscribed(const RedisServer& redis) {
     return c;
 }
 
-std::shared_ptr<FollowLoop> loop_on(IoThread& io, std::unique_ptr<RedisConnection> c,
-                                    Outcome& out, std::chrono::milliseconds quiet = 2s) {
+std::shared_ptr<FollowLoop> loop_on(IoThread& io, std::unique_ptr<RedisConnection> c, Outcome& out,
+                                    std::chrono::milliseconds quiet = 2s) {
     return std::make_shared<FollowLoop>(
         io.ioc, std::move(c), quiet,
         [&out](const redisReply& r) {
@@ -140,7 +140,7 @@ TEST(FollowLoop, EndsOnceSayingWhyWhenRedisGoes) {
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 1; }));
     redis.kill();
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
-    loop->stop();  // after the end: nothing more
+    loop->stop();   // after the end: nothing more
     Outcome after;  // runs after the stop's handler on the same thread
     boost::asio::post(io.ioc, [&after] {
         std::lock_guard lock(after.mu);
@@ -222,10 +222,11 @@ class ThreadTarget final : public engine::FanoutTarget {
 // Publishes seq n of the metrics stream with the source's own script, as the lease's holder.
 void publish(RedisConnection& c, const cluster::ClusterOptions& o, int n) {
     const cluster::ClusterKeys keys(o.name);
-    cluster::Reply r = c.command({"EVAL", cluster::kPublishScript, "3", keys.lease(),
-                         keys.stream(engine::Endpoint::metrics, "metrics"), keys.head(), "node",
-                         std::to_string(n), "1000", std::to_string(n), "metrics", "1",
-                         R"({"seq":)" + std::to_string(n) + "}", keys.feed(o.redis.db)});
+    cluster::Reply r =
+        c.command({"EVAL", cluster::kPublishScript, "3", keys.lease(),
+                   keys.stream(engine::Endpoint::metrics, "metrics"), keys.head(), "node",
+                   std::to_string(n), "1000", std::to_string(n), "metrics", "1",
+                   R"({"seq":)" + std::to_string(n) + "}", keys.feed(o.redis.db)});
     ASSERT_TRUE(r && cluster::integer_of(*r) == 1);
 }
 
