@@ -91,58 +91,63 @@ std::shared_ptr<FollowLoop> loop_on(IoThread& io, std::unique_ptr<RedisConnectio
         });
 }
 
+// A redis-server, and a loop started on a connection subscribed to "feed" there.
+struct Subscribed {
+    RedisServer redis;
+    Outcome out;
+    IoThread io;  // after out: its pending handlers go before what they refer to
+    std::shared_ptr<FollowLoop> loop;
+    explicit Subscribed(std::chrono::milliseconds quiet = 2s)
+        : loop(loop_on(io, subscribed(redis), out, quiet)) {
+        loop->start();
+    }
+    bool stop() {  // and wait for the end
+        loop->stop();
+        return out.wait([](Outcome& o) { return o.ends > 0; });
+    }
+};
+
 TEST(FollowLoop, HandsEveryMessageOverInOrderOnTheIoThreadUntilStopped) {
     SKIP_WITHOUT_REDIS();
-    RedisServer redis;
-    IoThread io;
-    Outcome out;
-    auto loop = loop_on(io, subscribed(redis), out);
-    loop->start();
-    auto publisher = connect(redis);
+    Subscribed s;
+    auto& out = s.out;
+    auto publisher = connect(s.redis);
     for (int i = 1; i <= 50; ++i)
         ASSERT_TRUE(publisher->command({"PUBLISH", "feed", std::to_string(i)}));
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 50; }));
-    loop->stop();
-    ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
+    ASSERT_TRUE(s.stop());
     std::lock_guard lock(out.mu);
     EXPECT_EQ(out.ends, 1);
     EXPECT_EQ(out.error, "");  // stopped
     for (std::size_t i = 0; i < out.messages.size(); ++i)
         ASSERT_EQ(out.messages[i], std::to_string(i + 1));
-    for (auto id : out.threads) EXPECT_EQ(id, io.thread.get_id());
+    for (auto id : out.threads) EXPECT_EQ(id, s.io.thread.get_id());
 }
 
 TEST(FollowLoop, AMessageLargerThanOneReadArrivesWhole) {
     SKIP_WITHOUT_REDIS();
-    RedisServer redis;
-    IoThread io;
-    Outcome out;
-    auto loop = loop_on(io, subscribed(redis), out);
-    loop->start();
+    Subscribed s;
+    auto& out = s.out;
     const std::string big(300'000, 'x');  // hiredis's reads and the loop's are 16 KiB
-    auto publisher = connect(redis);
+    auto publisher = connect(s.redis);
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(publisher->command({"PUBLISH", "feed", big}));
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 3; }));
-    loop->stop();
-    ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
+    ASSERT_TRUE(s.stop());
     std::lock_guard lock(out.mu);
     for (auto& m : out.messages) EXPECT_EQ(m, big);
 }
 
 TEST(FollowLoop, EndsOnceSayingWhyWhenRedisGoes) {
     SKIP_WITHOUT_REDIS();
-    RedisServer redis;
-    IoThread io;
-    Outcome out;
-    auto loop = loop_on(io, subscribed(redis), out);
-    loop->start();
-    ASSERT_TRUE(connect(redis)->command({"PUBLISH", "feed", "before"}));
+    Subscribed s;
+    auto& out = s.out;
+    ASSERT_TRUE(connect(s.redis)->command({"PUBLISH", "feed", "before"}));
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 1; }));
-    redis.kill();
+    s.redis.kill();
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
-    loop->stop();   // after the end: nothing more
-    Outcome after;  // runs after the stop's handler on the same thread
-    boost::asio::post(io.ioc, [&after] {
+    s.loop->stop();  // after the end: nothing more
+    Outcome after;   // runs after the stop's handler on the same thread
+    boost::asio::post(s.io.ioc, [&after] {
         std::lock_guard lock(after.mu);
         ++after.ends;
         after.cv.notify_all();
@@ -150,7 +155,7 @@ TEST(FollowLoop, EndsOnceSayingWhyWhenRedisGoes) {
     ASSERT_TRUE(after.wait([](Outcome& o) { return o.ends > 0; }));
     std::lock_guard lock(out.mu);
     EXPECT_EQ(out.ends, 1);
-    EXPECT_NE(out.error.find(redis.url().substr(8)), std::string::npos) << out.error;
+    EXPECT_NE(out.error.find(s.redis.url().substr(8)), std::string::npos) << out.error;
 }
 
 TEST(FollowLoop, AnErrorReplyEndsItWithRedisWords) {
@@ -171,15 +176,11 @@ TEST(FollowLoop, AnErrorReplyEndsItWithRedisWords) {
 
 TEST(FollowLoop, AQuietConnectionIsKeptByPing) {
     SKIP_WITHOUT_REDIS();
-    RedisServer redis;
-    IoThread io;
-    Outcome out;
-    auto loop = loop_on(io, subscribed(redis), out, 30ms);
-    loop->start();
+    Subscribed s(30ms);
+    auto& out = s.out;
     // Nothing published: three PINGs answered, and the loop still runs.
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.pongs.size() >= 3 || o.ends > 0; }));
-    loop->stop();
-    ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
+    ASSERT_TRUE(s.stop());
     std::lock_guard lock(out.mu);
     EXPECT_GE(out.pongs.size(), 3u);
     EXPECT_EQ(out.error, "");
@@ -187,14 +188,11 @@ TEST(FollowLoop, AQuietConnectionIsKeptByPing) {
 
 TEST(FollowLoop, ARedisThatStopsAnsweringEndsIt) {
     SKIP_WITHOUT_REDIS();
-    RedisServer redis;
-    IoThread io;
-    Outcome out;
-    auto loop = loop_on(io, subscribed(redis), out, 100ms);
-    loop->start();
-    redis.pause();
+    Subscribed s(100ms);
+    auto& out = s.out;
+    s.redis.pause();
     const bool ended = out.wait([](Outcome& o) { return o.ends > 0; });
-    redis.resume();
+    s.redis.resume();
     ASSERT_TRUE(ended);
     std::lock_guard lock(out.mu);
     EXPECT_NE(out.error.find("no reply to PING within 100 ms"), std::string::npos) << out.error;
