@@ -188,11 +188,18 @@ void Follower::take_push(const redisReply& r) {
         return;
     std::string_view payload = text_of(*r.element[2]);
     const auto key_end = payload.find('\n');
-    const auto id_end = payload.find('\n', key_end + 1);
-    if (key_end == std::string_view::npos || id_end == std::string_view::npos) return;
+    const auto id_end =
+        key_end == std::string_view::npos ? key_end : payload.find('\n', key_end + 1);
+    auto id = id_end == std::string_view::npos
+                  ? std::nullopt
+                  : parse_id(payload.substr(key_end + 1, id_end - key_end - 1));
+    if (!id) {
+        spdlog::warn("cluster {}: a message on {} that is not a stream entry, skipped",
+                     options_.name, feed_);
+        return;
+    }
     auto it = by_key_.find(std::string(payload.substr(0, key_end)));
-    auto id = parse_id(payload.substr(key_end + 1, id_end - key_end - 1));
-    if (it == by_key_.end() || !id) return;
+    if (it == by_key_.end()) return;  // a stream this node does not serve (another version's)
     Followed& f = followed_[it->second];
     if (*id <= f.last) return;  // read already, by the catch-up
     take(f, *id, decode_lines(payload.substr(id_end + 1)));

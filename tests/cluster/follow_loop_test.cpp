@@ -228,41 +228,87 @@ void publish(RedisConnection& c, const cluster::ClusterOptions& o, int n) {
     ASSERT_TRUE(r && cluster::integer_of(*r) == 1);
 }
 
-TEST(Follower, TakesWhatCameBeforeAndAfterItSubscribedOnceOnTheHubsIoThread) {
-    SKIP_WITHOUT_REDIS();
+// A hub with the metrics stream and one target on an I/O thread, a cluster on a real
+// redis-server with a writer holding its lease, and (once started) a follower of it.
+struct FollowerRig {
     RedisServer redis;
     IoThread io;
-    ThreadTarget target(io);
-    engine::Hub hub(1000);
-    hub.attach(&target);
-    hub.declare_stream(engine::Endpoint::metrics, "metrics");
+    ThreadTarget target{io};
+    engine::Hub hub{1000};
     cluster::ClusterOptions options;
-    std::string error;
-    options.redis = *cluster::parse_redis_url(redis.url(), error);
-    options.name = cluster_name();
-    auto writer = connect(redis);
-    ASSERT_TRUE(writer->command({"SET", cluster::ClusterKeys(options.name).lease(), "node"}));
-    publish(*writer, options, 1);  // before it subscribed: read from the stream
-    publish(*writer, options, 2);
-    cluster::Follower follower(options, hub, [](bool, const std::string&) {});
-    follower.start();
-    ASSERT_TRUE(target.out.wait([](Outcome& o) { return o.messages.size() >= 2; }));
-    // After: read by the catch-up while it still reads, then pushed on the feed to the I/O thread.
-    int n = 2;
-    bool pushed = false;
-    while (!pushed && n < 100) {
-        publish(*writer, options, ++n);
-        ASSERT_TRUE(
-            target.out.wait([n](Outcome& o) { return o.messages.size() >= std::size_t(n); }));
-        std::lock_guard lock(target.out.mu);
-        pushed = target.out.threads.back() == io.thread.get_id();
+    std::unique_ptr<RedisConnection> writer;
+    std::unique_ptr<cluster::Follower> follower;
+
+    FollowerRig() {
+        hub.attach(&target);
+        hub.declare_stream(engine::Endpoint::metrics, "metrics");
+        std::string error;
+        options.redis = *cluster::parse_redis_url(redis.url(), error);
+        options.name = cluster_name();
+        writer = connect(redis);
+        EXPECT_TRUE(writer->command({"SET", cluster::ClusterKeys(options.name).lease(), "node"}));
     }
-    follower.stop();
-    EXPECT_TRUE(pushed);
-    std::lock_guard lock(target.out.mu);
-    ASSERT_EQ(target.out.messages.size(), std::size_t(n));  // each once, in order
-    for (int i = 0; i < n; ++i) EXPECT_EQ(target.out.messages[i], std::to_string(i + 1));
-    EXPECT_EQ(hub.find(engine::Endpoint::metrics, "metrics")->last_seq(), std::uint64_t(n));
+    ~FollowerRig() {
+        if (follower) follower->stop();
+    }
+    void start() {
+        follower =
+            std::make_unique<cluster::Follower>(options, hub, [](bool, const std::string&) {});
+        follower->start();
+    }
+    // Publishes seq n+1, n+2, ... (each after `junk` on the feed) until one reaches the target
+    // by the feed, on the I/O thread (the catch-up may read the first ones): false if none did
+    // within 100.
+    bool publish_until_pushed(int& n, const std::vector<std::string>& junk = {}) {
+        const auto feed = cluster::ClusterKeys(options.name).feed(options.redis.db);
+        for (bool pushed = false; n < 100;) {
+            for (auto& j : junk) EXPECT_TRUE(writer->command({"PUBLISH", feed, j}));
+            publish(*writer, options, ++n);
+            if (!target.out.wait([n](Outcome& o) { return o.messages.size() >= std::size_t(n); }))
+                return false;
+            {
+                std::lock_guard lock(target.out.mu);
+                pushed = target.out.threads.back() == io.thread.get_id();
+            }
+            if (pushed) return true;
+        }
+        return false;
+    }
+    // Every message the target got, each once and in order: 1..n.
+    void expect_each_once(int n) {
+        std::lock_guard lock(target.out.mu);
+        ASSERT_EQ(target.out.messages.size(), std::size_t(n));
+        for (int i = 0; i < n; ++i) EXPECT_EQ(target.out.messages[i], std::to_string(i + 1));
+        EXPECT_EQ(hub.find(engine::Endpoint::metrics, "metrics")->last_seq(), std::uint64_t(n));
+    }
+};
+
+TEST(Follower, TakesWhatCameBeforeAndAfterItSubscribedOnceOnTheHubsIoThread) {
+    SKIP_WITHOUT_REDIS();
+    FollowerRig rig;
+    publish(*rig.writer, rig.options, 1);  // before it subscribed: read from the stream
+    publish(*rig.writer, rig.options, 2);
+    rig.start();
+    ASSERT_TRUE(rig.target.out.wait([](Outcome& o) { return o.messages.size() >= 2; }));
+    int n = 2;  // after: read by the catch-up while it still reads, then pushed on the feed
+    EXPECT_TRUE(rig.publish_until_pushed(n));
+    rig.follower->stop();
+    rig.expect_each_once(n);
+}
+
+TEST(Follower, SkipsWhatItCannotReadOnTheFeedAndGoesOn) {
+    SKIP_WITHOUT_REDIS();
+    FollowerRig rig;
+    rig.start();
+    // Before each message, three on the feed that no follower can read: no entry, no id, an
+    // entry of no known type.
+    const auto stream =
+        cluster::ClusterKeys(rig.options.name).stream(engine::Endpoint::metrics, "metrics");
+    int n = 0;
+    EXPECT_TRUE(rig.publish_until_pushed(
+        n, {"garbage", "KEY\nnot-an-id\nx", stream + "\n1-1\n1\n1\nno-such-type\n1\n{}"}));
+    rig.follower->stop();
+    rig.expect_each_once(n);
 }
 
 }  // namespace
