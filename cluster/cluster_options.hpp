@@ -35,8 +35,10 @@ struct ClusterOptions {
     // A command slower than this counts as Redis lost: the node reports DOWN and reconnects.
     std::chrono::milliseconds command_timeout{1000};
     // How long the follower's subscription may stay silent before it asks PING; a PING not
-    // answered within it counts as Redis lost (so a dead Redis is noticed in 0.5 to 1.5 s).
-    std::chrono::milliseconds follow_quiet{500};
+    // answered within it counts as Redis lost, as a slow command does (command_timeout). A
+    // Redis that stops answering is noticed within 1 to 2 s of its last word (the lease
+    // round's command timeout usually says so first).
+    std::chrono::milliseconds follow_quiet{1000};
     // Simulated time between two checkpoints of the world in Redis: a successor regenerates at
     // most this much (a simulated minute is ~2,400 messages at the defaults, some 20 ms here),
     // however old the world; each costs one SET of a few KB.
