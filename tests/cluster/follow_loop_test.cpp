@@ -174,6 +174,36 @@ TEST(FollowLoop, AnErrorReplyEndsItWithRedisWords) {
     EXPECT_NE(out.error.find("not an integer"), std::string::npos) << out.error;
 }
 
+TEST(FollowLoop, BytesThatAreNotRedisEndItNamingTheProtocolError) {
+    // Not a Redis: a listener on port 0 that answers the connection with garbage.
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(listener, 1), 0);
+    ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    std::string error;
+    auto address =
+        cluster::parse_redis_url("redis://127.0.0.1:" + std::to_string(ntohs(a.sin_port)), error);
+    auto c = RedisConnection::open(*address, std::chrono::milliseconds(1000), error);
+    ASSERT_TRUE(c) << error;
+    const int peer = ::accept(listener, nullptr, nullptr);
+    ASSERT_GE(peer, 0);
+    IoThread io;
+    Outcome out;
+    auto loop = loop_on(io, std::move(c), out);
+    loop->start();
+    ASSERT_EQ(::write(peer, "%garbage\r\n", 10), 10);
+    const bool ended = out.wait([](Outcome& o) { return o.ends > 0; });
+    ::close(peer);
+    ::close(listener);
+    ASSERT_TRUE(ended);
+    std::lock_guard lock(out.mu);
+    EXPECT_NE(out.error.find("Protocol error"), std::string::npos) << out.error;
+}
+
 TEST(FollowLoop, AQuietConnectionIsKeptByPing) {
     SKIP_WITHOUT_REDIS();
     Subscribed s(250ms);  // long enough for a PONG on a loaded machine
