@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-cluster bench-compare soak clean
+.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-cluster bench-nodes bench-compare soak clean
 
 all: build
 
@@ -94,6 +94,12 @@ bench-shapes: build
 bench-cluster: build
 	@bash scripts/setup.sh test
 	./scripts/bench_cluster.sh
+
+# Issue 14's per-node CPU: the source, a follower and a single node in turn under the same load
+# (CLIENTS, DURATION, SCALE, ROUNDS).
+bench-nodes: build
+	@bash scripts/setup.sh test
+	./scripts/bench_nodes.sh
 
 # streambed and the Node.js `ws` peer side by side under the same load (CLIENTS, DURATION,
 # SCALE, ENDPOINT may be set); needs node and npm, installs the peer's one dependency.

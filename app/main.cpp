@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <functional>
 #include <utility>
 
@@ -19,6 +20,9 @@
 #include "app/verify_command.hpp"
 
 int main(int argc, char** argv) {
+    // A peer that went away (a client, Redis) is an error value of the write (EPIPE), never
+    // the process's death: hiredis writes with write(2), which has no MSG_NOSIGNAL.
+    std::signal(SIGPIPE, SIG_IGN);
     spdlog::set_default_logger(spdlog::stderr_color_mt("streambed"));
     spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug for more
 

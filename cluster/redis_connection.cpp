@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
+#include <array>
 #include <charconv>
 
 namespace streambed::cluster {
@@ -126,7 +127,6 @@ Reply RedisConnection::command(const std::vector<std::string>& argv) {
 }
 
 bool RedisConnection::append(const std::vector<std::string>& argv) {
-    if (!error_.empty()) return false;
     std::vector<const char*> words;
     std::vector<std::size_t> lengths;
     words.reserve(argv.size());
@@ -135,8 +135,29 @@ bool RedisConnection::append(const std::vector<std::string>& argv) {
         words.push_back(a.data());
         lengths.push_back(a.size());
     }
-    if (redisAppendCommandArgv(c_, static_cast<int>(argv.size()), words.data(), lengths.data()) !=
-        REDIS_OK) {
+    return append_words(static_cast<int>(argv.size()), words.data(), lengths.data());
+}
+
+bool RedisConnection::append(std::initializer_list<std::string_view> argv) {
+    constexpr std::size_t kMaxWords = 16;  // the publish script's call has 13
+    std::array<const char*, kMaxWords> words{};
+    std::array<std::size_t, kMaxWords> lengths{};
+    if (argv.size() > kMaxWords) {
+        error_ = fmt::format("{}: a command of {} words (at most {})", address_.text(), argv.size(),
+                             kMaxWords);
+        return false;
+    }
+    std::size_t i = 0;
+    for (std::string_view a : argv) {
+        words[i] = a.data();
+        lengths[i++] = a.size();
+    }
+    return append_words(static_cast<int>(i), words.data(), lengths.data());
+}
+
+bool RedisConnection::append_words(int count, const char** words, const std::size_t* lengths) {
+    if (!error_.empty()) return false;
+    if (redisAppendCommandArgv(c_, count, words, lengths) != REDIS_OK) {
         error_ = fmt::format("{}: {}", address_.text(),
                              c_->errstr[0] ? c_->errstr : "cannot queue a command");
         return false;
@@ -185,6 +206,17 @@ bool RedisConnection::feed(const char* data, std::size_t size) {
     if (!error_.empty()) return false;
     if (redisReaderFeed(c_->reader, data, size) != REDIS_OK) {
         error_ = fmt::format("{}: cannot read Redis's reply", address_.text());
+        return false;
+    }
+    return true;
+}
+
+bool RedisConnection::read_available() {
+    if (!error_.empty()) return false;
+    // Non-blocking: a read that would wait reads nothing and succeeds; end of file fails.
+    if (redisBufferRead(c_) != REDIS_OK) {
+        error_ =
+            fmt::format("{}: {}", address_.text(), c_->errstr[0] ? c_->errstr : "connection lost");
         return false;
     }
     return true;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,7 @@ class RedisConnection {
     // Pipelining: queue a command without waiting (false, and error(), on a failure), then read
     // the replies in order with next_reply() (nullptr on a transport failure, as command()).
     bool append(const std::vector<std::string>& argv);
+    bool append(std::initializer_list<std::string_view> argv);  // no copy of the words
     Reply next_reply();
     const std::string& error() const { return error_; }
 
@@ -69,8 +71,12 @@ class RedisConnection {
     Io flush();
     bool feed(const char* data, std::size_t size);
     Io take(Reply& reply);
+    // Non-blocking, for a caller without an event loop: reads what the socket holds now into
+    // the reader (then take()); false, and error(), when the connection failed or closed.
+    bool read_available();
 
   private:
+    bool append_words(int count, const char** words, const std::size_t* lengths);
     RedisConnection(redisContext* c, RedisAddress address) : c_(c), address_(std::move(address)) {}
     redisContext* c_;
     RedisAddress address_;

@@ -1,20 +1,24 @@
-// source_publisher.cpp: framing once, and the fenced, pipelined append of each message to Redis.
+// source_publisher.cpp: framing once, and the fenced append of each message to Redis, written
+// as it is framed and answered when Redis has answered.
 #include "cluster/source_publisher.hpp"
 
+#include <hiredis/hiredis.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include "cluster/cluster_scripts.hpp"
-#include "engine/thread_name.hpp"
 
 namespace streambed::cluster {
 namespace {
 
-// Appends per round trip: a tick of the default world is about 30 messages; a catch-up burst
-// goes in slices of this many.
-constexpr std::size_t kPipelineDepth = 256;
-// Messages waiting for Redis before the source gives up (Redis far too slow): about 25 minutes
-// of the default world at scale 1, a few MB. The successor regenerates them.
-constexpr std::size_t kMaxQueued = 65536;
+// Appends written and not yet answered before the source gives up (Redis far too slow): about
+// 25 minutes of the default world at scale 1, a few MB in the socket and hiredis's buffer. The
+// successor regenerates them.
+constexpr std::size_t kMaxUnanswered = 65536;
+
+std::string sha_of(const Reply& r) {
+    return r && r->type == REDIS_REPLY_STRING ? std::string(text_of(*r)) : std::string();
+}
 
 }  // namespace
 
@@ -28,19 +32,22 @@ SourcePublisher::SourcePublisher(const ClusterOptions& options, std::uint64_t sk
       redis_(std::move(redis)),
       n_(from ? from->n : 0) {
     if (from) from_seqs_ = from->seqs;
-    writer_ = std::thread([this] {
-        engine::name_this_thread("redis-append");
-        write_loop();
-    });
+    if (load_scripts() && !redis_->set_nonblocking()) fail("publishing: " + redis_->error());
 }
 
 SourcePublisher::~SourcePublisher() {
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    writer_.join();
+    drain(options_.command_timeout);
+}
+
+bool SourcePublisher::load_scripts() {
+    Reply publish = redis_->command({"SCRIPT", "LOAD", kPublishScript});
+    Reply checkpoint = publish ? redis_->command({"SCRIPT", "LOAD", kCheckpointScript}) : nullptr;
+    publish_sha_ = sha_of(publish);
+    checkpoint_sha_ = sha_of(checkpoint);
+    if (!publish_sha_.empty() && !checkpoint_sha_.empty()) return true;
+    const Reply& bad = !publish || publish_sha_.empty() ? publish : checkpoint;
+    fail("loading the publish scripts: " + (bad ? std::string(text_of(*bad)) : redis_->error()));
+    return false;
 }
 
 engine::StreamId SourcePublisher::declare_stream(engine::Endpoint endpoint,
@@ -65,15 +72,18 @@ engine::MessagePtr SourcePublisher::publish(engine::StreamId stream, engine::Mes
     engine::MessagePtr m = staging_.publish(stream, type, time_ms, data_json);
     last_seqs_[stream] = m->seq;
     if (n <= skip_ || failed()) return m;
-    std::size_t queued = 0;
-    {
-        std::lock_guard lock(mu_);
-        queue_.push_back({n, stream, m, {}});
-        queued = queue_.size();
+    const std::string n_text = std::to_string(n), seq = std::to_string(m->seq),
+                      time = std::to_string(m->time_ms);
+    if (!redis_->append({"EVALSHA", publish_sha_, "3", keys_.lease(), stream_keys_[stream],
+                         keys_.head(), options_.node, n_text, maxlen_, seq, engine::name(m->type),
+                         time, m->bytes, feed_})) {
+        fail("publishing: " + redis_->error());
+        return m;
     }
-    cv_.notify_one();
-    if (queued > kMaxQueued)
-        fail("Redis is too slow: " + std::to_string(queued) + " messages wait");
+    unanswered_.push_back(Sent::message);
+    pump();
+    if (unanswered_.size() > kMaxUnanswered)
+        fail("Redis is too slow: " + std::to_string(unanswered_.size()) + " appends unanswered");
     return m;
 }
 
@@ -82,64 +92,70 @@ void SourcePublisher::save_checkpoint(std::int64_t mark_ms, std::string world) {
     Checkpoint c{n_, mark_ms, {}, std::move(world)};
     for (std::size_t id = 0; id < stream_keys_.size(); ++id)
         c.seqs[stream_keys_[id]] = last_seqs_[id];
-    {
-        std::lock_guard lock(mu_);
-        queue_.push_back({n_, 0, nullptr, c.to_json()});
+    if (!redis_->append({"EVALSHA", checkpoint_sha_, "3", keys_.lease(), keys_.head(),
+                         keys_.checkpoint(), options_.node, std::to_string(n_), c.to_json()})) {
+        fail("keeping a checkpoint: " + redis_->error());
+        return;
     }
-    cv_.notify_one();
+    unanswered_.push_back(Sent::checkpoint);
+    pump();
 }
 
 engine::Backlog SourcePublisher::backlog() const {
-    std::lock_guard lock(mu_);
-    return {queue_.size(), 0, 0, 0};
+    pump();
+    return {failed() ? 0 : unanswered_.size(), 0, 0, 0};
 }
 
-void SourcePublisher::write_loop() {
-    std::vector<Pending> batch;
-    while (true) {
-        batch.clear();
-        {
-            std::unique_lock lock(mu_);
-            cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty() || (stopping_ && failed())) return;
-            while (!queue_.empty() && batch.size() < kPipelineDepth) {
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
-            }
+void SourcePublisher::pump() const {
+    if (failed() || unanswered_.empty()) return;
+    if (redis_->flush() == RedisConnection::Io::failed || !redis_->read_available()) {
+        fail("publishing: " + redis_->error());
+        return;
+    }
+    Reply r;
+    while (!failed() && !unanswered_.empty()) {
+        const auto io = redis_->take(r);
+        if (io == RedisConnection::Io::again) return;
+        if (io == RedisConnection::Io::failed) {
+            fail("publishing: " + redis_->error());
+            return;
         }
-        if (failed()) continue;  // dropped: the successor regenerates them
-        std::size_t sent = 0;
-        for (const auto& p : batch) {
-            const bool sent_one =
-                p.message
-                    ? redis_->append({"EVAL", kPublishScript, "3", keys_.lease(),
-                                      stream_keys_[p.stream], keys_.head(), options_.node,
-                                      std::to_string(p.n), maxlen_, std::to_string(p.message->seq),
-                                      std::string(engine::name(p.message->type)),
-                                      std::to_string(p.message->time_ms), p.message->bytes, feed_})
-                    : redis_->append({"EVAL", kCheckpointScript, "3", keys_.lease(), keys_.head(),
-                                      keys_.checkpoint(), options_.node, std::to_string(p.n),
-                                      p.checkpoint});
-            if (!sent_one) break;
-            ++sent;
-        }
-        for (std::size_t i = 0; i < sent && !failed(); ++i) {
-            Reply r = redis_->next_reply();
-            if (!r) {
-                fail("publishing: " + redis_->error());
-            } else if (is_error(*r)) {
-                fail("publishing: " + std::string(text_of(*r)));
-            } else if (integer_of(*r) == -1) {
-                fail("the source lease passed to another node");
-            } else if (integer_of(*r) == 1) {
-                (batch[i].message ? appended_ : kept_).fetch_add(1, std::memory_order_relaxed);
-            }
-        }
-        if (sent < batch.size() && !failed()) fail("publishing: " + redis_->error());
+        take_reply(*r);
     }
 }
 
-void SourcePublisher::fail(std::string why) {
+void SourcePublisher::take_reply(const redisReply& r) const {
+    const Sent sent = unanswered_.front();
+    unanswered_.pop_front();
+    if (is_error(r)) {
+        // NOSCRIPT: Redis restarted without its script cache; the next source loads them again.
+        fail("publishing: " + std::string(text_of(r)));
+    } else if (integer_of(r) == -1) {
+        fail("the source lease passed to another node");
+    } else if (integer_of(r) == 1) {
+        (sent == Sent::message ? appended_ : kept_).fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void SourcePublisher::drain(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (pump(); !failed() && !unanswered_.empty(); pump()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            spdlog::warn("cluster {}: {} appends unanswered within {} ms at the source's stop",
+                         options_.name, unanswered_.size(), timeout.count());
+            return;
+        }
+        const auto written = redis_->flush();
+        if (written == RedisConnection::Io::failed) continue;  // pump() says why
+        const short events = written == RedisConnection::Io::done ? POLLIN : POLLIN | POLLOUT;
+        pollfd p{redis_->fd(), events, 0};
+        ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+}
+
+void SourcePublisher::fail(std::string why) const {
     {
         std::lock_guard lock(mu_);
         if (failed()) return;

@@ -2,11 +2,13 @@
 // each message once (a staging hub of its own assigns the seq and the bytes, as a single server
 // would) and appends it to the stream's history in Redis, fenced by the lease. Messages the
 // cluster already holds (n up to `skip`: a successor regenerating the world) are framed only.
-// Appends are pipelined by a writer thread: a tick's burst costs one round trip, not one each.
+// The appends leave from the simulator's own thread without waiting: each is written to a
+// non-blocking connection as it is framed (EVALSHA of the loaded script) and Redis's replies are
+// read when they have come, at the next publish. No thread is woken per message and none waits.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -14,7 +16,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cluster/checkpoint.hpp"
@@ -27,20 +28,23 @@ namespace streambed::cluster {
 class SourcePublisher final : public engine::Publisher {
   public:
     // `from`: the checkpoint the world continues from (its n and seqs), or null: the epoch.
+    // Loads the scripts on `redis` (a failure fails the publisher, saying why).
     SourcePublisher(const ClusterOptions& options, std::uint64_t skip,
                     std::unique_ptr<RedisConnection> redis, const Checkpoint* from = nullptr);
-    // Appends what is queued (unless failed), then ends the writer.
+    // Waits up to the command timeout for what was written to be answered (unless failed).
     ~SourcePublisher() override;
 
     engine::StreamId declare_stream(engine::Endpoint endpoint, std::string_view channel) override;
-    // The source's thread: frames and queues. After a failure every message is framed and
-    // dropped: the successor (this node again, or another) regenerates them from the head.
+    // The source's thread: frames, writes the append and reads the replies that came. After a
+    // failure every message is framed and dropped: the successor (this node again, or another)
+    // regenerates them from the head.
     engine::MessagePtr publish(engine::StreamId stream, engine::MessageType type,
                                std::int64_t time_ms, std::string_view data_json) override;
     void set_clock(const engine::ClockAnchor& clock) override { staging_.set_clock(clock); }
-    // Messages waiting for Redis: a catching-up source waits while there are many.
+    // The source's thread: appends not yet answered (a catching-up source waits while there are
+    // many). Writes what the socket did not take and reads the replies that came first.
     engine::Backlog backlog() const override;
-    // The source's thread, between two messages: queues the world's checkpoint at the mark,
+    // The source's thread, between two messages: appends the world's checkpoint at the mark,
     // kept in Redis once every message before it is (fenced like an append).
     void save_checkpoint(std::int64_t mark_ms, std::string world);
 
@@ -51,35 +55,32 @@ class SourcePublisher final : public engine::Publisher {
     std::uint64_t checkpoints_kept() const { return kept_.load(std::memory_order_relaxed); }
 
   private:
-    struct Pending {
-        std::uint64_t n;
-        engine::StreamId stream;
-        engine::MessagePtr message;  // null: a checkpoint
-        std::string checkpoint;
-    };
-    void write_loop();
-    void fail(std::string why);
+    enum class Sent : bool { message, checkpoint };
+    bool load_scripts();
+    // Writes what the socket takes and takes every reply that came, without waiting.
+    void pump() const;
+    void take_reply(const redisReply& reply) const;
+    // Waits, up to `timeout`, for every reply (the destructor).
+    void drain(std::chrono::milliseconds timeout);
+    void fail(std::string why) const;
 
     const ClusterOptions& options_;
     const ClusterKeys keys_;
     const std::uint64_t skip_;
     const std::string maxlen_;
     const std::string feed_;                  // the followers' Pub/Sub channel
-    std::unique_ptr<RedisConnection> redis_;  // the writer's thread
-    engine::Hub staging_{1};                  // frames and numbers; keeps one message per stream
-    std::vector<std::string> stream_keys_;    // by StreamId; complete before the first publish
-    std::vector<std::uint64_t> last_seqs_;    // by StreamId: the newest seq framed
+    std::unique_ptr<RedisConnection> redis_;  // the source's thread; non-blocking once loaded
+    std::string publish_sha_, checkpoint_sha_;
+    mutable std::deque<Sent> unanswered_;   // in the order written: Redis replies in order
+    engine::Hub staging_{1};                // frames and numbers; keeps one message per stream
+    std::vector<std::string> stream_keys_;  // by StreamId; complete before the first publish
+    std::vector<std::uint64_t> last_seqs_;  // by StreamId: the newest seq framed
     std::optional<std::map<std::string, std::uint64_t>> from_seqs_;  // continued from a checkpoint
     std::uint64_t n_ = 0;  // messages the world has published since its epoch
-    std::atomic<std::uint64_t> appended_{0}, kept_{0};
-    std::atomic<bool> failed_{false};
-
-    mutable std::mutex mu_;  // the queue, stopping_, failure_
-    std::condition_variable cv_;
-    std::deque<Pending> queue_;
-    bool stopping_ = false;
-    std::string failure_;
-    std::thread writer_;
+    mutable std::atomic<std::uint64_t> appended_{0}, kept_{0};
+    mutable std::atomic<bool> failed_{false};
+    mutable std::mutex mu_;  // failure_
+    mutable std::string failure_;
 };
 
 }  // namespace streambed::cluster

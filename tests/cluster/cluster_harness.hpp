@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -26,6 +27,10 @@
 namespace streambed::testing {
 
 using namespace std::chrono_literals;
+
+// In-process nodes write to Redis as the program does: with SIGPIPE ignored (app/main.cpp), so
+// a Redis that went away is an error value of the write, not the test's death.
+inline const bool kSigpipeIgnored = std::signal(SIGPIPE, SIG_IGN) != SIG_ERR;
 
 // The redis-server on PATH, or nullopt (the tests are then skipped, saying so).
 inline std::optional<std::string> redis_server_program() {

@@ -1,0 +1,169 @@
+// source_publisher_test.cpp: the source's appends on a real redis-server. They leave from the
+// publishing thread without waiting for Redis — a paused Redis holds nothing up, and what was
+// written is appended once it answers — each message once, in order, fenced by the lease; a
+// lost lease, a lost Redis or a forgotten script stops the publisher, saying why.
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include <thread>
+
+#include "cluster/source_publisher.hpp"
+#include "tests/cluster/cluster_harness.hpp"
+
+namespace streambed::testing {
+namespace {
+
+using cluster::RedisConnection;
+using cluster::SourcePublisher;
+
+std::unique_ptr<RedisConnection> open_redis(const RedisServer& redis) {
+    std::string error;
+    auto address = cluster::parse_redis_url(redis.url(), error);
+    auto c = RedisConnection::open(*address, std::chrono::milliseconds(1000), error);
+    EXPECT_TRUE(c) << error;
+    return c;
+}
+
+// A cluster on a real redis-server whose lease `holder` holds, and a publisher of node "node"
+// with the metrics stream declared (made by make(), so a test can change Redis first).
+struct PublisherRig {
+    RedisServer redis;
+    cluster::ClusterOptions options;
+    cluster::ClusterKeys keys{""};
+    std::unique_ptr<RedisConnection> admin;
+    std::unique_ptr<SourcePublisher> publisher;
+    engine::StreamId stream = 0;
+
+    explicit PublisherRig(const std::string& holder = "node") {
+        std::string error;
+        options.redis = *cluster::parse_redis_url(redis.url(), error);
+        options.name = cluster_name();
+        options.node = "node";
+        keys = cluster::ClusterKeys(options.name);
+        admin = open_redis(redis);
+        EXPECT_TRUE(admin->command({"SET", keys.lease(), holder}));
+    }
+    SourcePublisher& make(std::uint64_t skip = 0) {
+        publisher = std::make_unique<SourcePublisher>(options, skip, open_redis(redis));
+        stream = publisher->declare_stream(engine::Endpoint::metrics, "metrics");
+        return *publisher;
+    }
+    engine::MessagePtr publish(int i) {
+        return publisher->publish(stream, engine::MessageType::metrics, i,
+                                  R"({"i":)" + std::to_string(i) + "}");
+    }
+    // Calls `done` (which reads the publisher's replies, as backlog() does) until it holds.
+    template <class Pred>
+    bool until(Pred done) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(1ms);  // polling a condition, with a deadline
+        }
+        return true;
+    }
+    bool answered() {
+        return until([&] { return publisher->backlog().messages == 0; });
+    }
+    long long count(const std::string& key) {
+        auto r = admin->command({"XLEN", key});
+        return r ? cluster::integer_of(*r).value_or(-1) : -1;
+    }
+    std::string metrics_key() const { return keys.stream(engine::Endpoint::metrics, "metrics"); }
+};
+
+TEST(SourcePublisher, AppendsEveryMessageOnceInOrderWithItsSeqAndBytes) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    auto& p = rig.make(/*skip=*/10);
+    std::vector<engine::MessagePtr> sent;
+    for (int i = 1; i <= 200; ++i) sent.push_back(rig.publish(i));
+    ASSERT_TRUE(rig.answered());
+    EXPECT_FALSE(p.failed()) << p.failure();
+    EXPECT_EQ(p.appended(), 190u);  // the first ten the cluster held already
+    ASSERT_EQ(rig.count(rig.metrics_key()), 190);
+    auto head = rig.admin->command({"GET", rig.keys.head()});
+    EXPECT_EQ(cluster::text_of(*head), "200");
+    auto r = rig.admin->command({"XRANGE", rig.metrics_key(), "-", "+"});
+    ASSERT_EQ(r->elements, 190u);
+    for (std::size_t k = 0; k < r->elements; ++k) {
+        const redisReply& fields = *r->element[k]->element[1];  // n s y t b, each with its value
+        const auto& m = *sent[k + 10];
+        ASSERT_EQ(cluster::text_of(*fields.element[1]), std::to_string(k + 11));
+        EXPECT_EQ(cluster::text_of(*fields.element[3]), std::to_string(m.seq));
+        EXPECT_EQ(cluster::text_of(*fields.element[9]), m.bytes);
+    }
+}
+
+TEST(SourcePublisher, APausedRedisHoldsNothingUpAndGetsEveryAppendWhenItAnswers) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    auto& p = rig.make();
+    rig.redis.pause();
+    for (int i = 1; i <= 500; ++i) rig.publish(i);
+    // Nothing was answered, and nothing waited for an answer: every append is outstanding.
+    EXPECT_EQ(p.backlog().messages, 500u);
+    rig.redis.resume();
+    ASSERT_TRUE(rig.answered());
+    EXPECT_FALSE(p.failed()) << p.failure();
+    EXPECT_EQ(p.appended(), 500u);
+    EXPECT_EQ(rig.count(rig.metrics_key()), 500);
+}
+
+TEST(SourcePublisher, StopsWhenTheLeaseIsAnotherNodesAndAppendsNothing) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig("another");
+    auto& p = rig.make();
+    int i = 0;
+    ASSERT_TRUE(rig.until([&] {
+        rig.publish(++i);
+        return p.failed();
+    }));
+    EXPECT_EQ(p.failure(), "the source lease passed to another node");
+    EXPECT_EQ(p.appended(), 0u);
+    EXPECT_EQ(rig.count(rig.metrics_key()), 0);
+    EXPECT_EQ(p.backlog().messages, 0u);  // a failed publisher waits for nothing
+}
+
+TEST(SourcePublisher, SaysSoWhenRedisForgotItsScripts) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    auto& p = rig.make();
+    ASSERT_TRUE(rig.admin->command({"SCRIPT", "FLUSH"}));
+    int i = 0;
+    ASSERT_TRUE(rig.until([&] {
+        rig.publish(++i);
+        return p.failed();
+    }));
+    EXPECT_NE(p.failure().find("NOSCRIPT"), std::string::npos) << p.failure();
+}
+
+TEST(SourcePublisher, SaysWhichRedisWentWhenItGoes) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    auto& p = rig.make();
+    rig.publish(1);
+    ASSERT_TRUE(rig.answered());
+    rig.redis.kill();
+    int i = 1;
+    ASSERT_TRUE(rig.until([&] {
+        rig.publish(++i);
+        return p.failed();
+    }));
+    EXPECT_NE(p.failure().find("127.0.0.1:" + std::to_string(rig.redis.port())),
+              std::string::npos)
+        << p.failure();
+}
+
+TEST(SourcePublisher, FailsAtOnceWhenTheScriptsCannotBeLoaded) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    auto connection = open_redis(rig.redis);  // open when Redis goes
+    rig.redis.kill();
+    SourcePublisher p(rig.options, 0, std::move(connection));
+    EXPECT_TRUE(p.failed());
+    EXPECT_NE(p.failure().find("loading the publish scripts"), std::string::npos) << p.failure();
+}
+
+}  // namespace
+}  // namespace streambed::testing
