@@ -150,8 +150,7 @@ TEST(SourcePublisher, SaysWhichRedisWentWhenItGoes) {
         rig.publish(++i);
         return p.failed();
     }));
-    EXPECT_NE(p.failure().find("127.0.0.1:" + std::to_string(rig.redis.port())),
-              std::string::npos)
+    EXPECT_NE(p.failure().find("127.0.0.1:" + std::to_string(rig.redis.port())), std::string::npos)
         << p.failure();
 }
 
