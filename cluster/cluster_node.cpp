@@ -101,7 +101,7 @@ void ClusterNode::start(engine::Publisher& publisher) {
     if (!follower_->load(*redis, error))
         throw ClusterError("cannot read the cluster's streams: " + error);
     follower_->start();
-    runner_ = std::make_unique<SourceRunner>(options_, world_);
+    runner_ = std::make_unique<SourceRunner>(options_, world_, follower_.get());
     // Taking the source means catching the world up before listening, which may outlast the
     // lease: it is renewed meanwhile, as the lease thread does later.
     if (!lease_round(*redis, error))

@@ -1,7 +1,8 @@
 // cluster_node.hpp: what `serve --redis` runs instead of a bare simulator — a Source that joins
 // the cluster's world in Redis, fills the local hub from Redis (Follower), and runs the
-// simulator (SourceRunner) while it holds the source lease. Every node, the source included,
-// serves what it reads back from Redis, so the same seq has the same bytes on every node.
+// simulator (SourceRunner) while it holds the source lease. Every other node serves what it
+// reads back from Redis, the source what it frames (its follower paused), so the same seq has
+// the same bytes on every node.
 #pragma once
 
 #include <atomic>

@@ -134,9 +134,51 @@ void Follower::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+void Follower::pause() {
+    std::unique_lock lock(mu_);
+    if (!thread_.joinable() || paused_) return;
+    paused_ = true;
+    idle_ = false;
+    if (loop_) loop_->stop();
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return idle_ || stopping_; });
+}
+
+void Follower::resume() {
+    {
+        std::lock_guard lock(mu_);
+        if (!paused_) return;
+        paused_ = false;
+    }
+    cv_.notify_all();
+}
+
 bool Follower::wait(std::chrono::milliseconds d) {
     std::unique_lock lock(mu_);
-    return !cv_.wait_for(lock, d, [&] { return stopping_; });
+    cv_.wait_for(lock, d, [&] { return stopping_ || paused_; });
+    return !stopping_;
+}
+
+bool Follower::sit_out_pause() {
+    {
+        // What Redis holds now: the source appends after it and serves the rest itself.
+        std::string error;
+        auto reader = RedisConnection::open(options_.redis, options_.command_timeout, error);
+        if (!reader || !load(*reader, error)) {
+            spdlog::warn("cluster {}: reading the streams before the source starts: {}",
+                         options_.name, error);
+        } else if (!up_) {  // read: Redis is there again, though the source serves from now on
+            report_(true, "");
+            up_ = true;
+        }
+    }
+    // The hub is the source's from here until resume(): the lock hands it over both ways.
+    std::unique_lock lock(mu_);
+    idle_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !paused_ || stopping_; });
+    idle_ = false;
+    return !stopping_;
 }
 
 std::vector<std::string> Follower::xread() const {
@@ -181,6 +223,13 @@ bool Follower::take_read(const redisReply& r) {
     return got;
 }
 
+void Follower::take_served(engine::StreamId stream, std::uint64_t n, const engine::Message& m) {
+    if (hub_.ingest(stream, m.seq, m.type, m.time_ms, m.bytes))
+        ingested_.fetch_add(1, std::memory_order_relaxed);
+    if (n > newest_n_.load(std::memory_order_relaxed))
+        newest_n_.store(n, std::memory_order_release);
+}
+
 void Follower::take_push(const redisReply& r) {
     // ["message", channel, payload]; the rest (the subscription's confirmation, PING's
     // ["pong", ""]) carries nothing to take.
@@ -220,7 +269,7 @@ std::string Follower::follow_once() {
     }
     {
         std::lock_guard lock(mu_);
-        if (stopping_) return "";
+        if (stopping_ || paused_) return "";
         loop_ended_ = false;
         loop_ = std::make_shared<FollowLoop>(
             *ioc_, std::move(subscribed), options_.follow_quiet,
@@ -252,9 +301,16 @@ std::string Follower::follow_once() {
 void Follower::run() {
     auto backoff = options_.backoff_first;
     while (true) {
+        bool paused = false;
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_) return;
+            paused = paused_;
+        }
+        if (paused && !sit_out_pause()) return;
         const std::string error = follow_once();
-        if (error.empty()) return;  // stopped
-        if (up_) {                  // lost after following: the backoff starts again
+        if (error.empty()) continue;  // stopped or paused: the top of the loop says which
+        if (up_) {                    // lost after following: the backoff starts again
             spdlog::warn("cluster {}: Redis lost: {}", options_.name, error);
             report_(false, error);
             up_ = false;

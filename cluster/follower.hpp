@@ -44,6 +44,18 @@ class Follower {
     void start();
     void stop();
 
+    // The node became the source, which serves its own messages into the hub: the follower
+    // stops following after reading what Redis holds now (the source appends after it), and
+    // ingests nothing more until resume(). Returns once it does not, the hub then being the
+    // caller's to hand to the source's thread (take_served). Never from an ingest thread.
+    void pause();
+    // The source has stopped (its thread joined): the follower subscribes and catches up again.
+    void resume();
+    engine::Hub& hub() const { return hub_; }
+    // The source's own message `n`, served into the hub while paused, from the one thread the
+    // hub was handed to.
+    void take_served(engine::StreamId stream, std::uint64_t n, const engine::Message& m);
+
     // The highest n ingested: where a successor's world may resume if Redis lost its head.
     std::uint64_t newest_n() const { return newest_n_.load(std::memory_order_acquire); }
     std::uint64_t ingested() const { return ingested_.load(std::memory_order_relaxed); }
@@ -78,7 +90,10 @@ class Follower {
     // Ingests a message of the feed, unless it was read already.
     void take_push(const redisReply& reply);
     void take(Followed& f, EntryId id, const std::optional<Entry>& entry);
-    bool wait(std::chrono::milliseconds d);  // false when stopping
+    bool wait(std::chrono::milliseconds d);  // false when stopping; returns early on a pause
+    // The follower's thread, while paused: reads what Redis holds, then idles until resumed.
+    // False when stopping.
+    bool sit_out_pause();
 
     const ClusterOptions& options_;
     engine::Hub& hub_;
@@ -98,6 +113,8 @@ class Follower {
     std::mutex mu_;
     std::condition_variable cv_;
     bool stopping_ = false;
+    bool paused_ = false;
+    bool idle_ = false;                 // paused, and ingesting nothing
     std::shared_ptr<FollowLoop> loop_;  // while one runs
     bool loop_ended_ = false;
     std::string loop_error_;

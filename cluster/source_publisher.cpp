@@ -6,7 +6,10 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "cluster/cluster_scripts.hpp"
+#include "cluster/follower.hpp"
 
 namespace streambed::cluster {
 namespace {
@@ -23,13 +26,15 @@ std::string sha_of(const Reply& r) {
 }  // namespace
 
 SourcePublisher::SourcePublisher(const ClusterOptions& options, std::uint64_t skip,
-                                 std::unique_ptr<RedisConnection> redis, const Checkpoint* from)
+                                 std::unique_ptr<RedisConnection> redis, const Checkpoint* from,
+                                 Follower* serve)
     : options_(options),
       keys_(options.name),
       skip_(skip),
       maxlen_(std::to_string(options.history)),
       feed_(keys_.feed(options.redis.db)),
       redis_(std::move(redis)),
+      serve_(serve),
       n_(from ? from->n : 0) {
     if (from) from_seqs_ = from->seqs;
     if (load_scripts() && !redis_->set_nonblocking()) fail("publishing: " + redis_->error());
@@ -56,8 +61,14 @@ engine::StreamId SourcePublisher::declare_stream(engine::Endpoint endpoint,
     if (id >= stream_keys_.size()) {
         stream_keys_.resize(id + 1);
         last_seqs_.resize(id + 1);
+        served_ids_.resize(id + 1);
     }
     stream_keys_[id] = keys_.stream(endpoint, channel);
+    if (serve_) {
+        const engine::Stream* served = serve_->hub().find(endpoint, channel);
+        if (!served) throw std::logic_error("the node's hub lacks a stream of its world");
+        served_ids_[id] = served->id();
+    }
     if (from_seqs_) {  // a stream without a message at the checkpoint has none in it
         const auto it = from_seqs_->find(stream_keys_[id]);
         last_seqs_[id] = it == from_seqs_->end() ? 0 : it->second;
@@ -72,6 +83,8 @@ engine::MessagePtr SourcePublisher::publish(engine::StreamId stream, engine::Mes
     engine::MessagePtr m = staging_.publish(stream, type, time_ms, data_json);
     last_seqs_[stream] = m->seq;
     if (n <= skip_ || failed()) return m;
+    // Served before it is written: whatever the node's follower reads later comes after it.
+    if (serve_) serve_->take_served(served_ids_[stream], n, *m);
     const std::string n_text = std::to_string(n), seq = std::to_string(m->seq),
                       time = std::to_string(m->time_ms);
     if (!redis_->append({"EVALSHA", publish_sha_, "3", keys_.lease(), stream_keys_[stream],

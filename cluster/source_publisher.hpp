@@ -5,6 +5,9 @@
 // The appends leave from the simulator's own thread without waiting: each is written to a
 // non-blocking connection as it is framed (EVALSHA of the loaded script) and Redis's replies are
 // read when they have come, at the next publish. No thread is woken per message and none waits.
+// On a node the publisher also serves each message it appends into the node's own hub, on the
+// simulator's thread before it is written to Redis, as a single node publishes: the node's
+// follower is paused meanwhile, so the source node does not read its own messages back.
 #pragma once
 
 #include <atomic>
@@ -25,12 +28,16 @@
 
 namespace streambed::cluster {
 
+class Follower;
+
 class SourcePublisher final : public engine::Publisher {
   public:
     // `from`: the checkpoint the world continues from (its n and seqs), or null: the epoch.
+    // `serve`: the node's follower, paused, which takes each message into the node's hub.
     // Loads the scripts on `redis` (a failure fails the publisher, saying why).
     SourcePublisher(const ClusterOptions& options, std::uint64_t skip,
-                    std::unique_ptr<RedisConnection> redis, const Checkpoint* from = nullptr);
+                    std::unique_ptr<RedisConnection> redis, const Checkpoint* from = nullptr,
+                    Follower* serve = nullptr);
     // Waits up to the command timeout for what was written to be answered (unless failed).
     ~SourcePublisher() override;
 
@@ -71,10 +78,12 @@ class SourcePublisher final : public engine::Publisher {
     const std::string feed_;                  // the followers' Pub/Sub channel
     std::unique_ptr<RedisConnection> redis_;  // the source's thread; non-blocking once loaded
     std::string publish_sha_, checkpoint_sha_;
-    mutable std::deque<Sent> unanswered_;   // in the order written: Redis replies in order
-    engine::Hub staging_{1};                // frames and numbers; keeps one message per stream
-    std::vector<std::string> stream_keys_;  // by StreamId; complete before the first publish
-    std::vector<std::uint64_t> last_seqs_;  // by StreamId: the newest seq framed
+    mutable std::deque<Sent> unanswered_;       // in the order written: Redis replies in order
+    engine::Hub staging_{1};                    // frames and numbers; keeps one message per stream
+    std::vector<std::string> stream_keys_;      // by StreamId; complete before the first publish
+    std::vector<std::uint64_t> last_seqs_;      // by StreamId: the newest seq framed
+    Follower* serve_ = nullptr;                 // null: appended only
+    std::vector<engine::StreamId> served_ids_;  // by StreamId: the stream in the node's hub
     std::optional<std::map<std::string, std::uint64_t>> from_seqs_;  // continued from a checkpoint
     std::uint64_t n_ = 0;  // messages the world has published since its epoch
     mutable std::atomic<std::uint64_t> appended_{0}, kept_{0};

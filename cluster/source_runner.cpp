@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cluster/follower.hpp"
 #include "cluster/source_publisher.hpp"
 #include "engine/thread_name.hpp"
 #include "simulator/simulator_source.hpp"
@@ -11,8 +12,9 @@
 
 namespace streambed::cluster {
 
-SourceRunner::SourceRunner(const ClusterOptions& options, simulator::SimConfig world)
-    : options_(options), world_(std::move(world)) {
+SourceRunner::SourceRunner(const ClusterOptions& options, simulator::SimConfig world,
+                           Follower* follower)
+    : options_(options), world_(std::move(world)), follower_(follower) {
     thread_ = std::thread([this] {
         engine::name_this_thread("cluster-source");
         run();
@@ -61,7 +63,7 @@ void SourceRunner::shutdown() {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
-    do_stop();
+    do_stop(false);  // the follower stops next
 }
 
 void SourceRunner::run() {
@@ -74,7 +76,7 @@ void SourceRunner::run() {
             command = commands_.front();
             commands_.pop_front();
         }
-        do_stop();  // a start replaces the source; a stop only stops it
+        do_stop(!command);  // a start replaces the source; a stop only stops it
         if (command) do_start(*command);
         {
             std::lock_guard lock(mu_);
@@ -93,8 +95,12 @@ void SourceRunner::do_start(std::uint64_t skip) {
         return;
     }
     const auto from = usable_checkpoint(*redis, skip);
+    if (follower_ && !follower_paused_) {
+        follower_->pause();  // it reads what Redis holds first
+        follower_paused_ = true;
+    }
     auto publisher = std::make_unique<SourcePublisher>(options_, skip, std::move(redis),
-                                                       from ? &*from : nullptr);
+                                                       from ? &*from : nullptr, follower_);
     auto source = std::make_unique<simulator::SimulatorSource>(world_);
     source->set_checkpoints({from ? from->world : std::string(), options_.checkpoint_every.count(),
                              [p = publisher.get()](std::int64_t mark_ms, std::string world) {
@@ -150,7 +156,7 @@ std::optional<Checkpoint> SourceRunner::usable_checkpoint(RedisConnection& redis
     return std::nullopt;
 }
 
-void SourceRunner::do_stop() {
+void SourceRunner::do_stop(bool follow_again) {
     if (source_) {
         source_->stop();
         spdlog::info(
@@ -164,7 +170,11 @@ void SourceRunner::do_stop() {
         old = std::move(publisher_);
         start_failure_.clear();  // reported already: the next start is judged on its own
     }
-    old.reset();  // appends what it queued: outside the lock, which the lease rounds read
+    old.reset();  // waits for its last replies: outside the lock, which the lease rounds read
+    if (follow_again && follower_paused_) {
+        follower_->resume();  // after the source's last message: the follower ingests after it
+        follower_paused_ = false;
+    }
 }
 
 }  // namespace streambed::cluster

@@ -1,7 +1,9 @@
 // source_runner.hpp: starts and stops this node's simulator when it takes or loses the source
 // lease, on a thread of its own: catching up a long world takes longer than a lease round, and
 // the lease keeps being renewed meanwhile. Each start is a fresh SimulatorSource continuing the
-// cluster's world from its clock start, skipping what the cluster already holds.
+// cluster's world from its clock start, skipping what the cluster already holds. On a node the
+// source serves its messages into the node's hub itself: the node's follower is paused from
+// before a start until after the stop (unless another start follows at once).
 #pragma once
 
 #include <chrono>
@@ -24,12 +26,15 @@ class SimulatorSource;
 
 namespace streambed::cluster {
 
+class Follower;
 class SourcePublisher;
 
 class SourceRunner {
   public:
-    // `world` carries the cluster's clock start.
-    SourceRunner(const ClusterOptions& options, simulator::SimConfig world);
+    // `world` carries the cluster's clock start. `follower`: the node's, paused while the
+    // source serves the node's hub through it; null: the source only appends.
+    SourceRunner(const ClusterOptions& options, simulator::SimConfig world,
+                 Follower* follower = nullptr);
     ~SourceRunner();
 
     // Queued in order, done on the runner's thread. A start publishes the world's messages
@@ -47,7 +52,8 @@ class SourceRunner {
   private:
     void run();
     void do_start(std::uint64_t skip);
-    void do_stop();
+    // `follow_again`: resume the follower (no start follows at once).
+    void do_stop(bool follow_again);
     // The cluster's checkpoint when this world can continue from it (at most `skip`, of this
     // world); else nullopt, saying why in the log unless there is none.
     std::optional<Checkpoint> usable_checkpoint(RedisConnection& redis, std::uint64_t skip) const;
@@ -55,6 +61,8 @@ class SourceRunner {
 
     const ClusterOptions& options_;
     const simulator::SimConfig world_;
+    Follower* const follower_;
+    bool follower_paused_ = false;  // the runner's thread
 
     mutable std::mutex mu_;
     std::condition_variable cv_;

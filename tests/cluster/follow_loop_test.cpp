@@ -341,5 +341,43 @@ TEST(Follower, SkipsWhatItCannotReadOnTheFeedAndGoesOn) {
     rig.expect_each_once(n);
 }
 
+// As on a node that became the source: paused, the follower reads what Redis holds, then
+// nothing (unsubscribed) while the source posts its own messages onto the ingest thread; resumed,
+// it takes what it missed after them, each once and in order, then follows the feed again.
+TEST(Follower, PausedForASourceItReadsNothingAndResumedItCatchesUpAfterWhatTheSourceServed) {
+    SKIP_WITHOUT_REDIS();
+    FollowerRig rig;
+    rig.start();
+    int n = 0;
+    ASSERT_TRUE(rig.publish_until_pushed(n));
+    publish(*rig.writer, rig.options, ++n);  // not waited for: the pause reads it
+    rig.follower->pause();
+    auto* metrics = rig.hub.find(engine::Endpoint::metrics, "metrics");
+    EXPECT_EQ(metrics->last_seq(), std::uint64_t(n));
+    const auto feed = cluster::ClusterKeys(rig.options.name).feed(rig.options.redis.db);
+    auto subscribers = rig.writer->command({"PUBSUB", "NUMSUB", feed});
+    ASSERT_TRUE(subscribers && subscribers->elements == 2);
+    EXPECT_EQ(subscribers->element[1]->integer, 0) << "a paused follower reads nothing";
+
+    const int served = ++n;  // the source's: served here first, then appended
+    auto m = std::make_shared<engine::Message>();
+    m->seq = served;
+    m->type = engine::MessageType::metrics;
+    m->time_ms = 1;
+    m->bytes = R"({"seq":)" + std::to_string(served) + "}";
+    rig.follower->take_served(metrics->id(), served, *m);  // the hub is this thread's now
+    ASSERT_TRUE(rig.target.out.wait(
+        [served](Outcome& o) { return o.messages.size() >= std::size_t(served); }));
+    EXPECT_EQ(rig.follower->newest_n(), std::uint64_t(served)) << "a successor's skip counts it";
+    publish(*rig.writer, rig.options, served);
+    publish(*rig.writer, rig.options, ++n);  // after the source stopped: the catch-up's
+    rig.follower->resume();
+    ASSERT_TRUE(
+        rig.target.out.wait([n](Outcome& o) { return o.messages.size() >= std::size_t(n); }));
+    EXPECT_TRUE(rig.publish_until_pushed(n));
+    rig.follower->stop();
+    rig.expect_each_once(n);
+}
+
 }  // namespace
 }  // namespace streambed::testing
