@@ -94,7 +94,7 @@ engine::MessagePtr SourcePublisher::publish(engine::StreamId stream, engine::Mes
         return m;
     }
     unanswered_.push_back(Sent::message);
-    pump();
+    if (++held_ >= kHoldAtMost) pump();
     if (unanswered_.size() > kMaxUnanswered)
         fail("Redis is too slow: " + std::to_string(unanswered_.size()) + " appends unanswered");
     return m;
@@ -121,6 +121,7 @@ engine::Backlog SourcePublisher::backlog() const {
 
 void SourcePublisher::pump() const {
     if (failed() || unanswered_.empty()) return;
+    held_ = 0;  // what the socket does not take now goes at the next pump
     if (redis_->flush() == RedisConnection::Io::failed || !redis_->read_available()) {
         fail("publishing: " + redis_->error());
         return;

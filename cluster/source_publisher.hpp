@@ -32,6 +32,9 @@ class Follower;
 
 class SourcePublisher final : public engine::Publisher {
   public:
+    // A catching-up source publishes without going idle: its appends leave this many at a
+    // time (~200 bytes each), so a write is large and Redis's first reply comes early.
+    static constexpr std::size_t kHoldAtMost = 64;
     // `from`: the checkpoint the world continues from (its n and seqs), or null: the epoch.
     // `serve`: the node's follower, paused, which takes each message into the node's hub.
     // Loads the scripts on `redis` (a failure fails the publisher, saying why).
@@ -42,15 +45,19 @@ class SourcePublisher final : public engine::Publisher {
     ~SourcePublisher() override;
 
     engine::StreamId declare_stream(engine::Endpoint endpoint, std::string_view channel) override;
-    // The source's thread: frames, writes the append and reads the replies that came. After a
-    // failure every message is framed and dropped: the successor (this node again, or another)
-    // regenerates them from the head.
+    // The source's thread: frames and appends, held until the source goes idle (the messages
+    // of one event leave in one write, with no wait added) or kHoldAtMost are; then writes
+    // them and reads the replies that came. After a failure every message is framed and dropped:
+    // the successor (this node again, or another) regenerates them from the head.
     engine::MessagePtr publish(engine::StreamId stream, engine::MessageType type,
                                std::int64_t time_ms, std::string_view data_json) override;
     void set_clock(const engine::ClockAnchor& clock) override { staging_.set_clock(clock); }
     // The source's thread: appends not yet answered (a catching-up source waits while there are
     // many). Writes what the socket did not take and reads the replies that came first.
     engine::Backlog backlog() const override;
+    // The source's thread, between two events: the appends held since the last write leave.
+    void idle() override { pump(); }
+    std::size_t held() const { return held_; }  // the source's thread: appends not yet written
     // The source's thread, between two messages: appends the world's checkpoint at the mark,
     // kept in Redis once every message before it is (fenced like an append).
     void save_checkpoint(std::int64_t mark_ms, std::string world);
@@ -78,6 +85,7 @@ class SourcePublisher final : public engine::Publisher {
     const std::string feed_;                  // the followers' Pub/Sub channel
     std::unique_ptr<RedisConnection> redis_;  // the source's thread; non-blocking once loaded
     std::string publish_sha_, checkpoint_sha_;
+    mutable std::size_t held_ = 0;              // appends not yet handed to the socket
     mutable std::deque<Sent> unanswered_;       // in the order written: Redis replies in order
     engine::Hub staging_{1};                    // frames and numbers; keeps one message per stream
     std::vector<std::string> stream_keys_;      // by StreamId; complete before the first publish

@@ -39,6 +39,9 @@ class Publisher {
     // are declared, like the clock. A publisher that serves no client ignores it.
     virtual void set_epoch(std::string epoch) { (void)epoch; }
     virtual Backlog backlog() const { return {}; }
+    // The source is done with its current event and waits for the next: what a publisher held
+    // back to send together (a cluster's appends to Redis) leaves now. The publishing thread.
+    virtual void idle() {}
 };
 
 // A Publisher that numbers the streams declared on it and drops what is published: for a

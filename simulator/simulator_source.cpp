@@ -98,13 +98,14 @@ void SimulatorSource::stop() {
     thread_.stop();
 }
 
-void SimulatorSource::run(engine::Publisher&) {
+void SimulatorSource::run(engine::Publisher& publisher) {
     using namespace std::chrono;
     World& world = *world_;
     const bool paced = config_.time_scale > 0;
     const auto steady_start = steady_start_;
     while (true) {
         const std::int64_t t = world.next_event_ms();
+        publisher.idle();  // what the last event published leaves together
         if (config_.stop_after_ms >= 0 && t > config_.epoch_ms + config_.stop_after_ms) break;
         if (paced) {
             const auto due =

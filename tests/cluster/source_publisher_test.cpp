@@ -110,6 +110,29 @@ TEST(SourcePublisher, APausedRedisHoldsNothingUpAndGetsEveryAppendWhenItAnswers)
     EXPECT_EQ(rig.count(rig.metrics_key()), 500);
 }
 
+TEST(SourcePublisher, AnEventsAppendsLeaveTogetherWhenTheSourceGoesIdleOrWhenManyWait) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    auto& p = rig.make();
+    for (int i = 1; i <= 3; ++i) rig.publish(i);  // one event's messages
+    EXPECT_EQ(p.held(), 3u) << "held for company until the source goes idle";
+    EXPECT_EQ(rig.count(rig.metrics_key()), 0) << "not written: Redis cannot hold them";
+    p.idle();
+    EXPECT_EQ(p.held(), 0u);
+    ASSERT_TRUE(rig.until([&] { return rig.count(rig.metrics_key()) == 3; }));
+
+    // A catching-up source never goes idle: its appends leave in bounded batches.
+    const int limit = static_cast<int>(SourcePublisher::kHoldAtMost);
+    for (int i = 4; i < 4 + limit; ++i) rig.publish(i);
+    EXPECT_EQ(p.held(), 0u);
+    ASSERT_TRUE(rig.until([&] { return rig.count(rig.metrics_key()) == 3 + limit; }));
+    rig.publish(4 + limit);
+    EXPECT_EQ(p.held(), 1u);
+    ASSERT_TRUE(rig.answered());  // backlog() writes what is held too
+    EXPECT_EQ(rig.count(rig.metrics_key()), 4 + limit);
+    EXPECT_EQ(p.appended(), std::uint64_t(4 + limit));
+}
+
 TEST(SourcePublisher, StopsWhenTheLeaseIsAnotherNodesAndAppendsNothing) {
     SKIP_WITHOUT_REDIS();
     PublisherRig rig("another");
