@@ -207,7 +207,7 @@ bool Follower::take_read(const redisReply& r) {
     for (std::size_t k = 0; k < r.elements; ++k) {
         const redisReply& stream = *r.element[k];
         if (stream.type != REDIS_REPLY_ARRAY || stream.elements != 2) continue;
-        auto it = by_key_.find(std::string(text_of(*stream.element[0])));
+        auto it = by_key_.find(text_of(*stream.element[0]));
         if (it == by_key_.end()) continue;
         Followed& f = followed_[it->second];
         const redisReply& entries = *stream.element[1];
@@ -247,7 +247,7 @@ void Follower::take_push(const redisReply& r) {
                      options_.name, feed_);
         return;
     }
-    auto it = by_key_.find(std::string(payload.substr(0, key_end)));
+    auto it = by_key_.find(payload.substr(0, key_end));
     if (it == by_key_.end()) return;  // a stream this node does not serve (another version's)
     Followed& f = followed_[it->second];
     if (*id <= f.last) return;  // read already, by the catch-up

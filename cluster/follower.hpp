@@ -100,7 +100,14 @@ class Follower {
     Report report_;
     // The caller's thread before start(), then the reads' (one at a time, handed over by post).
     std::vector<Followed> followed_;
-    std::unordered_map<std::string, std::size_t> by_key_;
+    // Looked up by the key's view in each feed message: no string made per message.
+    struct KeyHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view key) const noexcept {
+            return std::hash<std::string_view>{}(key);
+        }
+    };
+    std::unordered_map<std::string, std::size_t, KeyHash, std::equal_to<>> by_key_;
     bool up_ = true;  // the follower's thread: Redis was there at the last connection
     std::atomic<std::uint64_t> newest_n_{0};
     std::atomic<std::uint64_t> ingested_{0};
