@@ -223,9 +223,12 @@ bool Follower::take_read(const redisReply& r) {
     return got;
 }
 
-void Follower::take_served(engine::StreamId stream, std::uint64_t n, const engine::Message& m) {
+void Follower::take_served(engine::StreamId stream, const engine::Message& m) {
     if (hub_.ingest(stream, m.seq, m.type, m.time_ms, m.bytes))
         ingested_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Follower::redis_holds(std::uint64_t n) {
     if (n > newest_n_.load(std::memory_order_relaxed))
         newest_n_.store(n, std::memory_order_release);
 }

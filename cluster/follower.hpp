@@ -52,9 +52,13 @@ class Follower {
     // The source has stopped (its thread joined): the follower subscribes and catches up again.
     void resume();
     engine::Hub& hub() const { return hub_; }
-    // The source's own message `n`, served into the hub while paused, from the one thread the
-    // hub was handed to.
-    void take_served(engine::StreamId stream, std::uint64_t n, const engine::Message& m);
+    // The source's own message, served into the hub while paused, from the one thread the hub
+    // was handed to.
+    void take_served(engine::StreamId stream, const engine::Message& m);
+    // Redis answered the source's append of message `n`: it holds it. Only then does newest_n()
+    // count it, so that a successor of an emptied Redis regenerates what Redis never got, for
+    // the other nodes (this one ignores the seqs it served already). The source's thread.
+    void redis_holds(std::uint64_t n);
 
     // The highest n ingested: where a successor's world may resume if Redis lost its head.
     std::uint64_t newest_n() const { return newest_n_.load(std::memory_order_acquire); }

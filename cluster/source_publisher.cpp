@@ -84,7 +84,7 @@ engine::MessagePtr SourcePublisher::publish(engine::StreamId stream, engine::Mes
     last_seqs_[stream] = m->seq;
     if (n <= skip_ || failed()) return m;
     // Served before it is written: whatever the node's follower reads later comes after it.
-    if (serve_) serve_->take_served(served_ids_[stream], n, *m);
+    if (serve_) serve_->take_served(served_ids_[stream], *m);
     const std::string n_text = std::to_string(n), seq = std::to_string(m->seq),
                       time = std::to_string(m->time_ms);
     if (!redis_->append({"EVALSHA", publish_sha_, "3", keys_.lease(), stream_keys_[stream],
@@ -93,7 +93,7 @@ engine::MessagePtr SourcePublisher::publish(engine::StreamId stream, engine::Mes
         fail("publishing: " + redis_->error());
         return m;
     }
-    unanswered_.push_back(Sent::message);
+    unanswered_.push_back({false, n});
     if (++held_ >= kHoldAtMost) pump();
     if (unanswered_.size() > kMaxUnanswered)
         fail("Redis is too slow: " + std::to_string(unanswered_.size()) + " appends unanswered");
@@ -110,7 +110,7 @@ void SourcePublisher::save_checkpoint(std::int64_t mark_ms, std::string world) {
         fail("keeping a checkpoint: " + redis_->error());
         return;
     }
-    unanswered_.push_back(Sent::checkpoint);
+    unanswered_.push_back({true, n_});
     pump();
 }
 
@@ -144,11 +144,16 @@ void SourcePublisher::take_reply(const redisReply& r) const {
     if (is_error(r)) {
         // NOSCRIPT: Redis restarted without its script cache; the next source loads them again.
         fail("publishing: " + std::string(text_of(r)));
-    } else if (integer_of(r) == -1) {
-        fail("the source lease passed to another node");
-    } else if (integer_of(r) == 1) {
-        (sent == Sent::message ? appended_ : kept_).fetch_add(1, std::memory_order_relaxed);
+        return;
     }
+    const auto answer = integer_of(r);
+    if (answer == -1) {
+        fail("the source lease passed to another node");
+        return;
+    }
+    if (answer == 1) (sent.checkpoint ? kept_ : appended_).fetch_add(1, std::memory_order_relaxed);
+    // A message answered 1 (appended) or 0 (Redis held it already) is one a successor skips.
+    if (!sent.checkpoint && serve_ && (answer == 0 || answer == 1)) serve_->redis_holds(sent.n);
 }
 
 void SourcePublisher::drain(std::chrono::milliseconds timeout) {

@@ -69,7 +69,10 @@ class SourcePublisher final : public engine::Publisher {
     std::uint64_t checkpoints_kept() const { return kept_.load(std::memory_order_relaxed); }
 
   private:
-    enum class Sent : bool { message, checkpoint };
+    struct Sent {
+        bool checkpoint = false;
+        std::uint64_t n = 0;  // a message's: Redis holds it once answered 0 or 1
+    };
     bool load_scripts();
     // Writes what the socket takes and takes every reply that came, without waiting.
     void pump() const;

@@ -7,7 +7,9 @@
 
 #include <thread>
 
+#include "cluster/follower.hpp"
 #include "cluster/source_publisher.hpp"
+#include "engine/hub.hpp"
 #include "tests/cluster/cluster_harness.hpp"
 
 namespace streambed::testing {
@@ -43,8 +45,9 @@ struct PublisherRig {
         admin = open_redis(redis);
         EXPECT_TRUE(admin->command({"SET", keys.lease(), holder}));
     }
-    SourcePublisher& make(std::uint64_t skip = 0) {
-        publisher = std::make_unique<SourcePublisher>(options, skip, open_redis(redis));
+    SourcePublisher& make(std::uint64_t skip = 0, cluster::Follower* serve = nullptr) {
+        publisher =
+            std::make_unique<SourcePublisher>(options, skip, open_redis(redis), nullptr, serve);
         stream = publisher->declare_stream(engine::Endpoint::metrics, "metrics");
         return *publisher;
     }
@@ -131,6 +134,25 @@ TEST(SourcePublisher, AnEventsAppendsLeaveTogetherWhenTheSourceGoesIdleOrWhenMan
     ASSERT_TRUE(rig.answered());  // backlog() writes what is held too
     EXPECT_EQ(rig.count(rig.metrics_key()), 4 + limit);
     EXPECT_EQ(p.appended(), std::uint64_t(4 + limit));
+}
+
+TEST(SourcePublisher, ServesItsNodeAtOnceAndCountsAMessageHeldOnlyOnceRedisAnswers) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    engine::Hub hub(100);  // the node's, its stream declared as a node's world does
+    hub.declare_stream(engine::Endpoint::metrics, "metrics");
+    cluster::Follower follower(rig.options, hub, [](bool, const std::string&) {});
+    auto& p = rig.make(/*skip=*/0, &follower);
+    rig.redis.pause();
+    for (int i = 1; i <= 5; ++i) rig.publish(i);
+    p.idle();
+    const engine::Stream* served = hub.find(engine::Endpoint::metrics, "metrics");
+    EXPECT_EQ(served->last_seq(), 5u) << "served without waiting for Redis";
+    EXPECT_EQ(follower.newest_n(), 0u) << "what Redis has not answered, a successor regenerates";
+    rig.redis.resume();
+    ASSERT_TRUE(rig.answered());
+    EXPECT_EQ(follower.newest_n(), 5u);
+    EXPECT_EQ(rig.count(rig.metrics_key()), 5);
 }
 
 TEST(SourcePublisher, StopsWhenTheLeaseIsAnotherNodesAndAppendsNothing) {
