@@ -114,8 +114,8 @@ void add_serve_options(CLI::App* cmd, ServeArgs& a) {
             },
             "DURATION"));
     cmd->add_option("--redis", args->redis,
-                    "redis://HOST:PORT[/DB]: join a cluster of nodes sharing streams through Redis "
-                    "(docs/scale-out.md)");
+                    "redis://HOST:PORT[/DB], or unix:///PATH[?db=DB] for a Redis on this machine: "
+                    "join a cluster of nodes sharing streams through Redis (docs/scale-out.md)");
     cmd->add_option("--cluster", args->cluster,
                     "the cluster's name with --redis: the prefix of its Redis keys")
         ->capture_default_str();

@@ -27,17 +27,47 @@ std::optional<int> to_int(std::string_view s, int lo, int hi) {
     return v;
 }
 
+constexpr std::string_view kUnixScheme = "unix://";
+
+std::optional<RedisAddress> parse_unix_url(std::string_view url, std::string& error) {
+    const std::string shown(url);
+    url.remove_prefix(kUnixScheme.size());
+    RedisAddress a;
+    if (auto query = url.find('?'); query != std::string_view::npos) {
+        constexpr std::string_view kDb = "db=";
+        auto db = url.substr(query + 1, kDb.size()) == kDb
+                      ? to_int(url.substr(query + 1 + kDb.size()), 0, 1'000'000)
+                      : std::nullopt;
+        if (!db) {
+            error = "'" + shown + "': after the path only ?db=N (a number) is understood";
+            return std::nullopt;
+        }
+        a.db = *db;
+        url = url.substr(0, query);
+    }
+    if (url.size() < 2 || url.front() != '/') {
+        error =
+            "'" + shown + "': the socket's absolute path is needed, as in unix:///run/redis.sock";
+        return std::nullopt;
+    }
+    a.socket = std::string(url);
+    return a;
+}
+
 }  // namespace
 
 std::string RedisAddress::text() const {
+    if (!socket.empty()) return fmt::format("unix://{}?db={}", socket, db);
     return fmt::format("redis://{}:{}/{}", host, port, db);
 }
 
 std::optional<RedisAddress> parse_redis_url(std::string_view url, std::string& error) {
     constexpr std::string_view kScheme = "redis://";
     const std::string shown(url);
+    if (url.substr(0, kUnixScheme.size()) == kUnixScheme) return parse_unix_url(url, error);
     if (url.substr(0, kScheme.size()) != kScheme) {
-        error = "'" + shown + "' is not a Redis address: use redis://HOST:PORT[/DB]";
+        error = "'" + shown +
+                "' is not a Redis address: use redis://HOST:PORT[/DB] or unix:///PATH[?db=DB]";
         return std::nullopt;
     }
     url.remove_prefix(kScheme.size());
@@ -98,7 +128,9 @@ std::unique_ptr<RedisConnection> RedisConnection::open(const RedisAddress& addre
                                                        std::chrono::milliseconds timeout,
                                                        std::string& error) {
     redisContext* c =
-        redisConnectWithTimeout(address.host.c_str(), address.port, to_timeval(timeout));
+        address.socket.empty()
+            ? redisConnectWithTimeout(address.host.c_str(), address.port, to_timeval(timeout))
+            : redisConnectUnixWithTimeout(address.socket.c_str(), to_timeval(timeout));
     if (!c || c->err) {
         error =
             fmt::format("{}: {}", address.text(), c ? c->errstr : "cannot allocate a connection");

@@ -20,11 +20,15 @@ namespace streambed::cluster {
 struct RedisAddress {
     std::string host = "127.0.0.1";
     int port = 6379;  // Redis's own default
+    // A Redis on this machine through its Unix-domain socket (`unixsocket`): host and port are
+    // unused. A write to it skips the TCP stack that loopback runs in the writer's time.
+    std::string socket;
     int db = 0;
-    std::string text() const;  // redis://HOST:PORT/DB, for messages
+    std::string text() const;  // redis://HOST:PORT/DB or unix:///PATH?db=DB, for messages
 };
 
-// nullopt, and `error` naming the problem, when `url` is not redis://HOST[:PORT][/DB].
+// nullopt, and `error` naming the problem, when `url` is neither redis://HOST[:PORT][/DB] nor
+// unix:///PATH[?db=DB].
 std::optional<RedisAddress> parse_redis_url(std::string_view url, std::string& error);
 
 struct ReplyDeleter {

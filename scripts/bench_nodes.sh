@@ -5,6 +5,7 @@
 # CLIENTS clients on the source, the follower and the single node in turn (one `bench` each,
 # DURATION long), so the three are measured under the same load, one after the other, on the
 # same machine. Prints each run's server CPU per delivery and the nodes' against the single's.
+# REDIS_UNIX=1: the nodes reach Redis through its Unix-domain socket instead of loopback TCP.
 # Bounded: ROUNDS × 3 runs of DURATION; every process it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,18 +15,22 @@ SCALE=${SCALE:-20}
 ROUNDS=${ROUNDS:-3}
 ENDPOINT=${ENDPOINT:-/ws/channels}
 bin=${BIN:-build/streambed}  # BIN: another build of it, to compare
+REDIS_UNIX=${REDIS_UNIX:-0}   # 1: the nodes reach Redis through its Unix-domain socket
 command -v redis-server >/dev/null || { echo "bench-nodes: redis-server not found" >&2; exit 2; }
 script=bench-nodes
 source scripts/processes.sh
 
 redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$tmp/redis.sock" \
+  --unixsocketperm 700 --save '' --appendonly no --dir "$tmp" \
   > "$tmp/redis.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
 
 clock=(--clock-start "$(( $(date +%s%3N) - 1000 ))" --time-scale "$SCALE")
-cluster=(--redis "redis://127.0.0.1:$redis_port" --cluster "nodes$$")
+redis_url="redis://127.0.0.1:$redis_port"
+[ "$REDIS_UNIX" = 1 ] && redis_url="unix://$tmp/redis.sock"
+cluster=(--redis "$redis_url" --cluster "nodes$$")
 declare -A ports node_pids
 start source "$bin" serve --port 0 "${clock[@]}" "${cluster[@]}"
 ports[source]=$port; node_pids[source]=${pids[-1]}

@@ -90,6 +90,7 @@ class RedisServer {
         auto child = std::make_unique<ChildProcess>(
             *redis_server_program(),
             std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1",
+                                     "--unixsocket", socket_path(), "--unixsocketperm", "700",
                                      "--save", "", "--appendonly", "no", "--dir", dir_});
         for (auto line = child->next_line(10s); line; line = child->next_line(10s))
             if (line->find("Ready to accept connections") != std::string::npos) {
@@ -108,6 +109,9 @@ class RedisServer {
     void resume() { child_->send_signal(SIGCONT); }
     std::uint16_t port() const { return port_; }
     std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+    // The same Redis through its Unix-domain socket, in its own directory.
+    std::string socket_path() const { return dir_ + "/redis.sock"; }
+    std::string unix_url() const { return "unix://" + socket_path(); }
     bool running() const { return child_ != nullptr; }
 
   private:

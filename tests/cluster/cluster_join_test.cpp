@@ -28,6 +28,9 @@ TEST(ClusterJoin, ABadAddressIsRefusedWithOneLine) {
     EXPECT_EQ(code, 2);
     EXPECT_NE(err.find("is not a Redis address"), std::string::npos) << err;
     EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+    auto [code2, err2] = refused({"--redis", "unix://redis.sock"});
+    EXPECT_EQ(code2, 2);
+    EXPECT_NE(err2.find("absolute path"), std::string::npos) << err2;
 }
 
 TEST(ClusterJoin, AnUnreachableRedisIsRefusedAtStart) {
@@ -35,6 +38,10 @@ TEST(ClusterJoin, AnUnreachableRedisIsRefusedAtStart) {
     auto [code, err] = refused({"--redis", "redis://127.0.0.1:" + std::to_string(port)});
     EXPECT_EQ(code, 2);
     EXPECT_NE(err.find("cannot reach Redis"), std::string::npos) << err;
+    auto [code2, err2] = refused({"--redis", "unix:///nonexistent/redis.sock"});
+    EXPECT_EQ(code2, 2);
+    EXPECT_NE(err2.find("unix:///nonexistent/redis.sock"), std::string::npos) << err2;
+    EXPECT_NE(err2.find("No such file"), std::string::npos) << err2;
 }
 
 TEST(ClusterJoin, AnUnpacedOrUndeterministicSourceIsRefused) {

@@ -1,7 +1,7 @@
 // cluster_streams_test.cpp: three `serve --redis` nodes and a real redis-server serve one world —
 // the same seq carries the same bytes on every node, over WebSocket and polling, a node started
 // late loads the history the others hold, and a client resumes with `since` on another node
-// than the one it left without a gap.
+// than the one it left without a gap; a node may reach Redis through its Unix-domain socket.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -93,6 +93,32 @@ TEST(Cluster, AClientResumesOnAnotherNodeWithoutAGap) {
     ASSERT_TRUE(on_b.read(8));
     EXPECT_EQ(on_b.seqs.front(), left_at + 1) << "the first message after the one it had";
     EXPECT_TRUE(on_b.breaks().empty()) << on_b.breaks().front();
+}
+
+TEST(Cluster, ANodeOnRedisUnixSocketAndOneOnTcpServeOneStream) {
+    SKIP_WITHOUT_REDIS();
+    RedisServer redis;
+    const auto name = cluster_name();
+    ClusterNodeProcess local(redis.unix_url(), name), remote(redis.url(), name);
+    EXPECT_TRUE(local.is_source() != remote.is_source());
+    EXPECT_EQ(local.redis_check()["status"], "UP") << local.redis_check();
+    ChannelReader on_local(local.port, "ch-1"), on_remote(remote.port, "ch-1");
+    ASSERT_TRUE(on_local.read(4));
+    ASSERT_TRUE(wait_until([&] { return newest_seq(remote.port) >= on_local.seqs.back(); }, 10s));
+    ASSERT_TRUE(on_remote.read(2));
+    ASSERT_TRUE(on_local.read(2));  // past what the remote node had when it began
+    std::map<std::uint64_t, std::string> local_bytes;
+    for (std::size_t i = 0; i < on_local.seqs.size(); ++i)
+        local_bytes[on_local.seqs[i]] = on_local.bytes[i];
+    std::size_t compared = 0;
+    for (std::size_t i = 0; i < on_remote.seqs.size(); ++i) {
+        const auto it = local_bytes.find(on_remote.seqs[i]);
+        if (it == local_bytes.end()) continue;
+        EXPECT_EQ(it->second, on_remote.bytes[i]) << "seq " << on_remote.seqs[i];
+        ++compared;
+    }
+    EXPECT_GE(compared, 1u) << "the two nodes' frames must overlap";
+    EXPECT_TRUE(on_local.breaks().empty() && on_remote.breaks().empty());
 }
 
 }  // namespace

@@ -96,8 +96,18 @@ TEST(RedisUrl, ParsesHostPortAndDatabase) {
     ASSERT_TRUE(b) << error;
     EXPECT_EQ(b->port, 6379);
     EXPECT_EQ(b->db, 0);
+    auto u = cluster::parse_redis_url("unix:///run/redis/redis.sock?db=3", error);
+    ASSERT_TRUE(u) << error;
+    EXPECT_EQ(u->socket, "/run/redis/redis.sock");
+    EXPECT_EQ(u->db, 3);
+    EXPECT_EQ(u->text(), "unix:///run/redis/redis.sock?db=3");
+    auto v = cluster::parse_redis_url("unix:///tmp/r.sock", error);
+    ASSERT_TRUE(v) << error;
+    EXPECT_EQ(v->db, 0);
+    EXPECT_TRUE(cluster::parse_redis_url("redis://h:1", error)->socket.empty());
     for (const char* bad : {"http://x:1", "redis://:6379", "redis://h:0", "redis://h:99999",
-                            "redis://h:1/x", "redis://u:p@h:1"}) {
+                            "redis://h:1/x", "redis://u:p@h:1", "unix://", "unix://relative.sock",
+                            "unix:///tmp/r.sock?db=x", "unix:///tmp/r.sock?dbx=1"}) {
         EXPECT_FALSE(cluster::parse_redis_url(bad, error)) << bad;
         EXPECT_NE(error.find(bad), std::string::npos) << error;
     }
