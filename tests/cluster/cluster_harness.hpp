@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/redis_connection.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/ws_client.hpp"
 
@@ -120,6 +121,15 @@ class RedisServer {
     std::unique_ptr<ChildProcess> child_;
     std::string last_error_;
 };
+
+// A synchronous connection to `redis` (a failure is the test's).
+inline std::unique_ptr<cluster::RedisConnection> connect_redis(const RedisServer& redis) {
+    std::string error;
+    auto address = cluster::parse_redis_url(redis.url(), error);
+    auto c = cluster::RedisConnection::open(*address, std::chrono::milliseconds(1000), error);
+    EXPECT_TRUE(c) << error;
+    return c;
+}
 
 // Seqs that are not the one before plus one: a gap or a repeat.
 inline std::vector<std::string> breaks_in(const std::vector<std::uint64_t>& seqs) {

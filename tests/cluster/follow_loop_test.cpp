@@ -55,16 +55,8 @@ struct Outcome {
     }
 };
 
-std::unique_ptr<RedisConnection> connect(const RedisServer& redis) {
-    std::string error;
-    auto address = cluster::parse_redis_url(redis.url(), error);
-    auto c = RedisConnection::open(*address, std::chrono::milliseconds(1000), error);
-    EXPECT_TRUE(c) << error;
-    return c;
-}
-
 std::unique_ptr<RedisConnection> subscribed(const RedisServer& redis) {
-    auto c = connect(redis);
+    auto c = connect_redis(redis);
     EXPECT_TRUE(c->command({"SUBSCRIBE", "feed"}));
     return c;
 }
@@ -111,7 +103,7 @@ TEST(FollowLoop, HandsEveryMessageOverInOrderOnTheIoThreadUntilStopped) {
     SKIP_WITHOUT_REDIS();
     Subscribed s;
     auto& out = s.out;
-    auto publisher = connect(s.redis);
+    auto publisher = connect_redis(s.redis);
     for (int i = 1; i <= 50; ++i)
         ASSERT_TRUE(publisher->command({"PUBLISH", "feed", std::to_string(i)}));
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 50; }));
@@ -129,7 +121,7 @@ TEST(FollowLoop, AMessageLargerThanOneReadArrivesWhole) {
     Subscribed s;
     auto& out = s.out;
     const std::string big(300'000, 'x');  // hiredis's reads and the loop's are 16 KiB
-    auto publisher = connect(s.redis);
+    auto publisher = connect_redis(s.redis);
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(publisher->command({"PUBLISH", "feed", big}));
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 3; }));
     ASSERT_TRUE(s.stop());
@@ -141,7 +133,7 @@ TEST(FollowLoop, EndsOnceSayingWhyWhenRedisGoes) {
     SKIP_WITHOUT_REDIS();
     Subscribed s;
     auto& out = s.out;
-    ASSERT_TRUE(connect(s.redis)->command({"PUBLISH", "feed", "before"}));
+    ASSERT_TRUE(connect_redis(s.redis)->command({"PUBLISH", "feed", "before"}));
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.messages.size() >= 1; }));
     s.redis.kill();
     ASSERT_TRUE(out.wait([](Outcome& o) { return o.ends > 0; }));
@@ -161,7 +153,7 @@ TEST(FollowLoop, EndsOnceSayingWhyWhenRedisGoes) {
 TEST(FollowLoop, AnErrorReplyEndsItWithRedisWords) {
     SKIP_WITHOUT_REDIS();
     RedisServer redis;
-    auto c = connect(redis);
+    auto c = connect_redis(redis);
     ASSERT_TRUE(c->command({"SET", "word", "not a number"}));
     ASSERT_TRUE(c->append({"INCR", "word"}));  // queued: the loop writes it
     IoThread io;
@@ -275,7 +267,7 @@ struct FollowerRig {
         std::string error;
         options.redis = *cluster::parse_redis_url(redis.url(), error);
         options.name = cluster_name();
-        writer = connect(redis);
+        writer = connect_redis(redis);
         EXPECT_TRUE(writer->command({"SET", cluster::ClusterKeys(options.name).lease(), "node"}));
     }
     ~FollowerRig() {

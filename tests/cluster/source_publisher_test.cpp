@@ -18,14 +18,6 @@ namespace {
 using cluster::RedisConnection;
 using cluster::SourcePublisher;
 
-std::unique_ptr<RedisConnection> open_redis(const RedisServer& redis) {
-    std::string error;
-    auto address = cluster::parse_redis_url(redis.url(), error);
-    auto c = RedisConnection::open(*address, std::chrono::milliseconds(1000), error);
-    EXPECT_TRUE(c) << error;
-    return c;
-}
-
 // A cluster on a real redis-server whose lease `holder` holds, and a publisher of node "node"
 // with the metrics stream declared (made by make(), so a test can change Redis first).
 struct PublisherRig {
@@ -42,12 +34,12 @@ struct PublisherRig {
         options.name = cluster_name();
         options.node = "node";
         keys = cluster::ClusterKeys(options.name);
-        admin = open_redis(redis);
+        admin = connect_redis(redis);
         EXPECT_TRUE(admin->command({"SET", keys.lease(), holder}));
     }
     SourcePublisher& make(std::uint64_t skip = 0, cluster::Follower* serve = nullptr) {
         publisher =
-            std::make_unique<SourcePublisher>(options, skip, open_redis(redis), nullptr, serve);
+            std::make_unique<SourcePublisher>(options, skip, connect_redis(redis), nullptr, serve);
         stream = publisher->declare_stream(engine::Endpoint::metrics, "metrics");
         return *publisher;
     }
@@ -202,7 +194,7 @@ TEST(SourcePublisher, SaysWhichRedisWentWhenItGoes) {
 TEST(SourcePublisher, FailsAtOnceWhenTheScriptsCannotBeLoaded) {
     SKIP_WITHOUT_REDIS();
     PublisherRig rig;
-    auto connection = open_redis(rig.redis);  // open when Redis goes
+    auto connection = connect_redis(rig.redis);  // open when Redis goes
     rig.redis.kill();
     SourcePublisher p(rig.options, 0, std::move(connection));
     EXPECT_TRUE(p.failed());
