@@ -373,5 +373,24 @@ TEST(Follower, PausedForASourceItReadsNothingAndResumedItCatchesUpAfterWhatTheSo
     rig.expect_each_once(n);
 }
 
+TEST(Follower, PausedWhileRedisIsGoneItReturnsAndResumedItFollowsOnceRedisIsBack) {
+    SKIP_WITHOUT_REDIS();
+    FollowerRig rig;
+    rig.start();
+    int n = 0;
+    ASSERT_TRUE(rig.publish_until_pushed(n));
+    rig.redis.kill();
+    rig.follower->pause();  // its read of what Redis holds fails, saying so: it waits for nothing
+    rig.follower->resume();
+    rig.redis.start();  // empty, on the same port
+    ASSERT_TRUE(rig.redis.running());
+    rig.writer = connect_redis(rig.redis);
+    ASSERT_TRUE(
+        rig.writer->command({"SET", cluster::ClusterKeys(rig.options.name).lease(), "node"}));
+    EXPECT_TRUE(rig.publish_until_pushed(n)) << "the follower did not follow again";
+    rig.follower->stop();
+    rig.expect_each_once(n);
+}
+
 }  // namespace
 }  // namespace streambed::testing
