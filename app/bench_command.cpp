@@ -191,8 +191,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
         ->capture_default_str();
     cmd->add_flag(
         "--floor", a->floor,
-        "then the same fan-out on bare TCP sockets (no WebSocket, no JSON): the machine's own "
-        "lateness, to read the server's against");
+        "then the same fan-out from a bare writer of pre-framed messages, read by the same load "
+        "client: what the machine and the instrument cost, to read the server's lateness against");
     cmd->add_flag("--json", a->json, "print one JSON object");
 
     return [a, cmd] {
@@ -315,6 +315,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
             f.senders = a->server_threads ? a->server_threads
                                           : std::max(1u, std::thread::hardware_concurrency());
             f.readers = a->load.threads;
+            f.endpoint = a->load.endpoint;
+            f.subscribe = a->load.subscribe;
             try {
                 floor = bench::measure_floor(f);
             } catch (const std::exception& e) {
@@ -368,8 +370,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
             if (floor) {
                 const auto& f = j["floor"];
                 fmt::print(
-                    "loopback floor ms  p50 {:.3f}  p99 {:.3f}  max {:.3f}  ({} bare TCP sockets, "
-                    "{} B every "
+                    "loopback floor ms  p50 {:.3f}  p99 {:.3f}  max {:.3f}  ({} clients of a bare "
+                    "writer, {} B every "
                     "{:.0f} ms, {} rounds, {}/{} received)\n",
                     f["latenessMs"]["p50"].get<double>(), f["latenessMs"]["p99"].get<double>(),
                     f["latenessMs"]["max"].get<double>(), floor->connections,
