@@ -119,7 +119,21 @@ engine::Backlog SourcePublisher::backlog() const {
     return {failed() ? 0 : unanswered_.size(), 0, 0, 0};
 }
 
+void SourcePublisher::idle_at(std::chrono::steady_clock::time_point now,
+                              std::chrono::steady_clock::time_point next_due) {
+    using std::chrono::duration_cast, std::chrono::microseconds;
+    const bool steady_rate =
+        rate_.arrive(duration_cast<microseconds>(now.time_since_epoch()).count());
+    if (held_ > 0 && steady_rate) {
+        if (!gathering_) gathered_since_ = now;
+        gathering_ = true;
+        if (next_due < gathered_since_ + kGather) return;  // the next event's join these
+    }
+    pump();
+}
+
 void SourcePublisher::pump() const {
+    gathering_ = false;
     if (failed() || unanswered_.empty()) return;
     held_ = 0;  // what the socket does not take now goes at the next pump
     if (redis_->flush() == RedisConnection::Io::failed || !redis_->read_available()) {

@@ -24,6 +24,7 @@
 #include "cluster/checkpoint.hpp"
 #include "cluster/cluster_options.hpp"
 #include "cluster/redis_connection.hpp"
+#include "engine/coalescer.hpp"
 #include "engine/hub.hpp"
 
 namespace streambed::cluster {
@@ -55,8 +56,20 @@ class SourcePublisher final : public engine::Publisher {
     // The source's thread: appends not yet answered (a catching-up source waits while there are
     // many). Writes what the socket did not take and reads the replies that came first.
     engine::Backlog backlog() const override;
-    // The source's thread, between two events: the appends held since the last write leave.
-    void idle() override { pump(); }
+    // Under a steady rate of at least one event per kGather (judged, as the engine's shards
+    // judge theirs, by the previous period: engine/coalescer.hpp), an event's appends wait for
+    // the next event's when that is due before the oldest of them has waited kGather, and leave
+    // with them in one write: one wake-up of Redis instead of several. At the spec's cadences
+    // (events tens of ms apart) every event's appends leave at once. kGather is the shards' own
+    // coalescing window, what a follower's subscribers may already wait under load.
+    static constexpr std::chrono::microseconds kGather{2000};
+    // The source's thread, between two events (the next due at `next_due`): the appends held
+    // since the last write leave, or wait for the next event's.
+    void idle(std::chrono::steady_clock::time_point next_due) override {
+        idle_at(std::chrono::steady_clock::now(), next_due);
+    }
+    void idle_at(std::chrono::steady_clock::time_point now,
+                 std::chrono::steady_clock::time_point next_due);  // idle() on the tests' clock
     std::size_t held() const { return held_; }  // the source's thread: appends not yet written
     // The source's thread, between two messages: appends the world's checkpoint at the mark,
     // kept in Redis once every message before it is (fenced like an append).
@@ -88,7 +101,10 @@ class SourcePublisher final : public engine::Publisher {
     const std::string feed_;                  // the followers' Pub/Sub channel
     std::unique_ptr<RedisConnection> redis_;  // the source's thread; non-blocking once loaded
     std::string publish_sha_, checkpoint_sha_;
-    mutable std::size_t held_ = 0;              // appends not yet handed to the socket
+    mutable std::size_t held_ = 0;    // appends not yet handed to the socket
+    mutable bool gathering_ = false;  // held past an idle(), since gathered_since_
+    std::chrono::steady_clock::time_point gathered_since_{};
+    engine::Coalescer rate_{kGather};           // the events' rate, one arrival per idle()
     mutable std::deque<Sent> unanswered_;       // in the order written: Redis replies in order
     engine::Hub staging_{1};                    // frames and numbers; keeps one message per stream
     std::vector<std::string> stream_keys_;      // by StreamId; complete before the first publish

@@ -2,6 +2,7 @@
 // replayer are Sources; the engine only ever sees a Publisher.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,9 +40,11 @@ class Publisher {
     // are declared, like the clock. A publisher that serves no client ignores it.
     virtual void set_epoch(std::string epoch) { (void)epoch; }
     virtual Backlog backlog() const { return {}; }
-    // The source is done with its current event and waits for the next: what a publisher held
-    // back to send together (a cluster's appends to Redis) leaves now. The publishing thread.
-    virtual void idle() {}
+    // The source is done with its current event and waits for the next, due at `next_due`
+    // (steady clock; now or earlier for an unpaced source): what a publisher held back to send
+    // together (a cluster's appends to Redis) may leave now, or wait for the next event's when
+    // that is near. The publishing thread.
+    virtual void idle(std::chrono::steady_clock::time_point next_due) { (void)next_due; }
 };
 
 // A Publisher that numbers the streams declared on it and drops what is published: for a

@@ -105,12 +105,14 @@ void SimulatorSource::run(engine::Publisher& publisher) {
     const auto steady_start = steady_start_;
     while (true) {
         const std::int64_t t = world.next_event_ms();
-        publisher.idle();  // what the last event published leaves together
+        const auto due =
+            paced ? steady_start +
+                        duration_cast<steady_clock::duration>(duration<double, std::micro>(
+                            engine::wall_span_us(config_.time_scale, t - config_.epoch_ms)))
+                  : steady_clock::time_point::min();
+        publisher.idle(due);  // what the last event published leaves, or waits for the next's
         if (config_.stop_after_ms >= 0 && t > config_.epoch_ms + config_.stop_after_ms) break;
         if (paced) {
-            const auto due =
-                steady_start + duration_cast<steady_clock::duration>(duration<double, std::micro>(
-                                   engine::wall_span_us(config_.time_scale, t - config_.epoch_ms)));
             if (!thread_.wait_until(due)) return;
         } else if (!thread_.running()) {
             return;

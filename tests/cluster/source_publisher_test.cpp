@@ -112,7 +112,7 @@ TEST(SourcePublisher, AnEventsAppendsLeaveTogetherWhenTheSourceGoesIdleOrWhenMan
     for (int i = 1; i <= 3; ++i) rig.publish(i);  // one event's messages
     EXPECT_EQ(p.held(), 3u) << "held for company until the source goes idle";
     EXPECT_EQ(rig.count(rig.metrics_key()), 0) << "not written: Redis cannot hold them";
-    p.idle();
+    p.idle(std::chrono::steady_clock::now() + 1s);  // the next event is far
     EXPECT_EQ(p.held(), 0u);
     ASSERT_TRUE(rig.until([&] { return rig.count(rig.metrics_key()) == 3; }));
 
@@ -128,6 +128,42 @@ TEST(SourcePublisher, AnEventsAppendsLeaveTogetherWhenTheSourceGoesIdleOrWhenMan
     EXPECT_EQ(p.appended(), std::uint64_t(4 + limit));
 }
 
+TEST(SourcePublisher, UnderASteadyRateAnEventsAppendsWaitForTheNextEventsWithinTheWindow) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    auto& p = rig.make();
+    const auto gather = SourcePublisher::kGather;
+    auto now = std::chrono::steady_clock::time_point{} + 1h;  // the tests' clock
+    int i = 0;
+    // Events 10 windows apart (the spec's cadences): each one's appends leave at once, even
+    // when the next event is near.
+    for (int k = 0; k < 40; ++k, now += 10 * gather) {
+        rig.publish(++i);
+        p.idle_at(now, now + gather / 4);
+        ASSERT_EQ(p.held(), 0u) << "event " << k << " at a low rate";
+    }
+    // Then one event per half window: once a whole period has run at that rate, an event's
+    // appends wait for the next one's while the first waited less than the window.
+    for (int k = 0; k < 80; ++k, now += gather / 2) {
+        rig.publish(++i);
+        p.idle_at(now, now + 10 * gather);  // the next event far: nothing waits for it
+        ASSERT_EQ(p.held(), 0u);
+    }
+    rig.publish(++i);
+    p.idle_at(now, now + gather / 2);
+    EXPECT_EQ(p.held(), 1u) << "the next event is near: held for its company";
+    now += gather / 2;
+    rig.publish(++i);
+    p.idle_at(now, now + gather / 4);
+    EXPECT_EQ(p.held(), 2u) << "still inside the window of the first";
+    now += gather / 4;
+    rig.publish(++i);
+    p.idle_at(now, now + gather / 2);
+    EXPECT_EQ(p.held(), 0u) << "the next event comes after the first has waited a window";
+    ASSERT_TRUE(rig.answered());
+    EXPECT_EQ(rig.count(rig.metrics_key()), i) << "every append written, none twice";
+}
+
 TEST(SourcePublisher, ServesItsNodeAtOnceAndCountsAMessageHeldOnlyOnceRedisAnswers) {
     SKIP_WITHOUT_REDIS();
     PublisherRig rig;
@@ -137,7 +173,7 @@ TEST(SourcePublisher, ServesItsNodeAtOnceAndCountsAMessageHeldOnlyOnceRedisAnswe
     auto& p = rig.make(/*skip=*/0, &follower);
     rig.redis.pause();
     for (int i = 1; i <= 5; ++i) rig.publish(i);
-    p.idle();
+    p.idle(std::chrono::steady_clock::now() + 1s);
     const engine::Stream* served = hub.find(engine::Endpoint::metrics, "metrics");
     EXPECT_EQ(served->last_seq(), 5u) << "served without waiting for Redis";
     EXPECT_EQ(follower.newest_n(), 0u) << "what Redis has not answered, a successor regenerates";
