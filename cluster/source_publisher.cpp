@@ -127,7 +127,8 @@ void SourcePublisher::idle_at(std::chrono::steady_clock::time_point now,
     if (held_ > 0 && steady_rate) {
         if (!gathering_) gathered_since_ = now;
         gathering_ = true;
-        if (next_due < gathered_since_ + kGather) return;  // the next event's join these
+        const auto until = gathered_since_ + kGather;  // no append waits longer
+        if (now < until && next_due < until) return;   // the next event's join these
     }
     pump();
 }

@@ -58,8 +58,9 @@ class SourcePublisher final : public engine::Publisher {
     engine::Backlog backlog() const override;
     // Under a steady rate of at least one event per kGather (judged, as the engine's shards
     // judge theirs, by the previous period: engine/coalescer.hpp), an event's appends wait for
-    // the next event's when that is due before the oldest of them has waited kGather, and leave
-    // with them in one write: one wake-up of Redis instead of several. At the spec's cadences
+    // the next event's when that is due before the oldest of them has waited kGather (and none
+    // waits longer, however far behind its schedule the source runs), and leave with them in one
+    // write: one wake-up of Redis instead of several. At the spec's cadences
     // (events tens of ms apart) every event's appends leave at once. kGather is the shards' own
     // coalescing window, what a follower's subscribers may already wait under load.
     static constexpr std::chrono::microseconds kGather{2000};

@@ -25,6 +25,7 @@ Hub::Hub(std::size_t history_limit)
       clock_(wall_clock_anchor(wall_now_us())) {
     // Until a source names its world, no other server shares it: a resume recovers nothing.
     epoch_ = random_epoch("run-");
+    set_clock(clock_);
 }
 
 void Hub::attach(FanoutTarget* target) {
@@ -60,6 +61,7 @@ MessagePtr Hub::publish(StreamId id, MessageType type, std::int64_t time_ms,
     if (id >= streams_.size()) throw std::out_of_range("publish to an undeclared stream");
     MessagePtr m = streams_[id]->append(type, time_ms, data_json, steady_now_us());
     published_.fetch_add(1, std::memory_order_relaxed);
+    observe_due(time_ms);
     if (tap_) tap_->published(m);
     for (auto* t : targets_) t->on_message(m);
     return m;
@@ -76,6 +78,7 @@ MessagePtr Hub::ingest(StreamId id, std::uint64_t seq, MessageType type, std::in
     MessagePtr m = streams_[id]->ingest(seq, type, time_ms, std::move(bytes), steady_now_us());
     if (!m) return m;
     published_.fetch_add(1, std::memory_order_relaxed);
+    observe_due(time_ms);
     if (tap_) tap_->published(m);
     for (auto* t : targets_) t->on_message(m);
     return m;
@@ -90,6 +93,17 @@ boost::asio::io_context* Hub::ingest_context() const {
 void Hub::set_clock(const ClockAnchor& clock) {
     std::lock_guard lock(clock_mu_);
     clock_ = clock;
+    due_sim_ms_.store(clock.sim_ms, std::memory_order_relaxed);
+    due_wall_us_.store(clock.wall_us, std::memory_order_relaxed);
+    due_scale_.store(clock.scale, std::memory_order_relaxed);
+}
+
+void Hub::observe_due(std::int64_t time_ms) {
+    const double scale = due_scale_.load(std::memory_order_relaxed);
+    if (scale <= 0) return;  // unpaced: nothing is due at any instant
+    const ClockAnchor a{due_sim_ms_.load(std::memory_order_relaxed),
+                        due_wall_us_.load(std::memory_order_relaxed), scale};
+    due_.observe(lateness_us(a, time_ms, wall_now_us()));
 }
 
 void Hub::set_epoch(std::string epoch) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/backend.hpp"
+#include "engine/metrics.hpp"
 #include "engine/source.hpp"
 #include "engine/stream.hpp"
 #include "engine/tap.hpp"
@@ -73,6 +74,8 @@ class Hub final : public Publisher {
     ClockAnchor clock() const;
     std::string epoch() const;  // a random "run-…" until the source names its world
     std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
+    // Due → hub for every message published or ingested while the clock is paced (any thread).
+    const DueLateness& due_lateness() const { return due_; }
 
   private:
     const std::size_t history_limit_;
@@ -89,6 +92,12 @@ class Hub final : public Publisher {
     std::string epoch_;  // guarded by clock_mu_ too
     std::atomic<std::uint64_t> published_{0};
     BackendHealth backend_;
+    // The clock again, for the publishing thread to read without the lock (a torn read across
+    // set_clock would misplace one sample of a metric, nothing else).
+    std::atomic<std::int64_t> due_sim_ms_{0}, due_wall_us_{0};
+    std::atomic<double> due_scale_{0};
+    DueLateness due_;
+    void observe_due(std::int64_t time_ms);
 };
 
 bool valid_channel_id(std::string_view channel);

@@ -34,6 +34,12 @@ void MetricsSnapshot::add(const ShardCounters& c) {
     latency_count += c.latency_count.get();
 }
 
+void MetricsSnapshot::add(const DueLateness& d) {
+    for (std::size_t i = 0; i < due_buckets.size(); ++i) due_buckets[i] += d.buckets[i].get();
+    due_sum_us += d.sum_us.get();
+    due_count += d.count.get();
+}
+
 std::string prometheus_text(const MetricsSnapshot& m) {
     std::string out;
     auto it = std::back_inserter(out);
@@ -84,21 +90,28 @@ std::string prometheus_text(const MetricsSnapshot& m) {
            m.http_requests);
     metric("streambed_upgrades_refused_total", "counter",
            "WebSocket upgrades refused (404, 403, 503).", m.upgrades_refused);
-    fmt::format_to(it,
-                   "# HELP streambed_broadcast_latency_seconds From publish to the frame written "
-                   "to the socket.\n# TYPE streambed_broadcast_latency_seconds histogram\n");
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < kLatencyBucketsUs.size(); ++i) {
-        cumulative += m.latency_buckets[i];
-        fmt::format_to(it, "streambed_broadcast_latency_seconds_bucket{{le=\"{}\"}} {}\n",
-                       static_cast<double>(kLatencyBucketsUs[i]) / 1e6, cumulative);
-    }
-    cumulative += m.latency_buckets.back();
-    fmt::format_to(it, "streambed_broadcast_latency_seconds_bucket{{le=\"+Inf\"}} {}\n",
-                   cumulative);
-    fmt::format_to(it, "streambed_broadcast_latency_seconds_sum {}\n",
-                   static_cast<double>(m.latency_sum_us) / 1e6);
-    fmt::format_to(it, "streambed_broadcast_latency_seconds_count {}\n", m.latency_count);
+    // A histogram in seconds from µs buckets (`bounds`, then +Inf last in `buckets`).
+    auto histogram = [&](std::string_view name, std::string_view help, const auto& bounds,
+                         const auto& buckets, std::uint64_t sum_us, std::uint64_t count) {
+        fmt::format_to(it, "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < bounds.size(); ++i) {
+            cumulative += buckets[i];
+            fmt::format_to(it, "{}_bucket{{le=\"{}\"}} {}\n", name,
+                           static_cast<double>(bounds[i]) / 1e6, cumulative);
+        }
+        cumulative += buckets.back();
+        fmt::format_to(it, "{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+        fmt::format_to(it, "{}_sum {}\n", name, static_cast<double>(sum_us) / 1e6);
+        fmt::format_to(it, "{}_count {}\n", name, count);
+    };
+    histogram("streambed_broadcast_latency_seconds",
+              "From publish to the frame written to the socket.", kLatencyBucketsUs,
+              m.latency_buckets, m.latency_sum_us, m.latency_count);
+    histogram("streambed_due_to_hub_seconds",
+              "From the instant a message was due to its entry into this node's hub (published "
+              "here, or read from a cluster's Redis).",
+              kDueBucketsUs, m.due_buckets, m.due_sum_us, m.due_count);
     return out;
 }
 

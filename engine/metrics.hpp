@@ -31,6 +31,29 @@ class Counter {
 inline constexpr std::array<std::uint64_t, 12> kLatencyBucketsUs = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
 
+// Due → hub: from the instant a message was due (its `time` on the world's clock) to its entry
+// into this process's hub, published by the simulator or ingested from a cluster's Redis. On a
+// cluster, a follower's against the source's is the Redis hop (docs/scale-out.md). Finer than
+// the broadcast buckets: the hop's budget is a millisecond.
+inline constexpr std::array<std::uint64_t, 13> kDueBucketsUs = {
+    100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 50000};
+
+// One writer at a time (the hub's publishing or ingesting thread), any reader.
+struct DueLateness {
+    std::array<Counter, kDueBucketsUs.size() + 1> buckets;  // last: +Inf
+    Counter sum_us;
+    Counter count;
+
+    void observe(std::int64_t late_us) {
+        const auto us = static_cast<std::uint64_t>(late_us < 0 ? 0 : late_us);  // early: 0
+        std::size_t i = 0;
+        while (i < kDueBucketsUs.size() && us > kDueBucketsUs[i]) ++i;
+        buckets[i].add();
+        sum_us.add(us);
+        count.add();
+    }
+};
+
 struct ShardCounters {
     std::array<Counter, kEndpointCount> connections;  // open WebSocket sessions per endpoint
     Counter connections_total;                        // ever opened
@@ -72,8 +95,11 @@ struct MetricsSnapshot {
     std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> latency_buckets{};
     std::uint64_t latency_sum_us = 0, latency_count = 0;
     std::uint64_t published = 0;
+    std::array<std::uint64_t, kDueBucketsUs.size() + 1> due_buckets{};
+    std::uint64_t due_sum_us = 0, due_count = 0;
 
     void add(const ShardCounters& c);
+    void add(const DueLateness& d);
 };
 
 std::string prometheus_text(const MetricsSnapshot& m);

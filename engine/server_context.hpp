@@ -48,6 +48,7 @@ struct ServerContext {
         MetricsSnapshot m;
         for (auto& s : shards) m.add(s->counters());
         m.published = hub.published();
+        m.add(hub.due_lateness());
         return m;
     }
 };

@@ -44,7 +44,19 @@ bench_three() {
   local args=()
   for i in 0 1 2; do args+=(--target "ws://127.0.0.1:${three_ports[$i]}"); done
   for i in 0 1 2; do args+=(--target-pid "${three_pids[$i]}"); done
+  due_to_hub "$out" before
   "$bin" bench "${args[@]}" --clients "$CLIENTS" "${bench_args[@]}" > "$tmp/$out.json" || true
+  due_to_hub "$out" after
+}
+
+# Each of the three's due-to-hub histogram (/q/metrics) into $tmp/OUT-I.WHEN: from the instant a
+# message was due to its entry into the node's hub (published there, or read from Redis).
+due_to_hub() {
+  for i in 0 1 2; do
+    curl -s "127.0.0.1:${three_ports[$i]}/q/metrics" | grep '^streambed_due_to_hub_seconds_bucket' \
+      > "$tmp/$1-$i.$2" || true
+    curl -s "127.0.0.1:${three_ports[$i]}/q/health" | grep -o '"role":"[a-z]*"' >> "$tmp/$1-$i.$2" || true
+  done
 }
 
 # Three single nodes (no Redis), the clients spread over them by the same load process: the
@@ -98,6 +110,40 @@ def ratios(base):
 print(f"cluster: p99 - single = {cluster['latenessMs']['p99'] - single['latenessMs']['p99']:+.2f} ms; "
       f"CPU per delivery per node / single = {ratios(single)}; / single with a node's share = "
       f"{ratios(share)}")
+# Due to hub over the window, per node: the Redis hop is a follower's against the source's (and
+# against a single node's, whose messages enter the hub as the simulator publishes them).
+def due(out, i):
+    def read(when):
+        rows, role = [], "single"
+        for line in open(os.path.join(tmp, f"{out}-{i}.{when}")):
+            if line.startswith('"role"'):
+                role = line.split(":")[1].strip().strip('"')
+            elif line.strip():
+                le = line[line.index('le="') + 4:line.index('"}')]
+                rows.append((float("inf") if le == "+Inf" else float(le) * 1000, int(line.split()[-1])))
+        return rows, role
+    before, _ = read("before")
+    after, role = read("after")
+    at_start = dict(before)  # cumulative counts by bound: the window's are the difference
+    cum = [(bound, c - at_start.get(bound, 0)) for bound, c in after]
+    total = cum[-1][1]
+    def q(p):
+        lo, prev = 0.0, 0
+        for bound, c in cum:
+            if c >= p * total:
+                if bound == float("inf"):
+                    return float("inf")
+                return lo + (bound - lo) * ((p * total - prev) / max(1, c - prev))
+            lo, prev = bound, c
+        return float("nan")
+    return role, total, q(0.5), q(0.99)
+for out in ("three", "cluster"):
+    for i in range(3):
+        try:
+            role, n, p50, p99 = due(out, i)
+            print(f"{out}{i} due to hub ({role}): {n} messages, p50 {p50:.2f} p99 {p99:.2f} ms")
+        except (OSError, ValueError, IndexError) as e:
+            print(f"{out}{i} due to hub: not read ({e})")
 print(f"cluster against three single nodes: p99 {cluster['latenessMs']['p99'] - three['latenessMs']['p99']:+.2f} ms; "
       f"CPU per delivery {cluster['serverCpuSecondsPerMillion'] / three['serverCpuSecondsPerMillion']:.2f} x "
       f"(per node: " + ", ".join("%.2f" % (d["cpuSecondsPerMillion"] / t["cpuSecondsPerMillion"])

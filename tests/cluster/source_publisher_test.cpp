@@ -160,6 +160,15 @@ TEST(SourcePublisher, UnderASteadyRateAnEventsAppendsWaitForTheNextEventsWithinT
     rig.publish(++i);
     p.idle_at(now, now + gather / 2);
     EXPECT_EQ(p.held(), 0u) << "the next event comes after the first has waited a window";
+    // Behind its schedule (a burst of events due at one instant, framed one after another), the
+    // next event is always due at once; still no append waits more than the window.
+    rig.publish(++i);
+    p.idle_at(now, now - gather);
+    EXPECT_EQ(p.held(), 1u);
+    now += gather;
+    rig.publish(++i);
+    p.idle_at(now, now - gather);
+    EXPECT_EQ(p.held(), 0u) << "the first of them has waited the whole window";
     ASSERT_TRUE(rig.answered());
     EXPECT_EQ(rig.count(rig.metrics_key()), i) << "every append written, none twice";
 }

@@ -68,7 +68,10 @@ TEST_F(Api, MetricsArePrometheusText) {
           "streambed_bytes_sent_total", "streambed_conflated_total",
           "streambed_slow_consumer_closes_total", "streambed_errors_sent_total",
           "streambed_broadcast_latency_seconds_bucket{le=\"+Inf\"}",
-          "# TYPE streambed_broadcast_latency_seconds histogram"}) {
+          "# TYPE streambed_broadcast_latency_seconds histogram",
+          "# TYPE streambed_due_to_hub_seconds histogram",
+          "streambed_due_to_hub_seconds_bucket{le=\"0.001\"}",
+          "streambed_due_to_hub_seconds_count"}) {
         EXPECT_NE(r.body.find(name), std::string::npos) << name;
     }
     EXPECT_TRUE(wait_until([&] {

@@ -1,4 +1,5 @@
-// stream_test.cpp: Stream seq numbering, envelope bytes, bounded history, snapshots, catchup.
+// stream_test.cpp: Stream seq numbering, envelope bytes, bounded history, snapshots, catchup;
+// the hub's timing of each message from its due instant.
 #include "engine/stream.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/hub.hpp"
 #include "tests/support/message_seqs.hpp"
 
 namespace streambed::engine {
@@ -267,6 +269,27 @@ TEST(Stream, CatchupUnderAForeignEpochIsAResetWithTheSnapshot) {
     auto gone = s.catchup_for_epoch(500, false);  // the old reason stays the old reason
     EXPECT_TRUE(gone.reset);
     EXPECT_EQ(gone.reason, Stream::ResetReason::history_exceeded);
+}
+
+TEST(Hub, TimesEachMessageFromItsDueInstantToItsEntry) {
+    Hub hub(10);
+    const StreamId id = hub.declare_stream(Endpoint::metrics, "metrics");
+    const std::int64_t now_ms = wall_now_us() / 1000;
+    hub.set_clock({now_ms, now_ms * 1000, 1.0});                       // the wall clock itself
+    hub.publish(id, MessageType::metrics, now_ms - 20, R"({"i":1})");  // due 20 ms ago
+    hub.ingest(id, 2, MessageType::metrics, now_ms + 60'000, "{}");    // due in a minute
+    const DueLateness& d = hub.due_lateness();
+    ASSERT_EQ(d.count.get(), 2u);
+    EXPECT_EQ(d.buckets[0].get(), 1u) << "early counts as on time";
+    std::uint64_t under_20ms = 0;
+    for (std::size_t i = 0; i < kDueBucketsUs.size() && kDueBucketsUs[i] < 20'000; ++i)
+        under_20ms += d.buckets[i].get();
+    EXPECT_EQ(under_20ms, 1u) << "the late one is at least 20 ms late";
+    EXPECT_GE(d.sum_us.get(), 20'000u);
+
+    hub.set_clock({now_ms, now_ms * 1000, 0.0});  // unpaced: nothing is due at any instant
+    hub.publish(id, MessageType::metrics, now_ms - 20, R"({"i":3})");
+    EXPECT_EQ(d.count.get(), 2u);
 }
 
 }  // namespace
