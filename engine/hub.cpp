@@ -61,7 +61,7 @@ MessagePtr Hub::publish(StreamId id, MessageType type, std::int64_t time_ms,
     if (id >= streams_.size()) throw std::out_of_range("publish to an undeclared stream");
     MessagePtr m = streams_[id]->append(type, time_ms, data_json, steady_now_us());
     published_.fetch_add(1, std::memory_order_relaxed);
-    observe_due(time_ms);
+    observe_due(streams_[id]->endpoint(), time_ms);
     if (tap_) tap_->published(m);
     for (auto* t : targets_) t->on_message(m);
     return m;
@@ -78,7 +78,7 @@ MessagePtr Hub::ingest(StreamId id, std::uint64_t seq, MessageType type, std::in
     MessagePtr m = streams_[id]->ingest(seq, type, time_ms, std::move(bytes), steady_now_us());
     if (!m) return m;
     published_.fetch_add(1, std::memory_order_relaxed);
-    observe_due(time_ms);
+    observe_due(streams_[id]->endpoint(), time_ms);
     if (tap_) tap_->published(m);
     for (auto* t : targets_) t->on_message(m);
     return m;
@@ -98,12 +98,12 @@ void Hub::set_clock(const ClockAnchor& clock) {
     due_scale_.store(clock.scale, std::memory_order_relaxed);
 }
 
-void Hub::observe_due(std::int64_t time_ms) {
+void Hub::observe_due(Endpoint endpoint, std::int64_t time_ms) {
     const double scale = due_scale_.load(std::memory_order_relaxed);
     if (scale <= 0) return;  // unpaced: nothing is due at any instant
     const ClockAnchor a{due_sim_ms_.load(std::memory_order_relaxed),
                         due_wall_us_.load(std::memory_order_relaxed), scale};
-    due_.observe(lateness_us(a, time_ms, wall_now_us()));
+    due_[index(endpoint)].observe(lateness_us(a, time_ms, wall_now_us()));
 }
 
 void Hub::set_epoch(std::string epoch) {

@@ -74,8 +74,9 @@ class Hub final : public Publisher {
     ClockAnchor clock() const;
     std::string epoch() const;  // a random "run-…" until the source names its world
     std::uint64_t published() const { return published_.load(std::memory_order_relaxed); }
-    // Due → hub for every message published or ingested while the clock is paced (any thread).
-    const DueLateness& due_lateness() const { return due_; }
+    // Due → hub for every message of the endpoint's streams published or ingested while the
+    // clock is paced (any thread).
+    const DueLateness& due_lateness(Endpoint endpoint) const { return due_[index(endpoint)]; }
 
   private:
     const std::size_t history_limit_;
@@ -96,8 +97,8 @@ class Hub final : public Publisher {
     // set_clock would misplace one sample of a metric, nothing else).
     std::atomic<std::int64_t> due_sim_ms_{0}, due_wall_us_{0};
     std::atomic<double> due_scale_{0};
-    DueLateness due_;
-    void observe_due(std::int64_t time_ms);
+    std::array<DueLateness, kEndpointCount> due_;  // by endpoint
+    void observe_due(Endpoint endpoint, std::int64_t time_ms);
 };
 
 bool valid_channel_id(std::string_view channel);

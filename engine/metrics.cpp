@@ -34,10 +34,11 @@ void MetricsSnapshot::add(const ShardCounters& c) {
     latency_count += c.latency_count.get();
 }
 
-void MetricsSnapshot::add(const DueLateness& d) {
-    for (std::size_t i = 0; i < due_buckets.size(); ++i) due_buckets[i] += d.buckets[i].get();
-    due_sum_us += d.sum_us.get();
-    due_count += d.count.get();
+void MetricsSnapshot::add(Endpoint endpoint, const DueLateness& d) {
+    Due& to = due[index(endpoint)];
+    for (std::size_t i = 0; i < to.buckets.size(); ++i) to.buckets[i] += d.buckets[i].get();
+    to.sum_us += d.sum_us.get();
+    to.count += d.count.get();
 }
 
 std::string prometheus_text(const MetricsSnapshot& m) {
@@ -90,28 +91,38 @@ std::string prometheus_text(const MetricsSnapshot& m) {
            m.http_requests);
     metric("streambed_upgrades_refused_total", "counter",
            "WebSocket upgrades refused (404, 403, 503).", m.upgrades_refused);
-    // A histogram in seconds from µs buckets (`bounds`, then +Inf last in `buckets`).
-    auto histogram = [&](std::string_view name, std::string_view help, const auto& bounds,
-                         const auto& buckets, std::uint64_t sum_us, std::uint64_t count) {
-        fmt::format_to(it, "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+    // One series of a histogram in seconds from µs buckets (`bounds`, then +Inf last in
+    // `buckets`); `label` is empty or `name="value"`.
+    auto series = [&](std::string_view name, std::string_view label, const auto& bounds,
+                      const auto& buckets, std::uint64_t sum_us, std::uint64_t count) {
+        const std::string_view comma = label.empty() ? "" : ",";
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i < bounds.size(); ++i) {
             cumulative += buckets[i];
-            fmt::format_to(it, "{}_bucket{{le=\"{}\"}} {}\n", name,
+            fmt::format_to(it, "{}_bucket{{{}{}le=\"{}\"}} {}\n", name, label, comma,
                            static_cast<double>(bounds[i]) / 1e6, cumulative);
         }
         cumulative += buckets.back();
-        fmt::format_to(it, "{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
-        fmt::format_to(it, "{}_sum {}\n", name, static_cast<double>(sum_us) / 1e6);
-        fmt::format_to(it, "{}_count {}\n", name, count);
+        fmt::format_to(it, "{}_bucket{{{}{}le=\"+Inf\"}} {}\n", name, label, comma, cumulative);
+        const std::string braced = label.empty() ? "" : fmt::format("{{{}}}", label);
+        fmt::format_to(it, "{}_sum{} {}\n", name, braced, static_cast<double>(sum_us) / 1e6);
+        fmt::format_to(it, "{}_count{} {}\n", name, braced, count);
     };
-    histogram("streambed_broadcast_latency_seconds",
-              "From publish to the frame written to the socket.", kLatencyBucketsUs,
-              m.latency_buckets, m.latency_sum_us, m.latency_count);
-    histogram("streambed_due_to_hub_seconds",
-              "From the instant a message was due to its entry into this node's hub (published "
-              "here, or read from a cluster's Redis).",
-              kDueBucketsUs, m.due_buckets, m.due_sum_us, m.due_count);
+    auto header = [&](std::string_view name, std::string_view help) {
+        fmt::format_to(it, "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+    };
+    header("streambed_broadcast_latency_seconds",
+           "From publish to the frame written to the socket.");
+    series("streambed_broadcast_latency_seconds", "", kLatencyBucketsUs, m.latency_buckets,
+           m.latency_sum_us, m.latency_count);
+    header("streambed_due_to_hub_seconds",
+           "From the instant a message was due to its entry into this node's hub (published "
+           "here, or read from a cluster's Redis), by endpoint.");
+    for (auto e : kEndpoints) {
+        const auto& d = m.due[index(e)];
+        series("streambed_due_to_hub_seconds", fmt::format("endpoint=\"{}\"", info(e).path),
+               kDueBucketsUs, d.buckets, d.sum_us, d.count);
+    }
     return out;
 }
 

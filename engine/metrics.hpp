@@ -95,11 +95,14 @@ struct MetricsSnapshot {
     std::array<std::uint64_t, kLatencyBucketsUs.size() + 1> latency_buckets{};
     std::uint64_t latency_sum_us = 0, latency_count = 0;
     std::uint64_t published = 0;
-    std::array<std::uint64_t, kDueBucketsUs.size() + 1> due_buckets{};
-    std::uint64_t due_sum_us = 0, due_count = 0;
+    struct Due {
+        std::array<std::uint64_t, kDueBucketsUs.size() + 1> buckets{};
+        std::uint64_t sum_us = 0, count = 0;
+    };
+    std::array<Due, kEndpointCount> due{};  // by endpoint
 
     void add(const ShardCounters& c);
-    void add(const DueLateness& d);
+    void add(Endpoint endpoint, const DueLateness& d);
 };
 
 std::string prometheus_text(const MetricsSnapshot& m);

@@ -48,7 +48,7 @@ struct ServerContext {
         MetricsSnapshot m;
         for (auto& s : shards) m.add(s->counters());
         m.published = hub.published();
-        m.add(hub.due_lateness());
+        for (auto e : kEndpoints) m.add(e, hub.due_lateness(e));
         return m;
     }
 };

@@ -80,7 +80,7 @@ for i in 0 1 2; do
   curl -s "127.0.0.1:${three_ports[$i]}/q/health" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("node'"$i"' role:", json.dumps(d)[:200])' >&2 || true
 done
 
-python3 - "$tmp" <<'PY'
+ENDPOINT="$ENDPOINT" python3 - "$tmp" <<'PY'
 import json, sys, os
 tmp = sys.argv[1]
 def load(name):
@@ -111,38 +111,47 @@ print(f"cluster: p99 - single = {cluster['latenessMs']['p99'] - single['lateness
       f"CPU per delivery per node / single = {ratios(single)}; / single with a node's share = "
       f"{ratios(share)}")
 # Due to hub over the window, per node: the Redis hop is a follower's against the source's (and
-# against a single node's, whose messages enter the hub as the simulator publishes them).
+# against a single node's, whose messages enter the hub as the simulator publishes them); for
+# the run's endpoint (what its clients read) and for every message.
+endpoint = os.environ.get("ENDPOINT", "/ws/channels")
 def due(out, i):
     def read(when):
-        rows, role = [], "single"
+        series, role = {}, "single"
         for line in open(os.path.join(tmp, f"{out}-{i}.{when}")):
             if line.startswith('"role"'):
                 role = line.split(":")[1].strip().strip('"')
             elif line.strip():
+                ep = line[line.index('endpoint="') + 10:line.index('",le=')]
                 le = line[line.index('le="') + 4:line.index('"}')]
-                rows.append((float("inf") if le == "+Inf" else float(le) * 1000, int(line.split()[-1])))
-        return rows, role
+                bound = float("inf") if le == "+Inf" else float(le) * 1000
+                for key in (ep, "all"):
+                    series.setdefault(key, {}).setdefault(bound, 0)
+                    series[key][bound] += int(line.split()[-1])
+        return series, role
     before, _ = read("before")
     after, role = read("after")
-    at_start = dict(before)  # cumulative counts by bound: the window's are the difference
-    cum = [(bound, c - at_start.get(bound, 0)) for bound, c in after]
-    total = cum[-1][1]
-    def q(p):
-        lo, prev = 0.0, 0
-        for bound, c in cum:
-            if c >= p * total:
-                if bound == float("inf"):
-                    return float("inf")
-                return lo + (bound - lo) * ((p * total - prev) / max(1, c - prev))
-            lo, prev = bound, c
-        return float("nan")
-    return role, total, q(0.5), q(0.99)
+    def quantiles(key):
+        at_start = before.get(key, {})  # cumulative counts by bound: the window's the difference
+        cum = [(b, c - at_start.get(b, 0)) for b, c in sorted(after[key].items())]
+        total = cum[-1][1]
+        def q(p):
+            lo, prev = 0.0, 0
+            for bound, c in cum:
+                if c >= p * total:
+                    if bound == float("inf"):
+                        return float("inf")
+                    return lo + (bound - lo) * ((p * total - prev) / max(1, c - prev))
+                lo, prev = bound, c
+            return float("nan")
+        return total, q(0.5), q(0.99)
+    return role, quantiles(endpoint), quantiles("all")
 for out in ("three", "cluster"):
     for i in range(3):
         try:
-            role, n, p50, p99 = due(out, i)
-            print(f"{out}{i} due to hub ({role}): {n} messages, p50 {p50:.2f} p99 {p99:.2f} ms")
-        except (OSError, ValueError, IndexError) as e:
+            role, mine, every = due(out, i)
+            print(f"{out}{i} due to hub ({role}): {endpoint} {mine[0]} messages, p50 {mine[1]:.2f} "
+                  f"p99 {mine[2]:.2f} ms; all {every[0]}, p50 {every[1]:.2f} p99 {every[2]:.2f} ms")
+        except (OSError, ValueError, IndexError, KeyError) as e:
             print(f"{out}{i} due to hub: not read ({e})")
 print(f"cluster against three single nodes: p99 {cluster['latenessMs']['p99'] - three['latenessMs']['p99']:+.2f} ms; "
       f"CPU per delivery {cluster['serverCpuSecondsPerMillion'] / three['serverCpuSecondsPerMillion']:.2f} x "

@@ -70,8 +70,8 @@ TEST_F(Api, MetricsArePrometheusText) {
           "streambed_broadcast_latency_seconds_bucket{le=\"+Inf\"}",
           "# TYPE streambed_broadcast_latency_seconds histogram",
           "# TYPE streambed_due_to_hub_seconds histogram",
-          "streambed_due_to_hub_seconds_bucket{le=\"0.001\"}",
-          "streambed_due_to_hub_seconds_count"}) {
+          "streambed_due_to_hub_seconds_bucket{endpoint=\"/ws/metrics\",le=\"0.001\"}",
+          "streambed_due_to_hub_seconds_count{endpoint=\"/ws/channels\"}"}) {
         EXPECT_NE(r.body.find(name), std::string::npos) << name;
     }
     EXPECT_TRUE(wait_until([&] {

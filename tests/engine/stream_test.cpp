@@ -278,7 +278,7 @@ TEST(Hub, TimesEachMessageFromItsDueInstantToItsEntry) {
     hub.set_clock({now_ms, now_ms * 1000, 1.0});                       // the wall clock itself
     hub.publish(id, MessageType::metrics, now_ms - 20, R"({"i":1})");  // due 20 ms ago
     hub.ingest(id, 2, MessageType::metrics, now_ms + 60'000, "{}");    // due in a minute
-    const DueLateness& d = hub.due_lateness();
+    const DueLateness& d = hub.due_lateness(Endpoint::metrics);
     ASSERT_EQ(d.count.get(), 2u);
     EXPECT_EQ(d.buckets[0].get(), 1u) << "early counts as on time";
     std::uint64_t under_20ms = 0;
@@ -286,6 +286,7 @@ TEST(Hub, TimesEachMessageFromItsDueInstantToItsEntry) {
         under_20ms += d.buckets[i].get();
     EXPECT_EQ(under_20ms, 1u) << "the late one is at least 20 ms late";
     EXPECT_GE(d.sum_us.get(), 20'000u);
+    EXPECT_EQ(hub.due_lateness(Endpoint::channels).count.get(), 0u) << "counted by endpoint";
 
     hub.set_clock({now_ms, now_ms * 1000, 0.0});  // unpaced: nothing is due at any instant
     hub.publish(id, MessageType::metrics, now_ms - 20, R"({"i":3})");
