@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-cluster bench-nodes bench-compare soak clean
+.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-floor bench-cluster bench-nodes bench-compare soak clean
 
 all: build
 
@@ -89,6 +89,10 @@ bench: build-all
 # The four fan-out shapes of docs/benchmarks.md (SHAPES, THREADS, WINDOWS, DURATION may be set).
 bench-shapes: build
 	./scripts/bench_shapes.sh
+
+# Issue 13's lateness: the server's p99 against the floor's over RUNS runs (CLIENTS, DURATION).
+bench-floor: build
+	./scripts/bench_floor.sh
 
 # Issue 14's numbers: one node against three on one redis-server (CLIENTS, DURATION, SCALE).
 bench-cluster: build

@@ -51,17 +51,23 @@ for round in $(seq "$ROUNDS"); do
 done
 
 python3 - "$tmp" "$ROUNDS" <<'PY'
-import json, sys, os
+import json, sys, os, statistics
 tmp, rounds = sys.argv[1], int(sys.argv[2])
+ratios = {"source": [], "follower": []}
 def load(name):
     text = open(os.path.join(tmp, name)).read()
     return json.loads(text[text.index("{"):])
 for r in range(1, rounds + 1):
     d = {n: load(f"{n}-{r}.json") for n in ("source", "follower", "single")}
     cpu = {n: d[n]["serverCpuSecondsPerMillion"] for n in d}
+    for n in ratios:
+        ratios[n].append(cpu[n] / cpu["single"])
     print(f"round {r}: CPU-s per 10^6 deliveries: source {cpu['source']:.2f}, follower "
           f"{cpu['follower']:.2f}, single {cpu['single']:.2f}; source / single "
           f"{cpu['source'] / cpu['single']:.2f}, follower / single {cpu['follower'] / cpu['single']:.2f}; "
           "p99 ms " + ", ".join(f"{n} {d[n]['latenessMs']['p99']:.2f}" for n in d) +
           "; gaps " + ", ".join(f"{n} {d[n]['gaps']}" for n in d))
+for n, r in ratios.items():
+    print(f"{n} / single over {len(r)} rounds: median {statistics.median(r):.2f}, 1.2 or under in "
+          f"{sum(1 for x in r if x <= 1.2)}")
 PY
