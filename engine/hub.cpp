@@ -25,7 +25,7 @@ Hub::Hub(std::size_t history_limit)
       clock_(wall_clock_anchor(wall_now_us())) {
     // Until a source names its world, no other server shares it: a resume recovers nothing.
     epoch_ = random_epoch("run-");
-    set_clock(clock_);
+    set_clock(clock_);  // the default anchor into the lock-free copy the due timing reads
 }
 
 void Hub::attach(FanoutTarget* target) {
