@@ -1,6 +1,4 @@
-// asio_impl.cpp: the one translation unit that compiles Asio, Beast and Boost.URL
-// (separate compilation keeps every other file of the tree quick to build).
+// asio_impl.cpp: the translation unit that compiles Asio and Beast (separate compilation keeps
+// every other file of the tree quick to build). TLS's and Boost.URL's are tls_url_impl.cpp.
 #include <boost/asio/impl/src.hpp>
-#include <boost/asio/ssl/impl/src.hpp>
 #include <boost/beast/src.hpp>
-#include <boost/url/src.hpp>
