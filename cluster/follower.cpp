@@ -138,10 +138,10 @@ void Follower::pause() {
     std::unique_lock lock(mu_);
     if (!thread_.joinable() || paused_) return;
     paused_ = true;
-    idle_ = false;
+    const std::uint64_t pause = ++pauses_;
     if (loop_) loop_->stop();
     cv_.notify_all();
-    cv_.wait(lock, [&] { return idle_ || stopping_; });
+    cv_.wait(lock, [&] { return idle_for_ == pause || stopping_; });
 }
 
 void Follower::resume() {
@@ -160,7 +160,12 @@ bool Follower::wait(std::chrono::milliseconds d) {
 }
 
 bool Follower::sit_out_pause() {
+    std::uint64_t pause = 0;
     {
+        std::lock_guard lock(mu_);
+        pause = pauses_;
+    }
+    while (true) {
         // What Redis holds now: the source appends after it and serves the rest itself.
         std::string error;
         auto reader = RedisConnection::open(options_.redis, options_.command_timeout, error);
@@ -171,14 +176,18 @@ bool Follower::sit_out_pause() {
             report_(true, "");
             up_ = true;
         }
+        // The hub is the source's from here until resume(): the lock hands it over both ways.
+        std::unique_lock lock(mu_);
+        idle_for_ = pause;
+        cv_.notify_all();
+        // A resume() and the next pause() may both come before this thread wakes (a source
+        // that stopped at once and started again): that pause gets a read of its own.
+        cv_.wait(lock, [&] { return !paused_ || stopping_ || pauses_ != pause; });
+        idle_for_ = 0;
+        if (stopping_) return false;
+        if (!paused_) return true;
+        pause = pauses_;
     }
-    // The hub is the source's from here until resume(): the lock hands it over both ways.
-    std::unique_lock lock(mu_);
-    idle_ = true;
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return !paused_ || stopping_; });
-    idle_ = false;
-    return !stopping_;
 }
 
 std::vector<std::string> Follower::xread() const {

@@ -125,7 +125,8 @@ class Follower {
     std::condition_variable cv_;
     bool stopping_ = false;
     bool paused_ = false;
-    bool idle_ = false;                 // paused, and ingesting nothing
+    std::uint64_t pauses_ = 0;    // pause() calls so far
+    std::uint64_t idle_for_ = 0;  // the pause the thread sits out, ingesting nothing (0: none)
     std::shared_ptr<FollowLoop> loop_;  // while one runs
     bool loop_ended_ = false;
     std::string loop_error_;

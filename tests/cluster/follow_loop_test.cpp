@@ -1,59 +1,22 @@
-// follow_loop_test.cpp: a subscribed Redis connection read by an io_context (FollowLoop), and
-// the follower that runs it on the hub's I/O thread — on a real redis-server. Every message
-// reaches the I/O thread whole and in order; a quiet connection is kept by PING; the loop ends
-// once, saying why: stopped, Redis gone, an error reply, PING unanswered. A follower takes what
-// was published before it subscribed (the streams) and after (the feed), each message once, on
-// the ingest context's thread.
+// follow_loop_test.cpp: a subscribed Redis connection read by an io_context (FollowLoop), on a
+// real redis-server. Every message reaches the I/O thread whole and in order; a quiet connection
+// is kept by PING; the loop ends once, saying why: stopped, Redis gone, an error reply, PING
+// unanswered. The follower that runs it: follower_test.cpp.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
-#include "cluster/cluster_scripts.hpp"
 #include "cluster/follow_loop.hpp"
-#include "cluster/follower.hpp"
-#include "engine/hub.hpp"
 #include "tests/cluster/cluster_harness.hpp"
+#include "tests/cluster/follow_rig.hpp"
 
 namespace streambed::testing {
 namespace {
 
 using cluster::FollowLoop;
 using cluster::RedisConnection;
-
-// An io_context run by a thread of its own, as a shard's is.
-struct IoThread {
-    boost::asio::io_context ioc;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
-        ioc.get_executor()};
-    std::thread thread{[this] { ioc.run(); }};
-    ~IoThread() {
-        work.reset();
-        ioc.stop();
-        thread.join();
-    }
-};
-
-// What a loop handed over (each reply's last element as text), and how it ended.
-struct Outcome {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<std::string> messages, pongs;
-    std::vector<std::thread::id> threads;
-    int ends = 0;
-    std::string error;
-
-    template <class Pred>
-    bool wait(Pred pred) {
-        std::unique_lock lock(mu);
-        return cv.wait_for(lock, 10s, [&] { return pred(*this); });
-    }
-};
 
 std::unique_ptr<RedisConnection> subscribed(const RedisServer& redis) {
     auto c = connect_redis(redis);
@@ -218,178 +181,6 @@ TEST(FollowLoop, ARedisThatStopsAnsweringEndsIt) {
     ASSERT_TRUE(ended);
     std::lock_guard lock(out.mu);
     EXPECT_NE(out.error.find("no reply to PING within 100 ms"), std::string::npos) << out.error;
-}
-
-// A hub target with an I/O thread, as a shard is: records where each message arrived.
-class ThreadTarget final : public engine::FanoutTarget {
-  public:
-    explicit ThreadTarget(IoThread& io) : io_(io) {}
-    void on_stream_added(engine::Stream*) override {}
-    void on_message(engine::MessagePtr m) override {
-        std::lock_guard lock(out.mu);
-        out.messages.push_back(std::to_string(m->seq));
-        out.threads.push_back(std::this_thread::get_id());
-        out.cv.notify_all();
-    }
-    engine::Backlog backlog() const override { return {}; }
-    boost::asio::io_context* io_context() override { return &io_.ioc; }
-    Outcome out;
-
-  private:
-    IoThread& io_;
-};
-
-// Publishes seq n of the metrics stream with the source's own script, as the lease's holder.
-void publish(RedisConnection& c, const cluster::ClusterOptions& o, int n) {
-    const cluster::ClusterKeys keys(o.name);
-    cluster::Reply r =
-        c.command({"EVAL", cluster::kPublishScript, "3", keys.lease(),
-                   keys.stream(engine::Endpoint::metrics, "metrics"), keys.head(), "node",
-                   std::to_string(n), "1000", std::to_string(n), "metrics", "1",
-                   R"({"seq":)" + std::to_string(n) + "}", keys.feed(o.redis.db)});
-    ASSERT_TRUE(r && cluster::integer_of(*r) == 1);
-}
-
-// A hub with the metrics stream and one target on an I/O thread, a cluster on a real
-// redis-server with a writer holding its lease, and (once started) a follower of it.
-struct FollowerRig {
-    RedisServer redis;
-    IoThread io;
-    ThreadTarget target{io};
-    engine::Hub hub{1000};
-    cluster::ClusterOptions options;
-    std::unique_ptr<RedisConnection> writer;
-    std::unique_ptr<cluster::Follower> follower;
-
-    FollowerRig() {
-        hub.attach(&target);
-        hub.declare_stream(engine::Endpoint::metrics, "metrics");
-        std::string error;
-        options.redis = *cluster::parse_redis_url(redis.url(), error);
-        options.name = cluster_name();
-        writer = connect_redis(redis);
-        EXPECT_TRUE(writer->command({"SET", cluster::ClusterKeys(options.name).lease(), "node"}));
-    }
-    ~FollowerRig() {
-        if (follower) follower->stop();
-    }
-    void start() {
-        follower =
-            std::make_unique<cluster::Follower>(options, hub, [](bool, const std::string&) {});
-        follower->start();
-    }
-    // Publishes seq n+1, n+2, ... (each after `junk` on the feed) until one reaches the target
-    // by the feed, on the I/O thread (the catch-up may read the first ones): false if none did
-    // within 100.
-    bool publish_until_pushed(int& n, const std::vector<std::string>& junk = {}) {
-        const auto feed = cluster::ClusterKeys(options.name).feed(options.redis.db);
-        for (bool pushed = false; n < 100;) {
-            for (auto& j : junk) EXPECT_TRUE(writer->command({"PUBLISH", feed, j}));
-            publish(*writer, options, ++n);
-            if (!target.out.wait([n](Outcome& o) { return o.messages.size() >= std::size_t(n); }))
-                return false;
-            {
-                std::lock_guard lock(target.out.mu);
-                pushed = target.out.threads.back() == io.thread.get_id();
-            }
-            if (pushed) return true;
-        }
-        return false;
-    }
-    // Every message the target got, each once and in order: 1..n.
-    void expect_each_once(int n) {
-        std::lock_guard lock(target.out.mu);
-        ASSERT_EQ(target.out.messages.size(), std::size_t(n));
-        for (int i = 0; i < n; ++i) EXPECT_EQ(target.out.messages[i], std::to_string(i + 1));
-        EXPECT_EQ(hub.find(engine::Endpoint::metrics, "metrics")->last_seq(), std::uint64_t(n));
-    }
-};
-
-TEST(Follower, TakesWhatCameBeforeAndAfterItSubscribedOnceOnTheHubsIoThread) {
-    SKIP_WITHOUT_REDIS();
-    FollowerRig rig;
-    publish(*rig.writer, rig.options, 1);  // before it subscribed: read from the stream
-    publish(*rig.writer, rig.options, 2);
-    rig.start();
-    ASSERT_TRUE(rig.target.out.wait([](Outcome& o) { return o.messages.size() >= 2; }));
-    int n = 2;  // after: read by the catch-up while it still reads, then pushed on the feed
-    EXPECT_TRUE(rig.publish_until_pushed(n));
-    rig.follower->stop();
-    rig.expect_each_once(n);
-}
-
-TEST(Follower, SkipsWhatItCannotReadOnTheFeedAndGoesOn) {
-    SKIP_WITHOUT_REDIS();
-    FollowerRig rig;
-    rig.start();
-    // Before each message, three on the feed that no follower can read: no entry, no id, an
-    // entry of no known type.
-    const auto stream =
-        cluster::ClusterKeys(rig.options.name).stream(engine::Endpoint::metrics, "metrics");
-    int n = 0;
-    EXPECT_TRUE(rig.publish_until_pushed(
-        n, {"garbage", "KEY\nnot-an-id\nx", stream + "\n1-1\n1\n1\nno-such-type\n1\n{}"}));
-    rig.follower->stop();
-    rig.expect_each_once(n);
-}
-
-// As on a node that became the source: paused, the follower reads what Redis holds, then
-// nothing (unsubscribed) while the source posts its own messages onto the ingest thread; resumed,
-// it takes what it missed after them, each once and in order, then follows the feed again.
-TEST(Follower, PausedForASourceItReadsNothingAndResumedItCatchesUpAfterWhatTheSourceServed) {
-    SKIP_WITHOUT_REDIS();
-    FollowerRig rig;
-    rig.start();
-    int n = 0;
-    ASSERT_TRUE(rig.publish_until_pushed(n));
-    publish(*rig.writer, rig.options, ++n);  // not waited for: the pause reads it
-    rig.follower->pause();
-    auto* metrics = rig.hub.find(engine::Endpoint::metrics, "metrics");
-    EXPECT_EQ(metrics->last_seq(), std::uint64_t(n));
-    const auto feed = cluster::ClusterKeys(rig.options.name).feed(rig.options.redis.db);
-    auto subscribers = rig.writer->command({"PUBSUB", "NUMSUB", feed});
-    ASSERT_TRUE(subscribers && subscribers->elements == 2);
-    EXPECT_EQ(subscribers->element[1]->integer, 0) << "a paused follower reads nothing";
-
-    const int served = ++n;  // the source's: served here first, then appended
-    auto m = std::make_shared<engine::Message>();
-    m->seq = served;
-    m->type = engine::MessageType::metrics;
-    m->time_ms = 1;
-    m->bytes = R"({"seq":)" + std::to_string(served) + "}";
-    rig.follower->take_served(metrics->id(), *m);  // the hub is this thread's now
-    ASSERT_TRUE(rig.target.out.wait(
-        [served](Outcome& o) { return o.messages.size() >= std::size_t(served); }));
-    EXPECT_EQ(rig.follower->newest_n(), std::uint64_t(served - 1)) << "Redis does not hold it";
-    publish(*rig.writer, rig.options, served);
-    rig.follower->redis_holds(served);  // its append answered
-    EXPECT_EQ(rig.follower->newest_n(), std::uint64_t(served));
-    publish(*rig.writer, rig.options, ++n);  // after the source stopped: the catch-up's
-    rig.follower->resume();
-    ASSERT_TRUE(
-        rig.target.out.wait([n](Outcome& o) { return o.messages.size() >= std::size_t(n); }));
-    EXPECT_TRUE(rig.publish_until_pushed(n));
-    rig.follower->stop();
-    rig.expect_each_once(n);
-}
-
-TEST(Follower, PausedWhileRedisIsGoneItReturnsAndResumedItFollowsOnceRedisIsBack) {
-    SKIP_WITHOUT_REDIS();
-    FollowerRig rig;
-    rig.start();
-    int n = 0;
-    ASSERT_TRUE(rig.publish_until_pushed(n));
-    rig.redis.kill();
-    rig.follower->pause();  // its read of what Redis holds fails, saying so: it waits for nothing
-    rig.follower->resume();
-    rig.redis.start();  // empty, on the same port
-    ASSERT_TRUE(rig.redis.running());
-    rig.writer = connect_redis(rig.redis);
-    ASSERT_TRUE(
-        rig.writer->command({"SET", cluster::ClusterKeys(rig.options.name).lease(), "node"}));
-    EXPECT_TRUE(rig.publish_until_pushed(n)) << "the follower did not follow again";
-    rig.follower->stop();
-    rig.expect_each_once(n);
 }
 
 }  // namespace
