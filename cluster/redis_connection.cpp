@@ -171,7 +171,7 @@ bool RedisConnection::append(const std::vector<std::string>& argv) {
 }
 
 bool RedisConnection::append(std::initializer_list<std::string_view> argv) {
-    constexpr std::size_t kMaxWords = 16;  // the publish script's call has 13
+    constexpr std::size_t kMaxWords = 16;  // the publish script's call has 14
     std::array<const char*, kMaxWords> words{};
     std::array<std::size_t, kMaxWords> lengths{};
     if (argv.size() > kMaxWords) {
@@ -188,13 +188,19 @@ bool RedisConnection::append(std::initializer_list<std::string_view> argv) {
 }
 
 bool RedisConnection::append_words(int count, const char** words, const std::size_t* lengths) {
-    if (!error_.empty()) return false;
-    if (redisAppendCommandArgv(c_, count, words, lengths) != REDIS_OK) {
-        error_ = fmt::format("{}: {}", address_.text(),
-                             c_->errstr[0] ? c_->errstr : "cannot queue a command");
-        return false;
-    }
-    return true;
+    return error_.empty() && queued(redisAppendCommandArgv(c_, count, words, lengths));
+}
+
+bool RedisConnection::queued(int status) {
+    if (status == REDIS_OK) return true;
+    error_ = fmt::format("{}: {}", address_.text(),
+                         c_->errstr[0] ? c_->errstr : "cannot queue a command");
+    return false;
+}
+
+bool RedisConnection::append_formatted(std::string_view command) {
+    return error_.empty() &&
+           queued(redisAppendFormattedCommand(c_, command.data(), command.size()));
 }
 
 Reply RedisConnection::next_reply() {

@@ -60,6 +60,8 @@ class RedisConnection {
     // the replies in order with next_reply() (nullptr on a transport failure, as command()).
     bool append(const std::vector<std::string>& argv);
     bool append(std::initializer_list<std::string_view> argv);  // no copy of the words
+    // A command already written in RESP (cluster/resp_command.hpp), queued as it is.
+    bool append_formatted(std::string_view command);
     Reply next_reply();
     const std::string& error() const { return error_; }
 
@@ -81,6 +83,7 @@ class RedisConnection {
 
   private:
     bool append_words(int count, const char** words, const std::size_t* lengths);
+    bool queued(int status);  // a hiredis append's status: false, and error(), on a failure
     RedisConnection(redisContext* c, RedisAddress address) : c_(c), address_(std::move(address)) {}
     redisContext* c_;
     RedisAddress address_;

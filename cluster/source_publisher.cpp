@@ -10,6 +10,7 @@
 
 #include "cluster/cluster_scripts.hpp"
 #include "cluster/follower.hpp"
+#include "cluster/resp_command.hpp"
 
 namespace streambed::cluster {
 namespace {
@@ -18,6 +19,9 @@ namespace {
 // 25 minutes of the default world at scale 1, a few MB in the socket and hiredis's buffer. The
 // successor regenerates them.
 constexpr std::size_t kMaxUnanswered = 65536;
+
+// What each message adds to the publish call: n, maxlen, seq, type, time, bytes, feed.
+constexpr std::size_t kMessageWords = 7;
 
 std::string sha_of(const Reply& r) {
     return r && r->type == REDIS_REPLY_STRING ? std::string(text_of(*r)) : std::string();
@@ -60,10 +64,15 @@ engine::StreamId SourcePublisher::declare_stream(engine::Endpoint endpoint,
     const engine::StreamId id = staging_.declare_stream(endpoint, channel);
     if (id >= stream_keys_.size()) {
         stream_keys_.resize(id + 1);
+        prefixes_.resize(id + 1);
         last_seqs_.resize(id + 1);
         served_ids_.resize(id + 1);
     }
     stream_keys_[id] = keys_.stream(endpoint, channel);
+    // The publish script's call: these seven words, then a message's seven (publish()).
+    prefixes_[id] = resp::command_prefix({"EVALSHA", publish_sha_, "3", keys_.lease(),
+                                          stream_keys_[id], keys_.head(), options_.node},
+                                         kMessageWords);
     if (serve_) {
         const engine::Stream* served = serve_->hub().find(endpoint, channel);
         if (!served) throw std::logic_error("the node's hub lacks a stream of its world");
@@ -85,11 +94,16 @@ engine::MessagePtr SourcePublisher::publish(engine::StreamId stream, engine::Mes
     if (n <= skip_ || failed()) return m;
     // Served before it is written: whatever the node's follower reads later comes after it.
     if (serve_) serve_->take_served(served_ids_[stream], *m);
-    const std::string n_text = std::to_string(n), seq = std::to_string(m->seq),
-                      time = std::to_string(m->time_ms);
-    if (!redis_->append({"EVALSHA", publish_sha_, "3", keys_.lease(), stream_keys_[stream],
-                         keys_.head(), options_.node, n_text, maxlen_, seq, engine::name(m->type),
-                         time, m->bytes, feed_})) {
+    std::string& c = command_;
+    c = prefixes_[stream];
+    resp::add_word(c, static_cast<std::int64_t>(n));
+    resp::add_word(c, maxlen_);
+    resp::add_word(c, static_cast<std::int64_t>(m->seq));
+    resp::add_word(c, engine::name(m->type));
+    resp::add_word(c, m->time_ms);
+    resp::add_word(c, m->bytes);
+    resp::add_word(c, feed_);
+    if (!redis_->append_formatted(c)) {
         fail("publishing: " + redis_->error());
         return m;
     }
@@ -130,14 +144,16 @@ void SourcePublisher::idle_at(std::chrono::steady_clock::time_point now,
         const auto until = gathered_since_ + kGather;  // no append waits longer
         if (now < until && next_due < until) return;   // the next event's join these
     }
-    pump();
+    const bool read = unanswered_.size() >= kReadAfter || now - read_at_ >= kReadEvery;
+    if (read) read_at_ = now;
+    pump(read);
 }
 
-void SourcePublisher::pump() const {
+void SourcePublisher::pump(bool read) const {
     gathering_ = false;
     if (failed() || unanswered_.empty()) return;
     held_ = 0;  // what the socket does not take now goes at the next pump
-    if (redis_->flush() == RedisConnection::Io::failed || !redis_->read_available()) {
+    if (redis_->flush() == RedisConnection::Io::failed || (read && !redis_->read_available())) {
         fail("publishing: " + redis_->error());
         return;
     }

@@ -64,6 +64,13 @@ class SourcePublisher final : public engine::Publisher {
     // (events tens of ms apart) every event's appends leave at once. kGather is the shards' own
     // coalescing window, what a follower's subscribers may already wait under load.
     static constexpr std::chrono::microseconds kGather{2000};
+    // Between events Redis's replies are read (a system call) only when kReadAfter are due or
+    // the last read is kReadEvery old: each read would otherwise find one write's replies, or
+    // none yet. What waits is the count of what Redis holds (a successor's skip) and the news
+    // of a lost lease, which the node's lease round brings within a third of the TTL anyway.
+    // backlog(), a checkpoint and the stop read at once.
+    static constexpr std::size_t kReadAfter = 64;
+    static constexpr std::chrono::milliseconds kReadEvery{10};
     // The source's thread, between two events (the next due at `next_due`): the appends held
     // since the last write leave, or wait for the next event's.
     void idle(std::chrono::steady_clock::time_point next_due) override {
@@ -88,8 +95,9 @@ class SourcePublisher final : public engine::Publisher {
         std::uint64_t n = 0;  // a message's: Redis holds it once answered 0 or 1
     };
     bool load_scripts();
-    // Writes what the socket takes and takes every reply that came, without waiting.
-    void pump() const;
+    // Writes what the socket takes and takes every reply that came, without waiting; with
+    // `read` false, only the replies already read.
+    void pump(bool read = true) const;
     void take_reply(const redisReply& reply) const;
     // Waits, up to `timeout`, for every reply (the destructor).
     void drain(std::chrono::milliseconds timeout);
@@ -105,10 +113,13 @@ class SourcePublisher final : public engine::Publisher {
     mutable std::size_t held_ = 0;    // appends not yet handed to the socket
     mutable bool gathering_ = false;  // held past an idle(), since gathered_since_
     std::chrono::steady_clock::time_point gathered_since_{};
-    engine::Coalescer rate_{kGather};           // the events' rate, one arrival per idle()
+    std::chrono::steady_clock::time_point read_at_{};  // idle()'s last read of the replies
+    engine::Coalescer rate_{kGather};                  // the events' rate, one arrival per idle()
     mutable std::deque<Sent> unanswered_;       // in the order written: Redis replies in order
     engine::Hub staging_{1};                    // frames and numbers; keeps one message per stream
     std::vector<std::string> stream_keys_;      // by StreamId; complete before the first publish
+    std::vector<std::string> prefixes_;         // by StreamId: the publish call's fixed words
+    std::string command_;                       // the call being written (its memory kept)
     std::vector<std::uint64_t> last_seqs_;      // by StreamId: the newest seq framed
     Follower* serve_ = nullptr;                 // null: appended only
     std::vector<engine::StreamId> served_ids_;  // by StreamId: the stream in the node's hub

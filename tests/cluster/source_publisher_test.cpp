@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cluster/follower.hpp"
+#include "cluster/resp_command.hpp"
 #include "cluster/source_publisher.hpp"
 #include "engine/hub.hpp"
 #include "tests/cluster/cluster_harness.hpp"
@@ -86,6 +87,8 @@ TEST(SourcePublisher, AppendsEveryMessageOnceInOrderWithItsSeqAndBytes) {
         const auto& m = *sent[k + 10];
         ASSERT_EQ(cluster::text_of(*fields.element[1]), std::to_string(k + 11));
         EXPECT_EQ(cluster::text_of(*fields.element[3]), std::to_string(m.seq));
+        EXPECT_EQ(cluster::text_of(*fields.element[5]), "metrics");
+        EXPECT_EQ(cluster::text_of(*fields.element[7]), std::to_string(m.time_ms));
         EXPECT_EQ(cluster::text_of(*fields.element[9]), m.bytes);
     }
 }
@@ -190,6 +193,64 @@ TEST(SourcePublisher, ServesItsNodeAtOnceAndCountsAMessageHeldOnlyOnceRedisAnswe
     ASSERT_TRUE(rig.answered());
     EXPECT_EQ(follower.newest_n(), 5u);
     EXPECT_EQ(rig.count(rig.metrics_key()), 5);
+}
+
+// Redis answering on the admin's connection does not put the publisher's reply in its socket at
+// the same instant: a read that must come is awaited (each idle_at() a read could be due at),
+// one that must not is checked once its replies had every chance to come.
+TEST(SourcePublisher, BetweenEventsReadsRedisRepliesOnlyWhenManyOrTheLastReadIsOld) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    auto& p = rig.make();
+    const auto every = SourcePublisher::kReadEvery;
+    auto t = std::chrono::steady_clock::now();
+    const auto far = t + 1h;
+    rig.publish(1);
+    p.idle_at(t, far);  // written; the first read
+    ASSERT_TRUE(rig.until([&] { return rig.count(rig.metrics_key()) == 1; }));
+    ASSERT_TRUE(rig.until([&] {
+        p.idle_at(t += every, far);  // the last read is old: read
+        return p.appended() == 1;
+    }));
+    rig.publish(2);
+    p.idle_at(t + every / 2, far);  // written, not read: the last read is new
+    EXPECT_EQ(p.held(), 0u);
+    ASSERT_TRUE(rig.until([&] { return rig.count(rig.metrics_key()) == 2; }));
+    p.idle_at(t + every / 2, far);
+    EXPECT_EQ(p.appended(), 1u) << "answered, and not read while the last read is new";
+
+    // Many unanswered (one fewer written than would leave without an idle): read whatever the
+    // time.
+    const int many = static_cast<int>(SourcePublisher::kReadAfter) - 1;
+    for (int i = 3; i < 3 + many; ++i) rig.publish(i);
+    ASSERT_TRUE(rig.until([&] {
+        p.idle_at(t + every / 2, far);
+        return p.appended() > 1;
+    }));
+}
+
+TEST(RespCommand, RedisReadsEveryWordAsWritten) {
+    SKIP_WITHOUT_REDIS();
+    RedisServer redis;
+    auto c = connect_redis(redis);
+    const std::string long_word(3000, 'x');
+    std::string command = cluster::resp::command_prefix({"RPUSH", "words"}, 5);
+    cluster::resp::add_word(command, "line\r\nbreak");
+    cluster::resp::add_word(command, "");
+    cluster::resp::add_word(command, std::int64_t{-42});
+    cluster::resp::add_word(command, std::int64_t{0});
+    cluster::resp::add_word(command, long_word);
+    ASSERT_TRUE(c->append_formatted(command)) << c->error();
+    auto pushed = c->next_reply();
+    ASSERT_TRUE(pushed) << c->error();
+    EXPECT_EQ(cluster::integer_of(*pushed), 5);
+    auto r = c->command({"LRANGE", "words", "0", "-1"});
+    ASSERT_TRUE(r && r->elements == 5);
+    EXPECT_EQ(cluster::text_of(*r->element[0]), "line\r\nbreak");
+    EXPECT_EQ(cluster::text_of(*r->element[1]), "");
+    EXPECT_EQ(cluster::text_of(*r->element[2]), "-42");
+    EXPECT_EQ(cluster::text_of(*r->element[3]), "0");
+    EXPECT_EQ(cluster::text_of(*r->element[4]), long_word);
 }
 
 TEST(SourcePublisher, StopsWhenTheLeaseIsAnotherNodesAndAppendsNothing) {
