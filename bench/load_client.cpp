@@ -34,7 +34,9 @@ double ms(std::int64_t us) {
 
 LoadResult run_load(const LoadOptions& options, const std::function<void(Phase)>& on_phase) {
     fleet::FleetOptions f;
-    f.threads = static_cast<unsigned>(std::clamp<std::size_t>(options.threads, 1, options.clients));
+    // No more threads than clients, and at least one, even for none.
+    f.threads = static_cast<unsigned>(
+        std::max<std::size_t>(1, std::min<std::size_t>(options.threads, options.clients)));
     f.connect_concurrency = std::max<std::size_t>(1, options.connect_concurrency);
     f.connect_timeout = options.connect_timeout;
     f.token = options.token;

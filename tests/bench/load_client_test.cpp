@@ -141,6 +141,17 @@ TEST(LoadClient, NoServerMeansEveryConnectionFails) {
     EXPECT_EQ(r.reasons.at("failed: connect: Connection refused"), 5u);
 }
 
+TEST(LoadClient, NoClientsIsAnEmptyRunThatEnds) {
+    Fixture f;
+    auto o = f.options(0);
+    o.threads = 2;
+    o.duration = std::chrono::milliseconds(100);
+    const auto r = run_load(o, [](Phase) {});
+    EXPECT_EQ(r.connected, 0u);
+    EXPECT_EQ(r.failed, 0u);
+    EXPECT_EQ(r.messages, 0u);
+}
+
 TEST(LoopbackFloor, EveryRoundReachesEveryConnectionAndIsTimed) {
     FloorOptions o;
     o.connections = 40;
@@ -158,6 +169,19 @@ TEST(LoopbackFloor, EveryRoundReachesEveryConnectionAndIsTimed) {
     // than the whole run.
     EXPECT_EQ(r.lateness_us.negatives(), 0u);
     EXPECT_LT(r.lateness_us.max(), 1'000'000);
+}
+
+TEST(LoopbackFloor, WithNobodyWelcomedItSaysSoInsteadOfAFigure) {
+    FloorOptions o;
+    o.connections = 0;
+    o.interval = std::chrono::milliseconds(10);
+    o.rounds = 1;
+    try {
+        measure_floor(o);
+        ADD_FAILURE() << "a floor of no connection";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "loopback floor: no connection was welcomed");
+    }
 }
 
 }  // namespace

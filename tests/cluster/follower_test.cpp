@@ -78,6 +78,12 @@ struct FollowerRig {
             std::make_unique<cluster::Follower>(options, hub, [](bool, const std::string&) {});
         follower->start();
     }
+    // Starts the follower and publishes until a message reaches the target by the feed (n: how
+    // many were published).
+    bool follow(int& n) {
+        start();
+        return publish_until_pushed(n);
+    }
     // Publishes seq n+1, n+2, ... (each after `junk` on the feed) until one reaches the target
     // by the feed, on the I/O thread (the catch-up may read the first ones): false if none did
     // within 100.
@@ -96,6 +102,13 @@ struct FollowerRig {
         }
         return false;
     }
+    // Publishes until a message reaches the target by the feed again, stops, and checks that
+    // every message came once, in order.
+    void follow_on_then_stop(int& n) {
+        EXPECT_TRUE(publish_until_pushed(n));
+        follower->stop();
+        expect_each_once(n);
+    }
     // Every message the target got, each once and in order: 1..n.
     void expect_each_once(int n) {
         std::lock_guard lock(target.out.mu);
@@ -113,9 +126,7 @@ TEST(Follower, TakesWhatCameBeforeAndAfterItSubscribedOnceOnTheHubsIoThread) {
     rig.start();
     ASSERT_TRUE(rig.target.out.wait([](Outcome& o) { return o.messages.size() >= 2; }));
     int n = 2;  // after: read by the catch-up while it still reads, then pushed on the feed
-    EXPECT_TRUE(rig.publish_until_pushed(n));
-    rig.follower->stop();
-    rig.expect_each_once(n);
+    rig.follow_on_then_stop(n);
 }
 
 TEST(Follower, SkipsWhatItCannotReadOnTheFeedAndGoesOn) {
@@ -139,9 +150,8 @@ TEST(Follower, SkipsWhatItCannotReadOnTheFeedAndGoesOn) {
 TEST(Follower, PausedForASourceItReadsNothingAndResumedItCatchesUpAfterWhatTheSourceServed) {
     SKIP_WITHOUT_REDIS();
     FollowerRig rig;
-    rig.start();
     int n = 0;
-    ASSERT_TRUE(rig.publish_until_pushed(n));
+    ASSERT_TRUE(rig.follow(n));
     publish(*rig.writer, rig.options, ++n);  // not waited for: the pause reads it
     rig.follower->pause();
     auto* metrics = rig.hub.find(engine::Endpoint::metrics, "metrics");
@@ -168,9 +178,7 @@ TEST(Follower, PausedForASourceItReadsNothingAndResumedItCatchesUpAfterWhatTheSo
     rig.follower->resume();
     ASSERT_TRUE(
         rig.target.out.wait([n](Outcome& o) { return o.messages.size() >= std::size_t(n); }));
-    EXPECT_TRUE(rig.publish_until_pushed(n));
-    rig.follower->stop();
-    rig.expect_each_once(n);
+    rig.follow_on_then_stop(n);
 }
 
 // A source that stops at once and starts again (an append refused, a lease fought over) resumes
@@ -179,9 +187,8 @@ TEST(Follower, PausedForASourceItReadsNothingAndResumedItCatchesUpAfterWhatTheSo
 TEST(Follower, PausedAgainAtOnceAfterAResumeItReturnsEachTimeHavingReadWhatRedisHolds) {
     SKIP_WITHOUT_REDIS();
     FollowerRig rig;
-    rig.start();
     int n = 0;
-    ASSERT_TRUE(rig.publish_until_pushed(n));
+    ASSERT_TRUE(rig.follow(n));
     auto* metrics = rig.hub.find(engine::Endpoint::metrics, "metrics");
     rig.follower->pause();
     auto cycles = std::async(std::launch::async, [&] {
@@ -199,17 +206,14 @@ TEST(Follower, PausedAgainAtOnceAfterAResumeItReturnsEachTimeHavingReadWhatRedis
     }
     EXPECT_EQ(cycles.get(), -1) << "a pause returned before reading what Redis holds";
     rig.follower->resume();
-    EXPECT_TRUE(rig.publish_until_pushed(n));
-    rig.follower->stop();
-    rig.expect_each_once(n);
+    rig.follow_on_then_stop(n);
 }
 
 TEST(Follower, PausedWhileRedisIsGoneItReturnsAndResumedItFollowsOnceRedisIsBack) {
     SKIP_WITHOUT_REDIS();
     FollowerRig rig;
-    rig.start();
     int n = 0;
-    ASSERT_TRUE(rig.publish_until_pushed(n));
+    ASSERT_TRUE(rig.follow(n));
     rig.redis.kill();
     rig.follower->pause();  // its read of what Redis holds fails, saying so: it waits for nothing
     rig.follower->resume();
