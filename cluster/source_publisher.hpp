@@ -4,7 +4,7 @@
 // cluster already holds (n up to `skip`: a successor regenerating the world) are framed only.
 // The appends leave from the simulator's own thread without waiting: each is written to a
 // non-blocking connection as it is framed (EVALSHA of the loaded script) and Redis's replies are
-// read when they have come, at the next publish. No thread is woken per message and none waits.
+// read when they have come, between events. No thread is woken per message and none waits.
 // On a node the publisher also serves each message it appends into the node's own hub, on the
 // simulator's thread before it is written to Redis, as a single node publishes: the node's
 // follower is paused meanwhile, so the source node does not read its own messages back.
