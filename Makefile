@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 SERVE_ARGS ?=
 
-.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-floor bench-cluster bench-nodes bench-compare soak clean
+.PHONY: all setup build build-all serve test check test-release test-asan test-fuzz fuzz test-tsan format format-check bench bench-shapes bench-floor bench-cluster bench-nodes bench-hop bench-compare soak clean
 
 all: build
 
@@ -104,6 +104,12 @@ bench-cluster: build
 bench-nodes: build
 	@bash scripts/setup.sh test
 	./scripts/bench_nodes.sh
+
+# Issue 14's Redis hop at the node, no client: a follower's due-to-hub times against the
+# source's (DURATION seconds, SCALE, ROUNDS).
+bench-hop: build
+	@bash scripts/setup.sh test
+	./scripts/bench_hop.sh
 
 # streambed and the Node.js `ws` peer side by side under the same load (CLIENTS, DURATION,
 # SCALE, ENDPOINT may be set); needs node and npm, installs the peer's one dependency.
