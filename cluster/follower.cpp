@@ -138,10 +138,10 @@ void Follower::pause() {
     std::unique_lock lock(mu_);
     if (!thread_.joinable() || paused_) return;
     paused_ = true;
-    const std::uint64_t pause = ++pauses_;
+    const std::uint64_t this_pause = ++pauses_;
     if (loop_) loop_->stop();
     cv_.notify_all();
-    cv_.wait(lock, [&] { return idle_for_ == pause || stopping_; });
+    cv_.wait(lock, [&] { return idle_for_ == this_pause || stopping_; });
 }
 
 void Follower::resume() {
@@ -160,10 +160,10 @@ bool Follower::wait(std::chrono::milliseconds d) {
 }
 
 bool Follower::sit_out_pause() {
-    std::uint64_t pause = 0;
+    std::uint64_t sitting_out = 0;
     {
         std::lock_guard lock(mu_);
-        pause = pauses_;
+        sitting_out = pauses_;
     }
     while (true) {
         // What Redis holds now: the source appends after it and serves the rest itself.
@@ -178,15 +178,15 @@ bool Follower::sit_out_pause() {
         }
         // The hub is the source's from here until resume(): the lock hands it over both ways.
         std::unique_lock lock(mu_);
-        idle_for_ = pause;
+        idle_for_ = sitting_out;
         cv_.notify_all();
         // A resume() and the next pause() may both come before this thread wakes (a source
         // that stopped at once and started again): that pause gets a read of its own.
-        cv_.wait(lock, [&] { return !paused_ || stopping_ || pauses_ != pause; });
+        cv_.wait(lock, [&] { return !paused_ || stopping_ || pauses_ != sitting_out; });
         idle_for_ = 0;
         if (stopping_) return false;
         if (!paused_) return true;
-        pause = pauses_;
+        sitting_out = pauses_;
     }
 }
 

@@ -114,43 +114,22 @@ print(f"cluster: p99 - single = {cluster['latenessMs']['p99'] - single['lateness
 # against a single node's, whose messages enter the hub as the simulator publishes them); for
 # the run's endpoint (what its clients read) and for every message.
 endpoint = os.environ.get("ENDPOINT", "/ws/channels")
+sys.path.insert(0, "scripts")
+from due_to_hub import quantiles, read_series
 def due(out, i):
     def read(when):
-        series, role = {}, "single"
-        for line in open(os.path.join(tmp, f"{out}-{i}.{when}")):
-            if line.startswith('"role"'):
-                role = line.split(":")[1].strip().strip('"')
-            elif line.strip():
-                ep = line[line.index('endpoint="') + 10:line.index('",le=')]
-                le = line[line.index('le="') + 4:line.index('"}')]
-                bound = float("inf") if le == "+Inf" else float(le) * 1000
-                for key in (ep, "all"):
-                    series.setdefault(key, {}).setdefault(bound, 0)
-                    series[key][bound] += int(line.split()[-1])
-        return series, role
+        lines = open(os.path.join(tmp, f"{out}-{i}.{when}")).read().splitlines()
+        roles = [l.split(":")[1].strip().strip('"') for l in lines if l.startswith('"role"')]
+        return read_series(lines), (roles or ["single"])[0]
     before, _ = read("before")
     after, role = read("after")
-    def quantiles(key):
-        at_start = before.get(key, {})  # cumulative counts by bound: the window's the difference
-        cum = [(b, c - at_start.get(b, 0)) for b, c in sorted(after[key].items())]
-        total = cum[-1][1]
-        def q(p):
-            lo, prev = 0.0, 0
-            for bound, c in cum:
-                if c >= p * total:
-                    if bound == float("inf"):
-                        return float("inf")
-                    return lo + (bound - lo) * ((p * total - prev) / max(1, c - prev))
-                lo, prev = bound, c
-            return float("nan")
-        return total, q(0.5), q(0.99)
-    return role, quantiles(endpoint), quantiles("all")
+    return role, quantiles(before, after, endpoint), quantiles(before, after, "all")
 for out in ("three", "cluster"):
     for i in range(3):
         try:
             role, mine, every = due(out, i)
-            print(f"{out}{i} due to hub ({role}): {endpoint} {mine[0]} messages, p50 {mine[1]:.2f} "
-                  f"p99 {mine[2]:.2f} ms; all {every[0]}, p50 {every[1]:.2f} p99 {every[2]:.2f} ms")
+            print(f"{out}{i} due to hub ({role}): {endpoint} {mine[0]} messages, p50 {mine[1][0]:.2f} "
+                  f"p99 {mine[1][1]:.2f} ms; all {every[0]}, p50 {every[1][0]:.2f} p99 {every[1][1]:.2f} ms")
         except (OSError, ValueError, IndexError, KeyError) as e:
             print(f"{out}{i} due to hub: not read ({e})")
 print(f"cluster against three single nodes: p99 {cluster['latenessMs']['p99'] - three['latenessMs']['p99']:+.2f} ms; "

@@ -43,34 +43,15 @@ for round in $(seq "$ROUNDS"); do
   scrape "$source_port" "$tmp/source.1"; scrape "$follower_port" "$tmp/follower.1"
   redis_after=$(cpu "$redis_pid")
   python3 - "$tmp" "$round" "$(( (redis_after - redis_before) * 10 / DURATION ))" <<'PY'
-import collections, re, sys
+import sys
+sys.path.insert(0, "scripts")
+from due_to_hub import quantiles, read_series
 tmp, round_, redis_ms = sys.argv[1], sys.argv[2], sys.argv[3]
-line = re.compile(r'streambed_due_to_hub_seconds_bucket\{endpoint="([^"]+)",le="([^"]+)"\} (\d+)')
-def buckets(node, which, only):
-    total = collections.Counter()
-    for text in open(f"{tmp}/{node}.{which}"):
-        m = line.match(text)
-        if m and (only is None or only in m.group(1)):
-            total[m.group(2)] += int(m.group(3))
-    return total
-def quantiles(node, only):
-    before, after = buckets(node, 0, only), buckets(node, 1, only)
-    count = after["+Inf"] - before["+Inf"]
-    bounds = sorted((b for b in after if b != "+Inf"), key=float)
-    out = []
-    for q in (0.5, 0.99):
-        low, below = 0.0, 0
-        for b in bounds:
-            n = after[b] - before[b]
-            if n >= q * count:  # linear within the bucket
-                out.append((low + (float(b) - low) * (q * count - below) / max(1, n - below)) * 1000)
-                break
-            low, below = float(b), n
-        else:
-            out.append(float("inf"))
-    return count, out
-for label, only in (("every message", None), ("/ws/channels", "channels")):
-    (n, s), (_, f) = quantiles("source", only), quantiles("follower", only)
+scrape = lambda node, which: read_series(open(f"{tmp}/{node}.{which}"))
+source = scrape("source", 0), scrape("source", 1)
+follower = scrape("follower", 0), scrape("follower", 1)
+for label, key in (("every message", "all"), ("/ws/channels", "/ws/channels")):
+    (n, s), (_, f) = quantiles(*source, key), quantiles(*follower, key)
     print(f"round {round_}, {label} ({n}): source p50 {s[0]:.2f} p99 {s[1]:.2f} ms, follower "
           f"p50 {f[0]:.2f} p99 {f[1]:.2f} ms; the hop {f[0] - s[0]:+.2f} / {f[1] - s[1]:+.2f} ms")
 print(f"round {round_}: Redis {redis_ms} ms of CPU a second")
