@@ -1,17 +1,16 @@
 // beast_session.cpp: the transport of connections whose frames Beast's websocket::stream
 // carries — wss:// (it encrypts them) and ws:// with permessage-deflate (it compresses them):
 // Beast's accept, read loop, heartbeat and close around the protocol side (session.cpp). The
-// only translation unit that instantiates Beast's WebSocket stream.
+// only translation unit that instantiates Beast's WebSocket stream, once: over a Transport, TLS
+// or not (transport.hpp).
+#include "engine/beast_session.hpp"
+
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include "engine/access.hpp"
-#include "engine/beast_session.hpp"
-#include "engine/draining_socket.hpp"
 #include "engine/gathered_writer.hpp"
 #include "engine/protocol.hpp"
 #include "engine/session.hpp"
@@ -31,12 +30,10 @@ bool beast_expected(beast::error_code ec) {
            ec == beast::error::timeout;
 }
 
-// NextLayer: DrainingSocket for ws://, or beast::ssl_stream<beast::tcp_stream> for wss://.
-template <class NextLayer>
 class BeastSession final : public Session {
   public:
-    BeastSession(ServerContext& ctx, Shard& shard, NextLayer next, SessionParams params)
-        : Session(ctx, shard, params), ws_(std::move(next)) {}
+    BeastSession(ServerContext& ctx, Shard& shard, Transport transport, SessionParams params)
+        : Session(ctx, shard, params), ws_(std::move(transport)) {}
 
     ~BeastSession() override { meter_.closed(ws_.reason().code, ws_.reason().reason.c_str()); }
 
@@ -77,12 +74,7 @@ class BeastSession final : public Session {
         do_read();
     }
 
-    tcp::socket& socket() {
-        if constexpr (std::is_same_v<NextLayer, DrainingSocket>)
-            return ws_.next_layer().next_layer();
-        else
-            return beast::get_lowest_layer(ws_).socket();
-    }
+    tcp::socket& socket() { return ws_.next_layer().next_layer().socket(); }
 
     void on_error(beast::error_code ec, const char* what) {
         fail(beast_expected(ec) ? beast::error_code() : ec, what);
@@ -131,7 +123,7 @@ class BeastSession final : public Session {
 
     bool peer_closed_first() const override { return ws_.reason().code != 0; }
 
-    websocket::stream<NextLayer> ws_;
+    websocket::stream<Transport> ws_;
     beast::flat_buffer buffer_;
     std::string batch_buffer_;  // a ?batch=1 array
     std::string target_;        // the upgrade target until the welcome (recorded)
@@ -139,18 +131,9 @@ class BeastSession final : public Session {
 
 }  // namespace
 
-void start_beast_session(ServerContext& ctx, Shard& shard, tcp::socket socket,
+void start_beast_session(ServerContext& ctx, Shard& shard, Transport transport,
                          http::request<http::string_body> request, SessionParams params) {
-    std::make_shared<BeastSession<DrainingSocket>>(ctx, shard, DrainingSocket(std::move(socket)),
-                                                   params)
-        ->run(std::move(request));
-}
-
-void start_websocket_session(ServerContext& ctx, Shard& shard,
-                             beast::ssl_stream<beast::tcp_stream> stream,
-                             http::request<http::string_body> request, SessionParams params) {
-    using Tls = beast::ssl_stream<beast::tcp_stream>;
-    std::make_shared<BeastSession<Tls>>(ctx, shard, std::move(stream), params)
+    std::make_shared<BeastSession>(ctx, shard, std::move(transport), params)
         ->run(std::move(request));
 }
 

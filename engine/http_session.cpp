@@ -9,14 +9,15 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "engine/access.hpp"
+#include "engine/beast_session.hpp"
 #include "engine/http_api.hpp"
+#include "engine/transport.hpp"
 #include "engine/websocket_session.hpp"
 
 namespace streambed::engine {
@@ -27,35 +28,24 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Stream: beast::tcp_stream, or beast::ssl_stream<beast::tcp_stream> for https:// and wss://.
-template <class Stream>
-class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
-    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
-
+// Over TCP, or TLS for https:// and wss:// (transport.hpp).
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
   public:
-    HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket) requires(!kTls)
-        : ctx_(ctx), shard_(shard), stream_(std::move(socket)) {}
-    HttpSession(ServerContext& ctx, Shard& shard, tcp::socket socket,
-                asio::ssl::context& tls) requires kTls : ctx_(ctx),
-                                                         shard_(shard),
-                                                         stream_(std::move(socket), tls) {}
+    HttpSession(ServerContext& ctx, Shard& shard, Transport stream)
+        : ctx_(ctx), shard_(shard), stream_(std::move(stream)) {}
 
     void run() {
-        asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
-            if constexpr (kTls) {
-                self->tcp().expires_after(self->ctx_.options.handshake_timeout);
-                self->stream_.async_handshake(asio::ssl::stream_base::server,
-                                              [self](beast::error_code ec) {
-                                                  if (!ec) self->do_read();
-                                              });
-            } else {
-                self->do_read();
-            }
+        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            if (!self->stream_.is_tls()) return self->do_read();
+            self->tcp().expires_after(self->ctx_.options.handshake_timeout);
+            self->stream_.async_handshake([self](beast::error_code ec) {
+                if (!ec) self->do_read();
+            });
         });
     }
 
   private:
-    beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+    beast::tcp_stream& tcp() { return stream_.next_layer(); }
 
     void do_read() {
         parser_.emplace();
@@ -63,9 +53,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         parser_->header_limit(static_cast<std::uint32_t>(ctx_.options.header_limit_bytes));
         parser_->body_limit(ctx_.options.body_limit_bytes);
         tcp().expires_after(ctx_.options.handshake_timeout);
-        http::async_read(
-            stream_, buffer_, *parser_,
-            beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -142,8 +131,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         }
         // From here the session owns the connection count and the connection.
         tcp().expires_never();
-        if constexpr (kTls)
-            start_websocket_session(ctx_, shard_, std::move(stream_), std::move(req), params);
+        if (stream_.is_tls())
+            start_beast_session(ctx_, shard_, std::move(stream_), std::move(req), params);
         else
             start_websocket_session(ctx_, shard_, tcp().release_socket(), std::move(req), params);
     }
@@ -182,7 +171,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         tcp().expires_after(ctx_.options.handshake_timeout);
         http::async_write(
             stream_, *res,
-            [self = this->shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+            [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                 if (ec) return;
                 if (!keep_alive) return self->shutdown();
                 self->response_.reset();
@@ -191,18 +180,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
 
     void shutdown() {
-        if constexpr (kTls) {
-            tcp().expires_after(std::chrono::seconds(1));
-            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
-        } else {
-            beast::error_code ec;
-            tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
-        }
+        // TLS's close_notify waits for the peer's, a second at most; TCP's shutdown does not.
+        tcp().expires_after(std::chrono::seconds(1));
+        stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
     }
 
     ServerContext& ctx_;
     Shard& shard_;
-    Stream stream_;
+    Transport stream_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::shared_ptr<void> response_;
@@ -211,13 +196,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 }  // namespace
 
 void start_http_session(ServerContext& ctx, Shard& shard, tcp::socket socket) {
-    if (ctx.tls) {
-        std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
-            ctx, shard, std::move(socket), *ctx.tls)
-            ->run();
-    } else {
-        std::make_shared<HttpSession<beast::tcp_stream>>(ctx, shard, std::move(socket))->run();
-    }
+    auto stream =
+        ctx.tls ? Transport::tls(std::move(socket), *ctx.tls) : Transport::plain(std::move(socket));
+    std::make_shared<HttpSession>(ctx, shard, std::move(stream))->run();
 }
 
 }  // namespace streambed::engine

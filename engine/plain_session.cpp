@@ -311,7 +311,8 @@ void start_websocket_session(ServerContext& ctx, Shard& shard, tcp::socket socke
     // compressing stream; every other ws:// connection is ours.
     if (ctx.options.deflate && std::string_view(request[http::field::sec_websocket_extensions])
                                        .find("permessage-deflate") != std::string_view::npos)
-        return start_beast_session(ctx, shard, std::move(socket), std::move(request), params);
+        return start_beast_session(ctx, shard, Transport::plain(std::move(socket)),
+                                   std::move(request), params);
     std::make_shared<PlainSession>(ctx, shard, std::move(socket), params)->run(request);
 }
 
