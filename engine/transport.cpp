@@ -83,8 +83,8 @@ void drain_tls_and_close(beast::ssl_stream<beast::tcp_stream>& stream, Handler h
     enum class Step { start, draining, shutting_down };
     asio::async_compose<Handler, void(error_code)>(
         [&stream, step = Step::start, buf = std::make_unique<DrainBuffer>(),
-         drained = std::size_t{0}, ended = error_code()](auto& self, error_code ec = {},
-                                                         std::size_t n = 0) mutable {
+         drained = std::size_t{0},
+         ended = error_code()](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
             switch (step) {
                 case Step::start:
                     step = Step::draining;
@@ -197,9 +197,15 @@ Transport Transport::tls(tcp::socket socket, asio::ssl::context& context) {
     return Transport(std::move(impl), buffers);
 }
 
-bool Transport::is_tls() const { return impl_->is_tls(); }
-Transport::executor_type Transport::get_executor() { return impl_->tcp().get_executor(); }
-beast::tcp_stream& Transport::next_layer() { return impl_->tcp(); }
+bool Transport::is_tls() const {
+    return impl_->is_tls();
+}
+Transport::executor_type Transport::get_executor() {
+    return impl_->tcp().get_executor();
+}
+beast::tcp_stream& Transport::next_layer() {
+    return impl_->tcp();
+}
 
 void Transport::read_some(MutableBuffers buffers, IoHandler handler) {
     impl_->read_some(buffers, std::move(handler));
@@ -207,9 +213,15 @@ void Transport::read_some(MutableBuffers buffers, IoHandler handler) {
 void Transport::write_some(ConstBuffers buffers, IoHandler handler) {
     impl_->write_some(buffers, std::move(handler));
 }
-void Transport::handshake(DoneHandler handler) { impl_->handshake(std::move(handler)); }
-void Transport::shutdown(DoneHandler handler) { impl_->shutdown(std::move(handler)); }
-void Transport::teardown(beast::role_type role, error_code& ec) { impl_->teardown(role, ec); }
+void Transport::handshake(DoneHandler handler) {
+    impl_->handshake(std::move(handler));
+}
+void Transport::shutdown(DoneHandler handler) {
+    impl_->shutdown(std::move(handler));
+}
+void Transport::teardown(beast::role_type role, error_code& ec) {
+    impl_->teardown(role, ec);
+}
 void Transport::teardown(beast::role_type role, DoneHandler handler) {
     impl_->teardown(role, std::move(handler));
 }

@@ -32,8 +32,9 @@ class Transport {
     using IoHandler = boost::asio::any_completion_handler<void(error_code, std::size_t)>;
     using DoneHandler = boost::asio::any_completion_handler<void(error_code)>;
     // A read or write passes on at most this many of its buffers (a "some" operation may do
-    // less than asked; the callers' loops go on from where it stopped).
-    static constexpr std::size_t kMaxBuffers = 16;
+    // less than asked; the callers' loops go on from where it stopped): Beast writes a frame or
+    // a response in a few. The two arrays cost a connection 256 bytes.
+    static constexpr std::size_t kMaxBuffers = 8;
 
     // What a pending read and write pass on, held by the implementation: its address stays put
     // when the transport moves (one read and one write may be pending at a time, as for any Asio
@@ -91,8 +92,7 @@ class Transport {
     template <class Token>
     auto async_teardown(boost::beast::role_type role, Token&& token) {
         return boost::asio::async_initiate<Token, void(error_code)>(
-            [this, role](auto handler) { teardown(role, DoneHandler(std::move(handler))); },
-            token);
+            [this, role](auto handler) { teardown(role, DoneHandler(std::move(handler))); }, token);
     }
     void teardown(boost::beast::role_type role, error_code& ec);
 

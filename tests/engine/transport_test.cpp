@@ -197,6 +197,29 @@ TEST(Tls, WssAndHttpsWithACertificate) {
     EXPECT_EQ(json::parse(res.body())["status"], "UP");
 }
 
+TEST(Tls, AnHttpsRequestThatClosesEndsWithTheServersCloseNotify) {
+    TestServer srv(tls_options());
+    asio::io_context ioc;
+    auto tls = fixture_client_tls();
+    beast::ssl_stream<beast::tcp_stream> https(ioc, tls);
+    beast::get_lowest_layer(https).connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), srv.port()));
+    ASSERT_FALSE(
+        step(ioc, [&](auto h) { https.async_handshake(asio::ssl::stream_base::client, h); }));
+    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, "/q/health", 11};
+    req.set(beast::http::field::host, "127.0.0.1");
+    req.keep_alive(false);
+    ASSERT_FALSE(step(ioc, [&](auto h) { beast::http::async_write(https, req, h); }));
+    beast::http::response<beast::http::string_body> res;
+    beast::flat_buffer buf;
+    ASSERT_FALSE(step(ioc, [&](auto h) { beast::http::async_read(https, buf, res, h); }));
+    EXPECT_FALSE(res.keep_alive());
+    // A TLS end (eof), not a connection dropped under it (stream_truncated).
+    std::array<char, 16> rest{};
+    EXPECT_EQ(step(ioc, [&](auto h) { https.async_read_some(asio::buffer(rest), h); }),
+              asio::error::eof);
+}
+
 TEST(Tls, AMessageOverTheLimitIsClosedWith1009AndTheServerCarriesOn) {
     TestServer srv(tls_options());
     asio::io_context ioc;
