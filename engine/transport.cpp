@@ -52,57 +52,42 @@ auto on(beast::tcp_stream& stream, Handler handler) {
 constexpr std::size_t kDrainLimit = std::size_t{4} << 20;
 using DrainBuffer = std::array<char, 2048>;
 
-template <class Handler>
-void drain_and_close(beast::role_type role, tcp::socket& sock, Handler handler) {
-    asio::async_compose<Handler, void(error_code)>(
-        [&sock, role, buf = std::make_unique<DrainBuffer>(), drained = std::size_t{0},
-         started = false](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
-            if (!started) {
-                started = true;
-                error_code ignored;
-                if (role == beast::role_type::server)
-                    sock.shutdown(asio::socket_base::shutdown_send, ignored);
-                return sock.async_read_some(asio::buffer(*buf), std::move(self));
-            }
-            drained += n;
-            if (!ec && drained < kDrainLimit)
-                return sock.async_read_some(asio::buffer(*buf), std::move(self));
-            if (ec == asio::error::eof) ec = {};
-            error_code ignored;
-            if (role == beast::role_type::client)
-                sock.shutdown(asio::socket_base::shutdown_send, ignored);
-            sock.close(ignored);
-            self.complete(ec);
-        },
-        handler, sock);
-}
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
-// TLS: the peer's records are read and dropped until its close_notify, then ours goes out.
-template <class Handler>
-void drain_tls_and_close(beast::ssl_stream<beast::tcp_stream>& stream, Handler handler) {
-    enum class Step { start, draining, shutting_down };
+// Stream: the TCP socket, or the TLS stream (whose reads end at the peer's close_notify, and
+// which sends its own before the socket closes).
+template <class Stream, class Handler>
+void drain_and_close(beast::role_type role, Stream& stream, Handler handler) {
+    constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+    enum class Step { start, draining, closing };
     asio::async_compose<Handler, void(error_code)>(
-        [&stream, step = Step::start, buf = std::make_unique<DrainBuffer>(),
+        [&stream, role, step = Step::start, buf = std::make_unique<DrainBuffer>(),
          drained = std::size_t{0},
          ended = error_code()](auto& self, error_code ec = {}, std::size_t n = 0) mutable {
+            tcp::socket& socket = beast::get_lowest_layer(stream).socket();
+            error_code ignored;
             switch (step) {
                 case Step::start:
                     step = Step::draining;
+                    if (!kTls && role == beast::role_type::server)
+                        socket.shutdown(asio::socket_base::shutdown_send, ignored);
                     return stream.async_read_some(asio::buffer(*buf), std::move(self));
                 case Step::draining:
                     drained += n;
                     if (!ec && drained < kDrainLimit)
                         return stream.async_read_some(asio::buffer(*buf), std::move(self));
-                    // The peer's close_notify (eof), or its end without one: a close either way.
+                    // The peer's end (eof; over TLS its close_notify, or its end without one).
                     if (ec != asio::error::eof && ec != asio::ssl::error::stream_truncated)
                         ended = ec;
-                    step = Step::shutting_down;
-                    return stream.async_shutdown(std::move(self));
-                case Step::shutting_down:
+                    step = Step::closing;
+                    if constexpr (kTls) return stream.async_shutdown(std::move(self));
+                    break;
+                case Step::closing:
                     break;
             }
-            error_code ignored;
-            stream.next_layer().socket().close(ignored);
+            if (!kTls && role == beast::role_type::client)
+                socket.shutdown(asio::socket_base::shutdown_send, ignored);
+            socket.close(ignored);
             self.complete(ended);
         },
         handler, stream);
@@ -130,7 +115,7 @@ class PlainTransport final : public Transport::Impl {
         beast::websocket::teardown(role, stream_.socket(), ec);
     }
     void teardown(beast::role_type role, Transport::DoneHandler handler) override {
-        drain_and_close(role, stream_.socket(), on(stream_, std::move(handler)));
+        drain_and_close(role, stream_, on(stream_, std::move(handler)));
     }
 
   private:
@@ -160,41 +145,33 @@ class TlsTransport final : public Transport::Impl {
     void shutdown(Transport::DoneHandler handler) override {
         stream_.async_shutdown(on(tcp(), std::move(handler)));
     }
-    // Beast's own for TLS (close_notify, then the TCP stream's closing) but for a server's
-    // asynchronous closing, which drains first.
+    // Beast's own for TLS (close_notify, then the TCP stream's closing); the asynchronous one
+    // drains first.
     void teardown(beast::role_type role, error_code& ec) override {
         using beast::websocket::teardown;
         teardown(role, stream_, ec);
     }
     void teardown(beast::role_type role, Transport::DoneHandler handler) override {
-        if (role == beast::role_type::server)
-            return drain_tls_and_close(stream_, on(tcp(), std::move(handler)));
-        using beast::websocket::async_teardown;
-        async_teardown(role, stream_, on(tcp(), std::move(handler)));
+        drain_and_close(role, stream_, on(tcp(), std::move(handler)));
     }
 
   private:
-    beast::ssl_stream<beast::tcp_stream> stream_;
+    TlsStream stream_;
 };
 
 }  // namespace
 
-Transport::Transport(std::unique_ptr<Impl> impl, IoBuffers* buffers)
-    : impl_(std::move(impl)), buffers_(buffers) {}
+Transport::Transport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)), buffers_(impl_.get()) {}
 Transport::Transport(Transport&&) noexcept = default;
 Transport& Transport::operator=(Transport&&) noexcept = default;
 Transport::~Transport() = default;
 
 Transport Transport::plain(tcp::socket socket) {
-    auto impl = std::make_unique<PlainTransport>(std::move(socket));
-    IoBuffers* buffers = impl.get();
-    return Transport(std::move(impl), buffers);
+    return Transport(std::make_unique<PlainTransport>(std::move(socket)));
 }
 
 Transport Transport::tls(tcp::socket socket, asio::ssl::context& context) {
-    auto impl = std::make_unique<TlsTransport>(std::move(socket), context);
-    IoBuffers* buffers = impl.get();
-    return Transport(std::move(impl), buffers);
+    return Transport(std::make_unique<TlsTransport>(std::move(socket), context));
 }
 
 bool Transport::is_tls() const {

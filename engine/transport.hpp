@@ -97,7 +97,7 @@ class Transport {
     void teardown(boost::beast::role_type role, error_code& ec);
 
   private:
-    Transport(std::unique_ptr<Impl> impl, IoBuffers* buffers);
+    explicit Transport(std::unique_ptr<Impl> impl);
 
     // A buffer sequence's first non-empty buffers, copied to where they outlive the call.
     template <class Buffer, class Buffers>
@@ -119,7 +119,7 @@ class Transport {
     void teardown(boost::beast::role_type role, DoneHandler handler);
 
     std::unique_ptr<Impl> impl_;
-    IoBuffers* buffers_;  // impl_'s
+    IoBuffers* buffers_;  // impl_'s, where the .cpp knows Impl is one
 };
 
 // Beast's closing customization points, found by argument-dependent lookup.

@@ -164,6 +164,28 @@ engine::ServerOptions tls_options() {
     return o;
 }
 
+using HttpsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// A client of the fixture certificate: TLS, then GET /q/health.
+::testing::AssertionResult get_health(asio::io_context& ioc, HttpsStream& https, std::uint16_t port,
+                                      bool keep_alive,
+                                      beast::http::response<beast::http::string_body>& res) {
+    beast::get_lowest_layer(https).connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    if (auto ec =
+            step(ioc, [&](auto h) { https.async_handshake(asio::ssl::stream_base::client, h); }))
+        return ::testing::AssertionFailure() << "TLS handshake: " << ec.message();
+    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, "/q/health", 11};
+    req.set(beast::http::field::host, "127.0.0.1");
+    req.keep_alive(keep_alive);
+    if (auto ec = step(ioc, [&](auto h) { beast::http::async_write(https, req, h); }))
+        return ::testing::AssertionFailure() << "request: " << ec.message();
+    beast::flat_buffer buf;
+    if (auto ec = step(ioc, [&](auto h) { beast::http::async_read(https, buf, res, h); }))
+        return ::testing::AssertionFailure() << "response: " << ec.message();
+    return ::testing::AssertionSuccess();
+}
+
 TEST(Tls, WssAndHttpsWithACertificate) {
     TestServer srv(tls_options());
     EXPECT_EQ(srv.server().url().substr(0, 8), "https://");
@@ -182,17 +204,9 @@ TEST(Tls, WssAndHttpsWithACertificate) {
     EXPECT_EQ(beast::buffers_to_string(buf.data()), sent->bytes);
 
     // https:// on the same port.
-    beast::ssl_stream<beast::tcp_stream> https(ioc, tls);
-    beast::get_lowest_layer(https).connect(
-        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), srv.port()));
-    ASSERT_FALSE(
-        step(ioc, [&](auto h) { https.async_handshake(asio::ssl::stream_base::client, h); }));
-    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, "/q/health", 11};
-    req.set(beast::http::field::host, "127.0.0.1");
-    ASSERT_FALSE(step(ioc, [&](auto h) { beast::http::async_write(https, req, h); }));
+    HttpsStream https(ioc, tls);
     beast::http::response<beast::http::string_body> res;
-    beast::flat_buffer hbuf;
-    ASSERT_FALSE(step(ioc, [&](auto h) { beast::http::async_read(https, hbuf, res, h); }));
+    ASSERT_TRUE(get_health(ioc, https, srv.port(), /*keep_alive=*/true, res));
     EXPECT_EQ(res.result_int(), 200u);
     EXPECT_EQ(json::parse(res.body())["status"], "UP");
 }
@@ -201,18 +215,9 @@ TEST(Tls, AnHttpsRequestThatClosesEndsWithTheServersCloseNotify) {
     TestServer srv(tls_options());
     asio::io_context ioc;
     auto tls = fixture_client_tls();
-    beast::ssl_stream<beast::tcp_stream> https(ioc, tls);
-    beast::get_lowest_layer(https).connect(
-        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), srv.port()));
-    ASSERT_FALSE(
-        step(ioc, [&](auto h) { https.async_handshake(asio::ssl::stream_base::client, h); }));
-    beast::http::request<beast::http::empty_body> req{beast::http::verb::get, "/q/health", 11};
-    req.set(beast::http::field::host, "127.0.0.1");
-    req.keep_alive(false);
-    ASSERT_FALSE(step(ioc, [&](auto h) { beast::http::async_write(https, req, h); }));
+    HttpsStream https(ioc, tls);
     beast::http::response<beast::http::string_body> res;
-    beast::flat_buffer buf;
-    ASSERT_FALSE(step(ioc, [&](auto h) { beast::http::async_read(https, buf, res, h); }));
+    ASSERT_TRUE(get_health(ioc, https, srv.port(), /*keep_alive=*/false, res));
     EXPECT_FALSE(res.keep_alive());
     // A TLS end (eof), not a connection dropped under it (stream_truncated).
     std::array<char, 16> rest{};
