@@ -58,10 +58,11 @@ struct ClusterKeys {
     std::string head() const { return prefix + "head"; }    // n of the newest published message
     // The newest checkpoint of the world (JSON; cluster/source_publisher.hpp), at most the head.
     std::string checkpoint() const { return prefix + "checkpoint"; }
-    // The Pub/Sub channel every published message also goes to (the followers' feed). Channels
+    // The Pub/Sub channel every published batch also goes to (the followers' feed). Channels
     // are not per database, so the database is in the name: two clusters of one name in two
-    // databases do not hear each other.
-    std::string feed(int db) const { return prefix + "feed:" + std::to_string(db); }
+    // databases do not hear each other. "feed2": the batches' format (cluster_scripts.hpp); a
+    // node of the per-message format ("feed") would read a batch's bytes wrong.
+    std::string feed(int db) const { return prefix + "feed2:" + std::to_string(db); }
     std::string stream(engine::Endpoint e, std::string_view channel) const {
         return prefix + "stream:" + std::string(engine::info(e).name) + ":" + std::string(channel);
     }

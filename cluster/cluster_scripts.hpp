@@ -20,21 +20,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua";
 
-// KEYS: lease, stream, head. ARGV: node, n, maxlen, seq, type, time, bytes, feed channel.
-// -1: the lease is not this node's (fenced: a source that lost it publishes nothing);
-// 0: n is not above the head (already in the cluster: never appended twice); 1: appended, and
-// published on the feed as lines — stream key, entry id, n, seq, type, time — then the bytes
-// (follower.cpp reads it; the bytes, a JSON text, are the rest, whatever they hold).
+// One call per batch of messages written together (a tick's, or a catching-up source's
+// kHoldAtMost). KEYS: lease, head, then each message's stream. ARGV: node, maxlen, feed channel,
+// then each message's n, seq, type, time, bytes. -1: the lease is not this node's (fenced: a
+// source that lost it publishes nothing); else how many were appended: a message whose n is not
+// above the head is in the cluster already (never appended twice). The appended ones go on the
+// feed as one message, each as lines — stream key, entry id, n, seq, type, time, the bytes'
+// length — then its bytes (follower.cpp reads it): one push to every node per batch. The head
+// is kept as the caller's text: Lua's numbers print large ones in exponent form.
 inline constexpr const char* kPublishScript = R"lua(
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local head = tonumber(redis.call('GET', KEYS[3]) or '0')
-if tonumber(ARGV[2]) <= head then return 0 end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
-                      'n', ARGV[2], 's', ARGV[4], 'y', ARGV[5], 't', ARGV[6], 'b', ARGV[7])
-redis.call('SET', KEYS[3], ARGV[2])
-redis.call('PUBLISH', ARGV[8], KEYS[2] .. '\n' .. id .. '\n' .. ARGV[2] .. '\n' .. ARGV[4] ..
-           '\n' .. ARGV[5] .. '\n' .. ARGV[6] .. '\n' .. ARGV[7])
-return 1
+local head = redis.call('GET', KEYS[2]) or '0'
+local top = tonumber(head)
+local pushed, count = {}, 0
+for k = 3, #KEYS do
+  local a = 4 + (k - 3) * 5
+  local n = tonumber(ARGV[a])
+  if n > top then
+    top, head = n, ARGV[a]
+    local id = redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[2], '*', 'n', ARGV[a],
+                          's', ARGV[a + 1], 'y', ARGV[a + 2], 't', ARGV[a + 3], 'b', ARGV[a + 4])
+    count = count + 1
+    pushed[count] = KEYS[k] .. '\n' .. id .. '\n' .. ARGV[a] .. '\n' .. ARGV[a + 1] .. '\n' ..
+                    ARGV[a + 2] .. '\n' .. ARGV[a + 3] .. '\n' .. #ARGV[a + 4] .. '\n' .. ARGV[a + 4]
+  end
+end
+if count > 0 then
+  redis.call('SET', KEYS[2], head)
+  redis.call('PUBLISH', ARGV[3], table.concat(pushed))
+end
+return count
 )lua";
 
 // KEYS: lease, head, checkpoint. ARGV: node, n, checkpoint. Keeps the world's checkpoint after

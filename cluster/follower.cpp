@@ -65,21 +65,34 @@ std::optional<Follower::Entry> decode_fields(const redisReply& fields) {
     return e;
 }
 
-// The lines a pushed message holds after its stream key and id: n, seq, type, time, bytes.
-std::optional<Follower::Entry> decode_lines(std::string_view rest) {
-    std::string_view line[4];
+// One entry of a pushed batch as the publish script writes it (cluster_scripts.hpp): lines of
+// its stream key, entry id, n, seq, type and time and its bytes' length, then the bytes. Null
+// when `rest` does not start with one; otherwise `rest` moves past it.
+struct Pushed {
+    std::string_view key;
+    std::optional<Follower::EntryId> id;
+    std::optional<Follower::Entry> entry;  // null: not a message of this version
+};
+std::optional<Pushed> next_pushed(std::string_view& rest) {
+    std::string_view line[7];
+    std::string_view at = rest;
     for (auto& l : line) {
-        const auto nl = rest.find('\n');
+        const auto nl = at.find('\n');
         if (nl == std::string_view::npos) return std::nullopt;
-        l = rest.substr(0, nl);
-        rest.remove_prefix(nl + 1);
+        l = at.substr(0, nl);
+        at.remove_prefix(nl + 1);
     }
-    auto n = number<std::uint64_t>(line[0]);
-    auto seq = number<std::uint64_t>(line[1]);
-    auto type = engine::message_type_from_name(line[2]);
-    auto time = number<std::int64_t>(line[3]);
-    if (!n || !seq || *seq == 0 || !type || !time) return std::nullopt;
-    return Follower::Entry{*n, *seq, *time, type, rest};
+    const auto length = number<std::size_t>(line[6]);
+    if (!length || *length > at.size()) return std::nullopt;
+    rest = at.substr(*length);
+    Pushed p{line[0], parse_id(line[1]), std::nullopt};
+    auto n = number<std::uint64_t>(line[2]);
+    auto seq = number<std::uint64_t>(line[3]);
+    auto type = engine::message_type_from_name(line[4]);
+    auto time = number<std::int64_t>(line[5]);
+    if (n && seq && *seq != 0 && type && time)
+        p.entry = Follower::Entry{*n, *seq, *time, type, at.substr(0, *length)};
+    return p;
 }
 
 }  // namespace
@@ -247,23 +260,22 @@ void Follower::take_push(const redisReply& r) {
     // ["pong", ""]) carries nothing to take.
     if (r.type != REDIS_REPLY_ARRAY || r.elements != 3 || text_of(*r.element[0]) != "message")
         return;
-    std::string_view payload = text_of(*r.element[2]);
-    const auto key_end = payload.find('\n');
-    const auto id_end =
-        key_end == std::string_view::npos ? key_end : payload.find('\n', key_end + 1);
-    auto id = id_end == std::string_view::npos
-                  ? std::nullopt
-                  : parse_id(payload.substr(key_end + 1, id_end - key_end - 1));
-    if (!id) {
-        spdlog::warn("cluster {}: a message on {} that is not a stream entry, skipped",
-                     options_.name, feed_);
-        return;
+    std::string_view rest = text_of(*r.element[2]);
+    while (!rest.empty()) {
+        const auto pushed = next_pushed(rest);
+        if (!pushed || !pushed->id) {  // nor can the rest be told apart
+            spdlog::warn(
+                "cluster {}: a message on {} that is not a batch of stream entries, "
+                "skipped",
+                options_.name, feed_);
+            return;
+        }
+        auto it = by_key_.find(pushed->key);
+        if (it == by_key_.end()) continue;  // a stream this node does not serve
+        Followed& f = followed_[it->second];
+        if (*pushed->id <= f.last) continue;  // read already, by the catch-up
+        take(f, *pushed->id, pushed->entry);
     }
-    auto it = by_key_.find(payload.substr(0, key_end));
-    if (it == by_key_.end()) return;  // a stream this node does not serve (another version's)
-    Followed& f = followed_[it->second];
-    if (*id <= f.last) return;  // read already, by the catch-up
-    take(f, *id, decode_lines(payload.substr(id_end + 1)));
 }
 
 std::string Follower::follow_once() {

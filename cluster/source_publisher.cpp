@@ -1,5 +1,5 @@
-// source_publisher.cpp: framing once, and the fenced append of each message to Redis, written
-// as it is framed and answered when Redis has answered.
+// source_publisher.cpp: framing once, and the fenced append of the messages to Redis, written
+// in batches (an event's, or a few events') and answered when Redis has answered.
 #include "cluster/source_publisher.hpp"
 
 #include <hiredis/hiredis.h>
@@ -20,8 +20,11 @@ namespace {
 // successor regenerates them.
 constexpr std::size_t kMaxUnanswered = 65536;
 
-// What each message adds to the publish call: n, maxlen, seq, type, time, bytes, feed.
-constexpr std::size_t kMessageWords = 7;
+// The publish call's words before its keys (EVALSHA, the script, the count of keys) and its
+// fixed keys and arguments (lease, head; node, maxlen, feed); then each message adds its stream
+// key and five arguments (n, seq, type, time, bytes).
+constexpr std::size_t kCallWords = 8;
+constexpr std::size_t kMessageWords = 6;
 
 std::string sha_of(const Reply& r) {
     return r && r->type == REDIS_REPLY_STRING ? std::string(text_of(*r)) : std::string();
@@ -64,15 +67,10 @@ engine::StreamId SourcePublisher::declare_stream(engine::Endpoint endpoint,
     const engine::StreamId id = staging_.declare_stream(endpoint, channel);
     if (id >= stream_keys_.size()) {
         stream_keys_.resize(id + 1);
-        prefixes_.resize(id + 1);
         last_seqs_.resize(id + 1);
         served_ids_.resize(id + 1);
     }
     stream_keys_[id] = keys_.stream(endpoint, channel);
-    // The publish script's call: these seven words, then a message's seven (publish()).
-    prefixes_[id] = resp::command_prefix({"EVALSHA", publish_sha_, "3", keys_.lease(),
-                                          stream_keys_[id], keys_.head(), options_.node},
-                                         kMessageWords);
     if (serve_) {
         const engine::Stream* served = serve_->hub().find(endpoint, channel);
         if (!served) throw std::logic_error("the node's hub lacks a stream of its world");
@@ -94,28 +92,50 @@ engine::MessagePtr SourcePublisher::publish(engine::StreamId stream, engine::Mes
     if (n <= skip_ || failed()) return m;
     // Served before it is written: whatever the node's follower reads later comes after it.
     if (serve_) serve_->take_served(served_ids_[stream], *m);
+    resp::add_word(held_keys_, stream_keys_[stream]);
+    resp::add_word(held_args_, static_cast<std::int64_t>(n));
+    resp::add_word(held_args_, static_cast<std::int64_t>(m->seq));
+    resp::add_word(held_args_, engine::name(m->type));
+    resp::add_word(held_args_, m->time_ms);
+    resp::add_word(held_args_, m->bytes);
+    held_last_ = n;
+    if (++held_ >= kHoldAtMost) pump();
+    if (unanswered_messages_ > kMaxUnanswered)
+        fail("Redis is too slow: " + std::to_string(unanswered_messages_) + " appends unanswered");
+    return m;
+}
+
+bool SourcePublisher::write_held() const {
+    if (held_ == 0) return true;
     std::string& c = command_;
-    c = prefixes_[stream];
-    resp::add_word(c, static_cast<std::int64_t>(n));
+    c.clear();
+    resp::start_command(c, kCallWords + kMessageWords * held_);
+    resp::add_word(c, "EVALSHA");
+    resp::add_word(c, publish_sha_);
+    resp::add_word(c, static_cast<std::int64_t>(2 + held_));
+    resp::add_word(c, keys_.lease());
+    resp::add_word(c, keys_.head());
+    c += held_keys_;
+    resp::add_word(c, options_.node);
     resp::add_word(c, maxlen_);
-    resp::add_word(c, static_cast<std::int64_t>(m->seq));
-    resp::add_word(c, engine::name(m->type));
-    resp::add_word(c, m->time_ms);
-    resp::add_word(c, m->bytes);
     resp::add_word(c, feed_);
+    c += held_args_;
+    const Sent sent{false, held_last_, held_};
+    held_keys_.clear();
+    held_args_.clear();
+    held_ = 0;
     if (!redis_->append_formatted(c)) {
         fail("publishing: " + redis_->error());
-        return m;
+        return false;
     }
-    unanswered_.push_back({false, n});
-    if (++held_ >= kHoldAtMost) pump();
-    if (unanswered_.size() > kMaxUnanswered)
-        fail("Redis is too slow: " + std::to_string(unanswered_.size()) + " appends unanswered");
-    return m;
+    unanswered_.push_back(sent);
+    unanswered_messages_ += sent.messages;
+    return true;
 }
 
 void SourcePublisher::save_checkpoint(std::int64_t mark_ms, std::string world) {
     if (failed()) return;
+    if (!write_held()) return;  // the checkpoint is kept only after every message before it
     Checkpoint c{n_, mark_ms, {}, std::move(world)};
     for (std::size_t id = 0; id < stream_keys_.size(); ++id)
         c.seqs[stream_keys_[id]] = last_seqs_[id];
@@ -124,13 +144,13 @@ void SourcePublisher::save_checkpoint(std::int64_t mark_ms, std::string world) {
         fail("keeping a checkpoint: " + redis_->error());
         return;
     }
-    unanswered_.push_back({true, n_});
+    unanswered_.push_back({true, n_, 0});
     pump();
 }
 
 engine::Backlog SourcePublisher::backlog() const {
     pump();
-    return {failed() ? 0 : unanswered_.size(), 0, 0, 0};
+    return {failed() ? 0 : unanswered_messages_, 0, 0, 0};
 }
 
 void SourcePublisher::idle_at(std::chrono::steady_clock::time_point now,
@@ -144,15 +164,15 @@ void SourcePublisher::idle_at(std::chrono::steady_clock::time_point now,
         const auto until = gathered_since_ + kGather;  // no append waits longer
         if (now < until && next_due < until) return;   // the next event's join these
     }
-    const bool read = unanswered_.size() >= kReadAfter || now - read_at_ >= kReadEvery;
+    const bool read = unanswered_messages_ + held_ >= kReadAfter || now - read_at_ >= kReadEvery;
     if (read) read_at_ = now;
     pump(read);
 }
 
 void SourcePublisher::pump(bool read) const {
     gathering_ = false;
-    if (failed() || unanswered_.empty()) return;
-    held_ = 0;  // what the socket does not take now goes at the next pump
+    if (failed() || !write_held() || unanswered_.empty()) return;
+    // What the socket does not take now goes at the next pump.
     if (redis_->flush() == RedisConnection::Io::failed || (read && !redis_->read_available())) {
         fail("publishing: " + redis_->error());
         return;
@@ -172,6 +192,7 @@ void SourcePublisher::pump(bool read) const {
 void SourcePublisher::take_reply(const redisReply& r) const {
     const Sent sent = unanswered_.front();
     unanswered_.pop_front();
+    unanswered_messages_ -= sent.messages;
     if (is_error(r)) {
         // NOSCRIPT: Redis restarted without its script cache; the next source loads them again.
         fail("publishing: " + std::string(text_of(r)));
@@ -182,9 +203,18 @@ void SourcePublisher::take_reply(const redisReply& r) const {
         fail("the source lease passed to another node");
         return;
     }
-    if (answer == 1) (sent.checkpoint ? kept_ : appended_).fetch_add(1, std::memory_order_relaxed);
-    // A message answered 1 (appended) or 0 (Redis held it already) is one a successor skips.
-    if (!sent.checkpoint && serve_ && (answer == 0 || answer == 1)) serve_->redis_holds(sent.n);
+    if (sent.checkpoint) {
+        if (answer == 1) kept_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    if (!answer || *answer < 0 || static_cast<std::uint64_t>(*answer) > sent.messages) {
+        fail("publishing: the script's answer is not a count of at most " +
+             std::to_string(sent.messages) + " appends");
+        return;
+    }
+    appended_.fetch_add(static_cast<std::uint64_t>(*answer), std::memory_order_relaxed);
+    // Appended, or held by Redis already (not counted): messages a successor skips.
+    if (serve_) serve_->redis_holds(sent.n);
 }
 
 void SourcePublisher::drain(std::chrono::milliseconds timeout) {

@@ -2,9 +2,10 @@
 // each message once (a staging hub of its own assigns the seq and the bytes, as a single server
 // would) and appends it to the stream's history in Redis, fenced by the lease. Messages the
 // cluster already holds (n up to `skip`: a successor regenerating the world) are framed only.
-// The appends leave from the simulator's own thread without waiting: each is written to a
-// non-blocking connection as it is framed (EVALSHA of the loaded script) and Redis's replies are
-// read when they have come, between events. No thread is woken per message and none waits.
+// The appends leave from the simulator's own thread without waiting: the messages of an event
+// (or of a few, gathered) are written to a non-blocking connection as one call of the loaded
+// script (EVALSHA), and Redis's replies are read when they have come, between events. No thread
+// is woken per message and none waits.
 // On a node the publisher also serves each message it appends into the node's own hub, on the
 // simulator's thread before it is written to Redis, as a single node publishes: the node's
 // follower is paused meanwhile, so the source node does not read its own messages back.
@@ -92,8 +93,11 @@ class SourcePublisher final : public engine::Publisher {
   private:
     struct Sent {
         bool checkpoint = false;
-        std::uint64_t n = 0;  // a message's: Redis holds it once answered 0 or 1
+        std::uint64_t n = 0;       // the last message's: Redis holds them once answered
+        std::size_t messages = 0;  // a batch's
     };
+    // Writes the held messages as one call of the publish script (none held: nothing).
+    bool write_held() const;
     bool load_scripts();
     // Writes what the socket takes and takes every reply that came, without waiting; with
     // `read` false, only the replies already read.
@@ -110,16 +114,19 @@ class SourcePublisher final : public engine::Publisher {
     const std::string feed_;                  // the followers' Pub/Sub channel
     std::unique_ptr<RedisConnection> redis_;  // the source's thread; non-blocking once loaded
     std::string publish_sha_, checkpoint_sha_;
-    mutable std::size_t held_ = 0;    // appends not yet handed to the socket
-    mutable bool gathering_ = false;  // held past an idle(), since gathered_since_
+    // The held messages' words, apart because the script's keys precede its arguments.
+    mutable std::string held_keys_, held_args_;
+    mutable std::size_t held_ = 0;                 // messages framed and not yet written
+    mutable std::uint64_t held_last_ = 0;          // n of the newest of them
+    mutable std::size_t unanswered_messages_ = 0;  // in unanswered_
+    mutable bool gathering_ = false;               // held past an idle(), since gathered_since_
     std::chrono::steady_clock::time_point gathered_since_{};
     std::chrono::steady_clock::time_point read_at_{};  // idle()'s last read of the replies
     engine::Coalescer rate_{kGather};                  // the events' rate, one arrival per idle()
     mutable std::deque<Sent> unanswered_;       // in the order written: Redis replies in order
     engine::Hub staging_{1};                    // frames and numbers; keeps one message per stream
     std::vector<std::string> stream_keys_;      // by StreamId; complete before the first publish
-    std::vector<std::string> prefixes_;         // by StreamId: the publish call's fixed words
-    std::string command_;                       // the call being written (its memory kept)
+    mutable std::string command_;               // the call being written (its memory kept)
     std::vector<std::uint64_t> last_seqs_;      // by StreamId: the newest seq framed
     Follower* serve_ = nullptr;                 // null: appended only
     std::vector<engine::StreamId> served_ids_;  // by StreamId: the stream in the node's hub

@@ -39,15 +39,25 @@ class ThreadTarget final : public engine::FanoutTarget {
     IoThread& io_;
 };
 
-// Publishes seq n of the metrics stream with the source's own script, as the lease's holder.
-void publish(RedisConnection& c, const cluster::ClusterOptions& o, int n) {
+// Publishes seq first..last of the metrics stream in one call of the source's own script, as
+// the lease's holder.
+void publish(RedisConnection& c, const cluster::ClusterOptions& o, int first, int last) {
     const cluster::ClusterKeys keys(o.name);
-    cluster::Reply r =
-        c.command({"EVAL", cluster::kPublishScript, "3", keys.lease(),
-                   keys.stream(engine::Endpoint::metrics, "metrics"), keys.head(), "node",
-                   std::to_string(n), "1000", std::to_string(n), "metrics", "1",
-                   R"({"seq":)" + std::to_string(n) + "}", keys.feed(o.redis.db)});
-    ASSERT_TRUE(r && cluster::integer_of(*r) == 1);
+    std::vector<std::string> call{"EVAL", cluster::kPublishScript,
+                                  std::to_string(2 + last - first + 1), keys.lease(), keys.head()};
+    for (int n = first; n <= last; ++n)
+        call.push_back(keys.stream(engine::Endpoint::metrics, "metrics"));
+    for (auto w : {std::string("node"), std::string("1000"), keys.feed(o.redis.db)})
+        call.push_back(w);
+    for (int n = first; n <= last; ++n)
+        for (auto w : {std::to_string(n), std::to_string(n), std::string("metrics"),
+                       std::string("1"), R"({"seq":)" + std::to_string(n) + "}"})
+            call.push_back(w);
+    cluster::Reply r = c.command(call);
+    ASSERT_TRUE(r && cluster::integer_of(*r) == last - first + 1);
+}
+void publish(RedisConnection& c, const cluster::ClusterOptions& o, int n) {
+    publish(c, o, n, n);
 }
 
 // A hub with the metrics stream and one target on an I/O thread, a cluster on a real
@@ -133,13 +143,33 @@ TEST(Follower, SkipsWhatItCannotReadOnTheFeedAndGoesOn) {
     SKIP_WITHOUT_REDIS();
     FollowerRig rig;
     rig.start();
-    // Before each message, three on the feed that no follower can read: no entry, no id, an
-    // entry of no known type.
+    // Before each message, four on the feed that no follower can read: no entry, no id, bytes
+    // shorter than their length says, an entry of no known type.
     const auto stream =
         cluster::ClusterKeys(rig.options.name).stream(engine::Endpoint::metrics, "metrics");
     int n = 0;
-    EXPECT_TRUE(rig.publish_until_pushed(
-        n, {"garbage", "KEY\nnot-an-id\nx", stream + "\n1-1\n1\n1\nno-such-type\n1\n{}"}));
+    EXPECT_TRUE(rig.publish_until_pushed(n, {"garbage", "KEY\nnot-an-id\n1\n1\nmetrics\n1\n2\n{}",
+                                             stream + "\n1-1\n1\n1\nmetrics\n1\n99\n{}",
+                                             stream + "\n1-1\n1\n1\nno-such-type\n1\n2\n{}"}));
+    rig.follower->stop();
+    rig.expect_each_once(n);
+}
+
+TEST(Follower, TakesEveryEntryOfABatchPushedAsOneMessageInOrder) {
+    SKIP_WITHOUT_REDIS();
+    FollowerRig rig;
+    int n = 0;
+    ASSERT_TRUE(rig.follow(n));
+    publish(*rig.writer, rig.options, n + 1, n + 5);  // one push of five entries
+    n += 5;
+    ASSERT_TRUE(
+        rig.target.out.wait([n](Outcome& o) { return o.messages.size() >= std::size_t(n); }));
+    {
+        std::lock_guard lock(rig.target.out.mu);
+        for (std::size_t i = rig.target.out.threads.size() - 5; i < rig.target.out.threads.size();
+             ++i)
+            EXPECT_EQ(rig.target.out.threads[i], rig.io.thread.get_id()) << "pushed, not read";
+    }
     rig.follower->stop();
     rig.expect_each_once(n);
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "cluster/follower.hpp"
@@ -66,6 +67,14 @@ struct PublisherRig {
         return r ? cluster::integer_of(*r).value_or(-1) : -1;
     }
     std::string metrics_key() const { return keys.stream(engine::Endpoint::metrics, "metrics"); }
+    // How many calls of the publish script Redis has run (INFO commandstats).
+    long long script_calls() {
+        auto r = admin->command({"INFO", "commandstats"});
+        const std::string_view info = r ? cluster::text_of(*r) : "";
+        const auto at = info.find("cmdstat_evalsha:calls=");
+        if (at == std::string_view::npos) return 0;
+        return std::atoll(info.substr(at + 22).data());
+    }
 };
 
 TEST(SourcePublisher, AppendsEveryMessageOnceInOrderWithItsSeqAndBytes) {
@@ -93,6 +102,20 @@ TEST(SourcePublisher, AppendsEveryMessageOnceInOrderWithItsSeqAndBytes) {
     }
 }
 
+TEST(SourcePublisher, AppendsOnlyTheMessagesOfABatchAboveTheHeadRedisHolds) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    ASSERT_TRUE(rig.admin->command({"SET", rig.keys.head(), "5"}));  // a predecessor's
+    auto& p = rig.make();
+    for (int i = 1; i <= 8; ++i) rig.publish(i);
+    ASSERT_TRUE(rig.answered());
+    EXPECT_FALSE(p.failed()) << p.failure();
+    EXPECT_EQ(p.appended(), 3u);
+    EXPECT_EQ(rig.count(rig.metrics_key()), 3);
+    auto head = rig.admin->command({"GET", rig.keys.head()});
+    EXPECT_EQ(cluster::text_of(*head), "8");
+}
+
 TEST(SourcePublisher, APausedRedisHoldsNothingUpAndGetsEveryAppendWhenItAnswers) {
     SKIP_WITHOUT_REDIS();
     PublisherRig rig;
@@ -118,6 +141,7 @@ TEST(SourcePublisher, AnEventsAppendsLeaveTogetherWhenTheSourceGoesIdleOrWhenMan
     p.idle(std::chrono::steady_clock::now() + 1s);  // the next event is far
     EXPECT_EQ(p.held(), 0u);
     ASSERT_TRUE(rig.until([&] { return rig.count(rig.metrics_key()) == 3; }));
+    EXPECT_EQ(rig.script_calls(), 1) << "one call of the script for the three";
 
     // A catching-up source never goes idle: its appends leave in bounded batches.
     const int limit = static_cast<int>(SourcePublisher::kHoldAtMost);
@@ -234,7 +258,10 @@ TEST(RespCommand, RedisReadsEveryWordAsWritten) {
     RedisServer redis;
     auto c = connect_redis(redis);
     const std::string long_word(3000, 'x');
-    std::string command = cluster::resp::command_prefix({"RPUSH", "words"}, 5);
+    std::string command;
+    cluster::resp::start_command(command, 7);
+    cluster::resp::add_word(command, "RPUSH");
+    cluster::resp::add_word(command, "words");
     cluster::resp::add_word(command, "line\r\nbreak");
     cluster::resp::add_word(command, "");
     cluster::resp::add_word(command, std::int64_t{-42});
