@@ -54,6 +54,26 @@ if [ "$purpose" != format ]; then
   command -v node >/dev/null || packages+=(nodejs)
 fi
 
+# The portal's npm packages, exactly as locked, whenever the lock is newer than the install.
+portal="$(dirname "$0")/../portal"
+portal_npm_ci() {
+  if [ ! -f "$portal/node_modules/.package-lock.json" ] ||
+     [ "$portal/package-lock.json" -nt "$portal/node_modules/.package-lock.json" ]; then
+    echo "setup: npm ci in portal/" >&2
+    (cd "$portal" && npm ci --no-audit --no-fund)
+  fi
+}
+# With node and npm on the machine already, the portal's packages download while apt installs
+# (about 4 s of a bare machine's `make build`, docs/benchmarks.md "Build time").
+npm_pid=
+if [ "$purpose" != format ] && [ "$purpose" != fuzz ] && command -v node >/dev/null &&
+   command -v npm >/dev/null; then
+  portal_npm_ci &
+  npm_pid=$!
+  # Never left running behind a failed step: whatever ends the script waits for it first.
+  trap 'wait "$npm_pid" 2>/dev/null || true' EXIT
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -93,10 +113,8 @@ if ! command -v npm >/dev/null; then
   ln -sf "$npm_dir/bin/npx-cli.js" /usr/local/bin/npx
 fi
 
-# The portal's npm packages, exactly as locked, whenever the lock is newer than the install.
-portal="$(dirname "$0")/../portal"
-if [ ! -f "$portal/node_modules/.package-lock.json" ] ||
-   [ "$portal/package-lock.json" -nt "$portal/node_modules/.package-lock.json" ]; then
-  echo "setup: npm ci in portal/" >&2
-  (cd "$portal" && npm ci --no-audit --no-fund)
+if [ -n "$npm_pid" ]; then
+  wait "$npm_pid" || { echo "setup: npm ci in portal/ failed (above)" >&2; exit 1; }
+else
+  portal_npm_ci
 fi
