@@ -41,9 +41,10 @@ class Publisher {
     virtual void set_epoch(std::string epoch) { (void)epoch; }
     virtual Backlog backlog() const { return {}; }
     // The source is done with its current event and waits for the next, due at `next_due`
-    // (steady clock; now or earlier for an unpaced source): what a publisher held back to send
-    // together (a cluster's appends to Redis) may leave now, or wait for the next event's when
-    // that is near. The publishing thread.
+    // (steady clock; now or earlier for an unpaced source; time_point::max() after the world's
+    // last event, when none follows): what a publisher held back to send together (a
+    // cluster's appends to Redis) may leave now, or wait for the next event's when that is
+    // near. The publishing thread.
     virtual void idle(std::chrono::steady_clock::time_point next_due) { (void)next_due; }
 };
 

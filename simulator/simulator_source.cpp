@@ -110,8 +110,12 @@ void SimulatorSource::run(engine::Publisher& publisher) {
                         duration_cast<steady_clock::duration>(duration<double, std::micro>(
                             engine::wall_span_us(config_.time_scale, t - config_.epoch_ms)))
                   : steady_clock::time_point::min();
-        publisher.idle(due);  // what the last event published leaves, or waits for the next's
-        if (config_.stop_after_ms >= 0 && t > config_.epoch_ms + config_.stop_after_ms) break;
+        const bool ended =
+            config_.stop_after_ms >= 0 && t > config_.epoch_ms + config_.stop_after_ms;
+        // What the last event published leaves, or waits for the next's: at the world's end
+        // no event follows, so nothing may wait for one.
+        publisher.idle(ended ? steady_clock::time_point::max() : due);
+        if (ended) break;
         if (paced) {
             if (!thread_.wait_until(due)) return;
         } else if (!thread_.running()) {

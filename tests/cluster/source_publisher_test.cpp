@@ -12,6 +12,8 @@
 #include "cluster/resp_command.hpp"
 #include "cluster/source_publisher.hpp"
 #include "engine/hub.hpp"
+#include "simulator/simulator_source.hpp"
+#include "simulator/world.hpp"
 #include "tests/cluster/cluster_harness.hpp"
 
 namespace streambed::testing {
@@ -196,8 +198,44 @@ TEST(SourcePublisher, UnderASteadyRateAnEventsAppendsWaitForTheNextEventsWithinT
     rig.publish(++i);
     p.idle_at(now, now - gather);
     EXPECT_EQ(p.held(), 0u) << "the first of them has waited the whole window";
+    // After the world's last event no other follows (SimulatorSource says so with the end of
+    // time): nothing waits for one.
+    rig.publish(++i);
+    p.idle_at(now, now - gather);
+    EXPECT_EQ(p.held(), 1u);
+    p.idle_at(now, std::chrono::steady_clock::time_point::max());
+    EXPECT_EQ(p.held(), 0u) << "no event follows the world's last";
     ASSERT_TRUE(rig.answered());
     EXPECT_EQ(rig.count(rig.metrics_key()), i) << "every append written, none twice";
+}
+
+// A world that stops (stop_after) while its events come faster than kGather apart: each idle()
+// holds an event's appends for the next event's company, and after the last event none comes.
+// Redis must still end with every message the world published. Nothing here calls backlog(),
+// which would write them.
+TEST(SourcePublisher, AWorldThatStopsLeavesItsLastEventsAppendsInRedis) {
+    SKIP_WITHOUT_REDIS();
+    PublisherRig rig;
+    simulator::SimConfig c;
+    c.time_scale = 1000;        // ~40 events per simulated second: tens of µs apart
+    c.stop_after_ms = 100'000;  // ~4,300 messages in 100 ms: the rate is judged by 32 ms periods
+    rig.publisher = std::make_unique<SourcePublisher>(rig.options, 0, connect_redis(rig.redis));
+    simulator::SimulatorSource source(c);
+    source.start(*rig.publisher);
+    ASSERT_TRUE(wait_until([&] { return source.finished(); }, 10s));
+    source.stop();
+
+    engine::DiscardingPublisher discard;
+    simulator::World world(c, discard);  // the same world, counted
+    while (world.next_event_ms() <= c.epoch_ms + c.stop_after_ms) world.advance();
+    const auto total = static_cast<long long>(world.messages_published());
+    ASSERT_GT(total, 500);
+    auto head = [&] {
+        auto r = rig.admin->command({"GET", rig.keys.head()});
+        return r && r->type == REDIS_REPLY_STRING ? std::atoll(r->str) : 0LL;
+    };
+    EXPECT_TRUE(rig.until([&] { return head() == total; })) << head() << " of " << total;
+    EXPECT_FALSE(rig.publisher->failed()) << rig.publisher->failure();
 }
 
 TEST(SourcePublisher, ServesItsNodeAtOnceAndCountsAMessageHeldOnlyOnceRedisAnswers) {
